@@ -1,0 +1,255 @@
+package troupe
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// WireVersion is the version of the envelope's wire form that this package
+// writes and reads (docs/protocol.md).
+const WireVersion = 1
+
+// Kind says what an envelope is for, and so what its receiver owes the sender.
+type Kind string
+
+// The kinds of envelope.
+const (
+	KindRequest Kind = "request" // the sender waits for one or more replies
+	KindSend    Kind = "send"    // one-way notification to the receiving service(s)
+	KindPublish Kind = "publish" // event for zero or more subscribers
+	KindReply   Kind = "reply"   // answers the envelope named by ResponseTo
+)
+
+// Member names one instance of one service: the sender of an envelope, or the
+// requester a reply goes back to.
+type Member struct {
+	Service  string `json:"service"`
+	Instance string `json:"instance"`
+}
+
+func (m Member) String() string { return m.Service + "/" + m.Instance }
+
+// ErrorName is the name of a reply that carries an [Error] as its payload.
+const ErrorName = "Error"
+
+// Envelope is one message on the bus: a name that decides where it goes, the
+// identifiers that tie it to the request and user action it belongs to, who
+// sent it, when it must be answered by, and a JSON payload.
+//
+// The in-process transport passes *Envelope values without encoding them; a
+// receiver must treat an envelope as read-only. The NATS transport and clients
+// in other languages use the wire form written by MarshalJSON and read by
+// [DecodeEnvelope].
+type Envelope struct {
+	Kind       Kind              // what the receiver owes the sender
+	Name       string            // routing key, e.g. "todo.list"
+	ID         ID                // unique, sortable
+	ActivityID ID                // one user action across all services; defaults to ID
+	ResponseTo ID                // for replies: the ID of the request answered
+	Sender     Member            // who sent it
+	SentAt     time.Time         // when it was sent
+	Deadline   time.Time         // when the sender stops waiting; zero if none
+	Headers    map[string]string // free-form metadata (trace ids, attempt counts)
+	More       bool              // for replies: more replies to the same request follow
+	Durable    bool              // persisted and delivered at least once
+	Payload    json.RawMessage   // the message body, a JSON value; nil means null
+}
+
+// Err returns the *Error carried by an Error reply, or nil if e is not one.
+// A malformed error payload still yields an *Error (CodeInternal).
+func (e *Envelope) Err() *Error {
+	if e.Name != ErrorName {
+		return nil
+	}
+	var er Error
+	if err := json.Unmarshal(e.Payload, &er); err != nil || !er.Code.Known() {
+		return &Error{Code: CodeInternal, Msg: "malformed error reply: " + string(truncate(e.Payload, 200))}
+	}
+	return &er
+}
+
+// wireEnvelope is the JSON form of an Envelope.
+type wireEnvelope struct {
+	V          int               `json:"v"`
+	Kind       Kind              `json:"kind"`
+	Name       string            `json:"name"`
+	ID         string            `json:"id"`
+	ActivityID string            `json:"activity,omitempty"`
+	ResponseTo string            `json:"responseTo,omitempty"`
+	Sender     Member            `json:"sender"`
+	SentAt     time.Time         `json:"sentAt"`
+	Deadline   *time.Time        `json:"deadline,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	More       bool              `json:"more,omitempty"`
+	Durable    bool              `json:"durable,omitempty"`
+	Payload    json.RawMessage   `json:"payload,omitempty"`
+}
+
+// MarshalJSON writes the wire form (docs/protocol.md, version 1).
+func (e *Envelope) MarshalJSON() ([]byte, error) {
+	w := wireEnvelope{
+		V: WireVersion, Kind: e.Kind, Name: e.Name, ID: e.ID, ActivityID: e.ActivityID,
+		ResponseTo: e.ResponseTo, Sender: e.Sender, SentAt: e.SentAt.UTC(), Headers: e.Headers,
+		More: e.More, Durable: e.Durable, Payload: e.Payload,
+	}
+	if !e.Deadline.IsZero() {
+		d := e.Deadline.UTC()
+		w.Deadline = &d
+	}
+	return json.Marshal(&w)
+}
+
+// Limits on the parts of an envelope, enforced by DecodeEnvelope and Validate.
+const (
+	MaxNameLen    = 128
+	MaxHeaders    = 64
+	MaxHeaderLen  = 4096 // key plus value
+	MaxServiceLen = 64
+)
+
+// DecodeEnvelope reads one envelope in wire form. Anything that is not a valid
+// version-1 envelope is an *Error with CodeBadRequest that says what is wrong;
+// unknown fields are ignored, so later minor additions stay readable.
+// It does not limit the payload's size: callers bound len(data) first.
+func DecodeEnvelope(data []byte) (*Envelope, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return nil, Errorf(CodeBadRequest, "envelope: not a JSON object")
+	}
+	var w wireEnvelope
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, Errorf(CodeBadRequest, "envelope: %v", err)
+	}
+	if w.V != WireVersion {
+		return nil, Errorf(CodeBadRequest, "envelope: unsupported version %d (want %d)", w.V, WireVersion)
+	}
+	e := &Envelope{
+		Kind: w.Kind, Name: w.Name, ID: w.ID, ActivityID: w.ActivityID, ResponseTo: w.ResponseTo,
+		Sender: w.Sender, SentAt: w.SentAt, Headers: w.Headers, More: w.More, Durable: w.Durable,
+		Payload: w.Payload,
+	}
+	if w.Deadline != nil {
+		e.Deadline = *w.Deadline
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	if e.ActivityID == "" {
+		e.ActivityID = e.ID
+	}
+	return e, nil
+}
+
+// Validate checks the envelope's fields against the protocol's rules and
+// returns an *Error with CodeBadRequest naming the first broken one.
+func (e *Envelope) Validate() error {
+	bad := func(format string, args ...any) error {
+		return Errorf(CodeBadRequest, "envelope: "+format, args...)
+	}
+	switch e.Kind {
+	case KindRequest, KindSend, KindPublish, KindReply:
+	default:
+		return bad("unknown kind %q", e.Kind)
+	}
+	if err := ValidName(e.Name); err != nil {
+		return bad("%v", err)
+	}
+	if !ValidID(e.ID) {
+		return bad("id %q is not an ID", truncate([]byte(e.ID), 40))
+	}
+	if e.ActivityID != "" && !ValidID(e.ActivityID) {
+		return bad("activity %q is not an ID", truncate([]byte(e.ActivityID), 40))
+	}
+	if e.Kind == KindReply {
+		if !ValidID(e.ResponseTo) {
+			return bad("reply without a valid responseTo")
+		}
+	} else if e.ResponseTo != "" {
+		return bad("responseTo is only allowed on replies")
+	}
+	if e.More && e.Kind != KindReply {
+		return bad("more is only allowed on replies")
+	}
+	if err := validMember(e.Sender); err != nil {
+		return bad("sender: %v", err)
+	}
+	if e.SentAt.IsZero() {
+		return bad("sentAt is missing")
+	}
+	if e.Kind == KindRequest && e.Deadline.IsZero() {
+		return bad("request without a deadline")
+	}
+	if len(e.Headers) > MaxHeaders {
+		return bad("%d headers (at most %d)", len(e.Headers), MaxHeaders)
+	}
+	for k, v := range e.Headers {
+		if k == "" || len(k)+len(v) > MaxHeaderLen {
+			return bad("header %q is empty or too long", truncate([]byte(k), 40))
+		}
+	}
+	if len(e.Payload) > 0 && !json.Valid(e.Payload) {
+		return bad("payload is not valid JSON")
+	}
+	return nil
+}
+
+// ValidName reports whether s can name a message: 1 to MaxNameLen characters,
+// starting with a letter, of letters, digits, '.', '_' and '-'.
+func ValidName(s string) error {
+	if s == "" {
+		return fmt.Errorf("name is empty")
+	}
+	if len(s) > MaxNameLen {
+		return fmt.Errorf("name is %d bytes long (at most %d)", len(s), MaxNameLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if i == 0 && !letter {
+			return fmt.Errorf("name %q must start with a letter", truncate([]byte(s), 40))
+		}
+		if !letter && !(c >= '0' && c <= '9') && c != '.' && c != '_' && c != '-' {
+			return fmt.Errorf("name %q has a character other than letters, digits, '.', '_' and '-'", truncate([]byte(s), 40))
+		}
+	}
+	return nil
+}
+
+// ValidServiceName reports whether s can name a service or an instance:
+// 1 to MaxServiceLen characters of lower-case letters, digits and '-',
+// starting with a letter or digit. (Service names become NATS subject tokens
+// and user names, and Kubernetes object names.)
+func ValidServiceName(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty")
+	}
+	if len(s) > MaxServiceLen {
+		return fmt.Errorf("%q is longer than %d", truncate([]byte(s), 40), MaxServiceLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0) {
+			return fmt.Errorf("%q may hold only lower-case letters, digits and '-'", truncate([]byte(s), 40))
+		}
+	}
+	return nil
+}
+
+func validMember(m Member) error {
+	if err := ValidServiceName(m.Service); err != nil {
+		return fmt.Errorf("service %v", err)
+	}
+	if err := ValidServiceName(m.Instance); err != nil {
+		return fmt.Errorf("instance %v", err)
+	}
+	return nil
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return append(b[:n:n], "..."...)
+	}
+	return b
+}
