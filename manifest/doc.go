@@ -1,0 +1,32 @@
+// Package manifest reads troupe.yaml, the declaration of a troupe
+// application, into a [troupe.App], and lints it.
+//
+// A manifest names the application, its services (what each sends, receives
+// and receives durably, how many instances run, and an optional command line
+// for services that run as OS processes) and the gateway's routes; the format
+// is specified in docs/manifest.md:
+//
+//	app: demo
+//	services:
+//	  hello:
+//	    receives: [Hello]
+//	gateway:
+//	  routes:
+//	    - path: /
+//	      types: [Hello]
+//
+// [Load] reads a file and [Parse] reads bytes. Both check everything they
+// can and return every problem at once, as an [Errors] whose items carry the
+// file, line and column:
+//
+//	troupe.yaml:4:5: service name "Hello" may hold only lower-case letters, digits and '-'
+//
+// A valid manifest can still be suspicious: [Lint] reports messages that some
+// service sends and no service receives, and the reverse, at the places the
+// manifest names them. [LintCommand] is `troupe lint`: it prints errors or
+// warnings and returns the exit status.
+//
+// The gateway joins the bus as the service [troupe.GatewayService]. Unless
+// the manifest declares that service itself, Parse adds it, sending exactly
+// the messages of the routes.
+package manifest

@@ -1,0 +1,183 @@
+package manifest
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"weak"
+
+	"github.com/troupe-go/troupe"
+)
+
+// Warning is something legal but probably wrong in a manifest, such as a
+// message that some service sends and no service receives. File, Line and
+// Column are set when the App came from Parse or Load, and zero otherwise.
+type Warning struct {
+	File   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+// String returns "file:line:column: warning: msg", leaving out the parts
+// that are unknown.
+func (w Warning) String() string { return position(w.File, w.Line, w.Column) + "warning: " + w.Msg }
+
+// Lint reports messages that are sent by no service or received by no
+// service, one warning per message, at the first place the manifest names it.
+// The gateway's route messages count as sent by the gateway service. Lint
+// does not validate app; Parse has done that for apps it returns.
+func Lint(app *troupe.App) []Warning {
+	if app == nil {
+		return nil
+	}
+	ps := lookup(app)
+	senders := map[string][]string{}
+	receivers := map[string][]string{}
+	for _, s := range app.Services {
+		for _, m := range s.Sends {
+			senders[m] = appendNew(senders[m], s.Name)
+		}
+		for _, m := range s.Receives {
+			receivers[m] = appendNew(receivers[m], s.Name)
+		}
+	}
+	var out []Warning
+	warned := map[string]bool{}
+	add := func(side map[svcName]pos, svc, name, format string, who []string) {
+		if warned[name] {
+			return
+		}
+		warned[name] = true
+		w := Warning{Msg: fmt.Sprintf(format, name, strings.Join(who, ", "))}
+		if ps != nil {
+			w.File = ps.file
+			if at, ok := side[svcName{svc, name}]; ok {
+				w.Line, w.Column = at.line, at.col
+			}
+		}
+		out = append(out, w)
+	}
+	var sendPos, recvPos map[svcName]pos
+	if ps != nil {
+		sendPos, recvPos = ps.sends, ps.receives
+	}
+	for _, s := range app.Services {
+		for _, m := range s.Sends {
+			if len(receivers[m]) == 0 {
+				add(sendPos, s.Name, m, "message %q is sent by %s but received by no service", senders[m])
+			}
+		}
+		for _, m := range s.Receives {
+			if len(senders[m]) == 0 {
+				add(recvPos, s.Name, m, "message %q is received by %s but sent by no service", receivers[m])
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Warning) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
+	return out
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// LintCommand runs `troupe lint [file]`: it loads the manifest at file
+// (default troupe.yaml in the current directory), prints every error or, if
+// there are none, every warning to stdout, one "file:line:column: ..." line
+// each, and returns the exit status: 0 when the manifest is valid (warnings
+// or not), 1 when it is not or cannot be read, 2 for bad usage. Problems
+// other than the manifest's own go to stderr.
+func LintCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("troupe lint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: troupe lint [file]\n\n"+
+			"Checks a troupe manifest (default ./troupe.yaml) and prints its errors,\n"+
+			"or its warnings: messages sent by no service or received by no service.\n"+
+			"Exit status 1 if the manifest has errors.\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return 2
+	}
+	path := "troupe.yaml"
+	if fs.NArg() == 1 {
+		path = fs.Arg(0)
+	}
+	app, err := Load(path)
+	var errs Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(stdout, e.Error())
+		}
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "troupe lint: %v\n", err)
+		return 1
+	}
+	for _, w := range Lint(app) {
+		fmt.Fprintln(stdout, w.String())
+	}
+	return 0
+}
+
+// pos is a line and column in a manifest.
+type pos struct{ line, col int }
+
+// svcName is a service and a message name.
+type svcName struct{ service, name string }
+
+// positions records where a manifest named the messages of its services, for
+// Lint. Parse keeps it in a side table keyed by the App it returned, so that
+// the App stays the plain troupe.App the rest of the system uses.
+type positions struct {
+	file     string
+	sends    map[svcName]pos
+	receives map[svcName]pos
+}
+
+// table maps the Apps returned by Parse to their positions. Entries are
+// removed when their App is garbage collected.
+var (
+	tableMu sync.Mutex
+	table   = map[weak.Pointer[troupe.App]]*positions{}
+)
+
+func remember(app *troupe.App, ps *positions) {
+	key := weak.Make(app)
+	tableMu.Lock()
+	table[key] = ps
+	tableMu.Unlock()
+	runtime.AddCleanup(app, func(key weak.Pointer[troupe.App]) {
+		tableMu.Lock()
+		delete(table, key)
+		tableMu.Unlock()
+	}, key)
+}
+
+func lookup(app *troupe.App) *positions {
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	return table[weak.Make(app)]
+}

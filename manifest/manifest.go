@@ -1,0 +1,476 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/troupe-go/troupe"
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxSize is the largest manifest, in bytes, that Parse and Load accept.
+const MaxSize = 1 << 20
+
+// MaxInstances is the largest instance count a service may declare.
+const MaxInstances = 1000
+
+// Error is one problem found in a manifest, at a position in its file.
+// Line and Column count from 1; they are 0 when the problem has no position
+// (Column alone is 0 for some YAML syntax errors).
+type Error struct {
+	File   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+// Error returns "file:line:column: msg", leaving out the parts that are
+// unknown.
+func (e Error) Error() string { return position(e.File, e.Line, e.Column) + e.Msg }
+
+// Errors is every problem Parse found in one manifest, in the order of their
+// positions in the file. It is the error Parse and Load return for a manifest
+// that is not valid; use errors.As to read the items.
+type Errors []Error
+
+// Error returns one "file:line:column: msg" line per problem.
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func position(file string, line, col int) string {
+	var b strings.Builder
+	b.WriteString(file)
+	if line > 0 {
+		if file != "" {
+			b.WriteByte(':')
+		}
+		b.WriteString(strconv.Itoa(line))
+		if col > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(col))
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return b.String() + ": "
+}
+
+// Load reads and parses the manifest at path; see [Parse].
+func Load(path string) (*troupe.App, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse reads a manifest (docs/manifest.md) from data and returns the App it
+// declares. filename is used only in error positions.
+//
+// If the manifest is not valid, Parse returns a nil App and an [Errors] that
+// lists every problem found, each with its line and column. When the manifest
+// has gateway routes and declares no service named [troupe.GatewayService],
+// Parse adds that service with the routes' messages as its sends.
+func Parse(filename string, data []byte) (*troupe.App, error) {
+	p := &parser{file: filename, pos: &positions{
+		file:     filename,
+		sends:    map[svcName]pos{},
+		receives: map[svcName]pos{},
+	}}
+	app := p.parse(data)
+	if len(p.errs) > 0 {
+		slices.SortStableFunc(p.errs, func(a, b Error) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Column - b.Column
+		})
+		return nil, p.errs
+	}
+	remember(app, p.pos)
+	return app, nil
+}
+
+type parser struct {
+	file string
+	errs Errors
+	pos  *positions
+}
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	e := Error{File: p.file, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	p.errs = append(p.errs, e)
+}
+
+// yamlLine matches go.yaml.in/yaml/v3's syntax errors.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (p *parser) syntax(err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		p.errs = append(p.errs, Error{File: p.file, Line: line, Msg: "YAML syntax: " + m[2]})
+		return
+	}
+	p.errs = append(p.errs, Error{File: p.file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+}
+
+var topKeys = []string{"app", "services", "gateway"}
+
+func (p *parser) parse(data []byte) *troupe.App {
+	if len(data) > MaxSize {
+		p.errorf(nil, "manifest is larger than %d bytes", MaxSize)
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		p.syntax(err)
+		return nil
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		p.errorf(&next, "a manifest holds one YAML document; this is a second one")
+	} else if !errors.Is(err, io.EOF) {
+		p.syntax(err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		p.errorf(nil, "manifest is empty: want a mapping with keys %s", strings.Join(topKeys, ", "))
+		return nil
+	}
+	root := deref(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		p.errorf(root, "a manifest is a mapping with keys %s, not %s", strings.Join(topKeys, ", "), describe(root))
+		return nil
+	}
+	app := &troupe.App{}
+	var services, gateway *yaml.Node
+	haveApp := false
+	for _, f := range p.fields(root, "the manifest", topKeys) {
+		switch f.key {
+		case "app":
+			haveApp = true
+			if name, ok := p.scalar(f.v, "app"); ok {
+				if err := troupe.ValidServiceName(name); err != nil {
+					p.errorf(f.v, "app name %v", err)
+				}
+				app.Name = name
+			}
+		case "services":
+			services = f.v
+		case "gateway":
+			gateway = f.v
+		}
+	}
+	if !haveApp {
+		p.errorf(root, "missing key app: the application's name")
+	}
+	if services != nil {
+		app.Services = p.services(services)
+	}
+	var routes []route
+	if gateway != nil {
+		routes = p.gateway(gateway)
+	}
+	p.checkRoutes(app, routes)
+	return app
+}
+
+// field is one key and value of a mapping.
+type field struct {
+	key  string
+	k, v *yaml.Node
+}
+
+// fields returns the entries of mapping n (which the caller has checked is a
+// mapping). It reports keys that are not strings, duplicate keys and, unless
+// known is nil, keys not in known; those entries are left out.
+func (p *parser) fields(n *yaml.Node, where string, known []string) []field {
+	var out []field
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "keys in %s must be strings, not %s", where, describe(k))
+			continue
+		}
+		if k.Tag == "!!merge" {
+			p.errorf(k, "merge keys (<<) are not supported in %s", where)
+			continue
+		}
+		if known != nil && !slices.Contains(known, k.Value) {
+			p.errorf(k, "unknown key %q in %s; known keys: %s", truncate(k.Value), where, strings.Join(known, ", "))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			p.errorf(k, "duplicate key %q in %s (first at line %d)", truncate(k.Value), where, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, field{key: k.Value, k: k, v: v})
+	}
+	return out
+}
+
+// scalar returns the string value of n, reporting what is wrong if n is not a
+// non-null scalar.
+func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode {
+		p.errorf(n, "%s must be a string, not %s", what, describe(n))
+		return "", false
+	}
+	if isNull(n) {
+		p.errorf(n, "%s is missing its value", what)
+		return "", false
+	}
+	return n.Value, true
+}
+
+var serviceKeys = []string{"sends", "receives", "durable", "instances", "command", "env"}
+
+func (p *parser) services(n *yaml.Node) []troupe.ServiceDecl {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "services must be a mapping from service name to its declaration, not %s", describe(n))
+		return nil
+	}
+	var out []troupe.ServiceDecl
+	for _, f := range p.fields(n, "services", nil) {
+		if f.key == "" {
+			p.errorf(f.k, "service name is empty")
+		} else if err := troupe.ValidServiceName(f.key); err != nil {
+			p.errorf(f.k, "service name %v", err)
+		}
+		out = append(out, p.service(f.key, f.v))
+	}
+	return out
+}
+
+func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
+	s := troupe.ServiceDecl{Name: name}
+	n = deref(n)
+	if isNull(n) {
+		return s
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "service %q must be a mapping with keys %s, not %s", name, strings.Join(serviceKeys, ", "), describe(n))
+		return s
+	}
+	where := fmt.Sprintf("service %q", name)
+	var durable []posName
+	for _, f := range p.fields(n, where, serviceKeys) {
+		switch f.key {
+		case "sends":
+			for _, m := range p.names(f.v, where, "sends") {
+				s.Sends = append(s.Sends, m.name)
+				p.pos.sends[svcName{name, m.name}] = m.pos
+			}
+		case "receives":
+			for _, m := range p.names(f.v, where, "receives") {
+				s.Receives = append(s.Receives, m.name)
+				p.pos.receives[svcName{name, m.name}] = m.pos
+			}
+		case "durable":
+			durable = p.names(f.v, where, "durable")
+			for _, m := range durable {
+				s.Durable = append(s.Durable, m.name)
+			}
+		case "instances":
+			s.Instances = p.instances(f.v, where)
+		case "command":
+			s.Command = p.command(f.v, where)
+		case "env":
+			s.Env = p.env(f.v, where)
+		}
+	}
+	for _, m := range durable {
+		if !slices.Contains(s.Receives, m.name) {
+			p.errorf(m.node, "%s: durable message %q is not in its receives (only received messages can be durable)", where, m.name)
+		}
+	}
+	return s
+}
+
+// posName is a message name and where it was written.
+type posName struct {
+	name string
+	pos  pos
+	node *yaml.Node
+}
+
+// names reads a list of message names.
+func (p *parser) names(n *yaml.Node, where, key string) []posName {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s: %s must be a list of message names, such as [todo.list, todo.create], not %s", where, key, describe(n))
+		return nil
+	}
+	var out []posName
+	seen := map[string]*yaml.Node{}
+	for _, item := range n.Content {
+		item = deref(item)
+		name, ok := p.scalar(item, where+": an item of "+key)
+		if !ok {
+			continue
+		}
+		if err := troupe.ValidName(name); err != nil {
+			p.errorf(item, "%s: %s: bad message %v", where, key, err)
+			continue
+		}
+		if first, dup := seen[name]; dup {
+			p.errorf(item, "%s: %s lists %q twice (first at line %d)", where, key, name, first.Line)
+			continue
+		}
+		seen[name] = item
+		out = append(out, posName{name: name, pos: pos{item.Line, item.Column}, node: item})
+	}
+	return out
+}
+
+func (p *parser) instances(n *yaml.Node, where string) int {
+	n = deref(n)
+	var i int
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil {
+		p.errorf(n, "%s: instances must be a whole number from 0 to %d, not %s", where, MaxInstances, describe(n))
+		return 0
+	}
+	if i < 0 || i > MaxInstances {
+		p.errorf(n, "%s: instances is %d; want 0 to %d (0 means 1)", where, i, MaxInstances)
+		return 0
+	}
+	return i
+}
+
+func (p *parser) command(n *yaml.Node, where string) []string {
+	n = deref(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s: command must be a list of the program and its arguments, such as [./bin/legacy, --flag], not %s", where, describe(n))
+		return nil
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, "%s: command is empty; give the program and its arguments, such as [./bin/legacy, --flag]", where)
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		item = deref(item)
+		arg, ok := p.scalar(item, where+": a command argument")
+		if !ok {
+			continue
+		}
+		if i == 0 && arg == "" {
+			p.errorf(item, "%s: command's program is empty", where)
+		}
+		if strings.IndexByte(arg, 0) >= 0 {
+			p.errorf(item, "%s: command argument holds a NUL byte", where)
+		}
+		out = append(out, arg)
+	}
+	return out
+}
+
+func (p *parser) env(n *yaml.Node, where string) map[string]string {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s: env must be a mapping from variable name to value, not %s", where, describe(n))
+		return nil
+	}
+	out := map[string]string{}
+	for _, f := range p.fields(n, where+" env", nil) {
+		if f.key == "" || strings.ContainsAny(f.key, "=\x00") {
+			p.errorf(f.k, "%s: env variable name %q is empty or holds '=' or a NUL byte", where, truncate(f.key))
+			continue
+		}
+		v := deref(f.v)
+		if v.Kind == yaml.ScalarNode && isNull(v) {
+			p.errorf(v, "%s: env %s has no value; write \"\" for an empty one", where, f.key)
+			continue
+		}
+		val, ok := p.scalar(v, where+": env "+f.key)
+		if !ok {
+			continue
+		}
+		if strings.IndexByte(val, 0) >= 0 {
+			p.errorf(v, "%s: env %s holds a NUL byte", where, f.key)
+			continue
+		}
+		out[f.key] = val
+	}
+	return out
+}
+
+// isNull reports whether n is absent or a YAML null.
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || n.Kind == 0 || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// deref follows aliases to the node they name.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// describe names what n is, for error messages.
+func describe(n *yaml.Node) string {
+	n = deref(n)
+	switch {
+	case n == nil || n.Kind == 0:
+		return "nothing"
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		return "null"
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+		return fmt.Sprintf("the string %q", truncate(n.Value))
+	case n.Kind == yaml.ScalarNode:
+		return strconv.Quote(truncate(n.Value))
+	}
+	return "an unexpected node"
+}
+
+// truncate shortens s for error messages.
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
