@@ -1,0 +1,78 @@
+package bus_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func testApp() *troupe.App {
+	return &troupe.App{
+		Name: "test",
+		Services: []troupe.ServiceDecl{
+			{Name: "web", Sends: []string{"greet", "unheard"}},
+			{Name: "greeter", Receives: []string{"greet"}},
+		},
+	}
+}
+
+func newBus(t *testing.T) *bus.Bus {
+	t.Helper()
+	b, err := bus.New(bus.Config{App: testApp()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+func TestRequestReply(t *testing.T) {
+	ctx := context.Background()
+	b := newBus(t)
+	g, err := b.Join(ctx, "greeter", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = g.Handle("greet", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+		var who string
+		if err := json.Unmarshal(m.Env.Payload, &who); err != nil {
+			_ = m.ReplyError(ctx, err)
+			return
+		}
+		_ = m.Reply(ctx, "greeting", "hello "+who)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Join(ctx, "web", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := w.Request(ctx, "greet", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(reply.Payload), `"hello ann"`; got != want {
+		t.Errorf("payload = %s, want %s", got, want)
+	}
+	_, err = w.Request(ctx, "greet", json.RawMessage(`42`))
+	if got, want := troupe.CodeOf(err), troupe.CodeInternal; got != want {
+		t.Errorf("error code = %q, want %q (%v)", got, want, err)
+	}
+	_, err = w.Request(ctx, "unheard", nil)
+	if !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrNotFound) {
+		t.Errorf("request to nobody: %v, want not_found/ErrNoReceiver", err)
+	}
+}

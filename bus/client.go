@@ -1,0 +1,680 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe"
+)
+
+// A Client is one member (service instance) of the bus: it sends requests,
+// notifications and events on the service's behalf, and receives the names
+// the service declares. It is safe for concurrent use.
+type Client struct {
+	bus    *Bus
+	sp     *servicePolicy
+	member troupe.Member
+	port   Port
+	ctx    context.Context // base of handler contexts; cancelled by Close
+	cancel context.CancelFunc
+	pend   pendingTable
+	closed atomic.Bool
+
+	mu   sync.Mutex
+	subs map[string]bool
+}
+
+var _ Deliverer = (*Client)(nil)
+
+func newClient(b *Bus, sp *servicePolicy, m troupe.Member) *Client {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool)}
+	c.pend.init()
+	return c
+}
+
+// Member returns the service and instance the client joined as.
+func (c *Client) Member() troupe.Member { return c.member }
+
+// Close detaches the member: its subscriptions end and its outstanding
+// requests fail with unavailable. Close is idempotent.
+func (c *Client) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	err := c.port.Close()
+	c.cancel()
+	for _, p := range c.pend.all() {
+		err := &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: request %q: client closed", p.si.name.name)}
+		p.end(err)
+		p.finish(err)
+	}
+	c.bus.forget(c)
+	if err != nil {
+		return fmt.Errorf("bus: close %s: %w", c.member, err)
+	}
+	return nil
+}
+
+// Handle makes this instance one of the service's receivers of name: the
+// envelopes named name routed to the service are delivered to h (to this
+// instance or another of the same service, one of them each time). name must
+// be declared in the service's receives, and may be handled once per client.
+func (c *Client) Handle(name string, h Handler) error {
+	if h == nil {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: handle %q: nil handler", name)}
+	}
+	ni := c.sp.receives[name]
+	if ni == nil {
+		c.bus.refuse(c.sp, c.bus.names[name], "handle an undeclared name", "service", c.sp.name, "name", name)
+		return &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: handle %q: service %q does not declare that it receives it", name, c.sp.name)}
+	}
+	if c.closed.Load() {
+		return fmt.Errorf("bus: handle %q: %w", name, errClientClosed)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subs[name] {
+		return &troupe.Error{Code: troupe.CodeConflict, Msg: fmt.Sprintf("bus: handle %q: already handled by %s", name, c.member)}
+	}
+	if err := c.port.Subscribe(name, &subscription{c: c, ni: ni, h: h}); err != nil {
+		return fmt.Errorf("bus: handle %q: %w", name, err)
+	}
+	c.subs[name] = true
+	return nil
+}
+
+var errClientClosed = &troupe.Error{Code: troupe.CodeUnavailable, Msg: "client is closed"}
+
+// Request sends a request named name and waits for its first reply, until
+// the deadline: ctx's if it is earlier, else the Bus's Timeout from now.
+// An Error reply comes back as (nil, *troupe.Error); at the deadline the
+// error is a timeout *troupe.Error (errors.Is(err, troupe.ErrTimeout)).
+//
+// payload is sent as-is if it is a json.RawMessage or []byte (it must be
+// valid JSON), as null if nil, and json.Marshal'ed otherwise. If ctx comes
+// from ContextWith (a handler's context), the request belongs to the same
+// activity and inherits the remaining deadline.
+func (c *Client) Request(ctx context.Context, name string, payload any) (*troupe.Envelope, error) {
+	env, si, err := c.prepare(ctx, troupe.KindRequest, name, payload)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.start(ctx, env, si)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := p.wait(ctx, true)
+	if err != nil {
+		p.finish(err)
+		return nil, err
+	}
+	if e := reply.Err(); e != nil {
+		p.finish(e)
+		return nil, e
+	}
+	p.finish(nil)
+	return reply, nil
+}
+
+// Send sends a one-way notification named name to every service that
+// receives it (one instance of each). If no service receives name, Send
+// fails at once with a not_found *troupe.Error whose cause is
+// troupe.ErrNoReceiver.
+func (c *Client) Send(ctx context.Context, name string, payload any) error {
+	env, si, err := c.prepare(ctx, troupe.KindSend, name, payload)
+	if err != nil {
+		return err
+	}
+	return c.route(ctx, env, si, false)
+}
+
+// Publish publishes an event named name to every service that receives it
+// (one instance of each); zero receivers is fine.
+func (c *Client) Publish(ctx context.Context, name string, payload any) error {
+	env, si, err := c.prepare(ctx, troupe.KindPublish, name, payload)
+	if err != nil {
+		return err
+	}
+	return c.route(ctx, env, si, true)
+}
+
+// Call sends a request named name and returns at once; the replies
+// (one or several from each receiving service) come from the Call's Next.
+// The deadline is computed as for Request.
+func (c *Client) Call(ctx context.Context, name string, payload any) (*Call, error) {
+	env, si, err := c.prepare(ctx, troupe.KindRequest, name, payload)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.start(ctx, env, si)
+	if err != nil {
+		return nil, err
+	}
+	p.arm()
+	return &Call{p: p}, nil
+}
+
+// Collect publishes a request named name to every service that receives it
+// and calls each with every reply (Error replies included: see
+// Envelope.Err) until the deadline, until every receiving service has sent
+// its final reply, or until each returns false. It returns how many replies
+// it passed to each. Zero receivers is fine: Collect returns (0, nil) at
+// once. Reaching the deadline is the normal end, not an error.
+func (c *Client) Collect(ctx context.Context, name string, payload any, each func(*troupe.Envelope) bool) (int, error) {
+	if each == nil {
+		return 0, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: collect %q: nil func", name)}
+	}
+	env, si, err := c.prepare(ctx, troupe.KindRequest, name, payload)
+	if err != nil {
+		if errors.Is(err, troupe.ErrNoReceiver) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	p, err := c.start(ctx, env, si)
+	if err != nil {
+		if errors.Is(err, troupe.ErrNoReceiver) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	n := 0
+	for {
+		reply, err := p.wait(ctx, false)
+		if err != nil {
+			if errors.Is(err, troupe.ErrTimeout) || err == io.EOF {
+				p.finish(nil)
+				return n, nil
+			}
+			p.finish(err)
+			return n, err
+		}
+		n++
+		if !each(reply) {
+			p.finish(nil)
+			return n, nil
+		}
+	}
+}
+
+// prepare checks a request, send or publish against the policy and builds
+// its envelope. Every refusal is counted and logged.
+func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, payload any) (*troupe.Envelope, *sendInfo, error) {
+	b := c.bus
+	verb := kindVerb[kind]
+	if c.closed.Load() {
+		return nil, nil, fmt.Errorf("bus: %s %q: %w", verb, name, errClientClosed)
+	}
+	si := c.sp.sends[name]
+	if si == nil {
+		ni := b.names[name]
+		b.refuse(c.sp, ni, "undeclared send", "sender", c.member.String(), "name", name, "kind", kind)
+		return nil, nil, &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: %s %q: service %q does not declare that it sends it", verb, name, c.sp.name)}
+	}
+	ni := si.name
+	if kind != troupe.KindPublish && len(ni.receivers) == 0 {
+		b.refuse(c.sp, ni, "no receiver", "sender", c.member.String(), "name", name, "kind", kind)
+		return nil, nil, &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no service receives it", verb, name), Err: troupe.ErrNoReceiver}
+	}
+	raw, err := b.encode(payload)
+	if err != nil {
+		b.refuse(c.sp, ni, "bad payload", "sender", c.member.String(), "name", name, "error", err)
+		return nil, nil, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s %q: %v", verb, name, err), Err: err}
+	}
+	now := time.Now()
+	env := &troupe.Envelope{
+		Kind:    kind,
+		Name:    name,
+		ID:      troupe.NewID(),
+		Sender:  c.member,
+		SentAt:  now,
+		Durable: ni.durable,
+		Payload: raw,
+	}
+	env.ActivityID = env.ID
+	if parent := EnvelopeFrom(ctx); parent != nil && parent.ActivityID != "" {
+		env.ActivityID = parent.ActivityID
+	}
+	if kind == troupe.KindRequest {
+		dl := now.Add(b.timeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+			dl = d
+		}
+		if !dl.After(now) {
+			b.refuse(c.sp, ni, "deadline already passed", "sender", c.member.String(), "name", name)
+			return nil, nil, &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("bus: request %q: deadline already passed", name), Err: context.DeadlineExceeded}
+		}
+		env.Deadline = dl
+	}
+	return env, si, nil
+}
+
+var kindVerb = map[troupe.Kind]string{
+	troupe.KindRequest: "request",
+	troupe.KindSend:    "send",
+	troupe.KindPublish: "publish",
+	troupe.KindReply:   "reply",
+}
+
+// encode turns a payload argument into JSON within the size limit.
+func (b *Bus) encode(payload any) (json.RawMessage, error) {
+	var raw []byte
+	switch p := payload.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		raw = p
+	case []byte:
+		raw = p
+	default:
+		var err error
+		if raw, err = json.Marshal(payload); err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+	}
+	if len(raw) > b.maxSize {
+		return nil, fmt.Errorf("payload is %d bytes (at most %d)", len(raw), b.maxSize)
+	}
+	if _, ok := payload.(json.RawMessage); ok || isBytes(payload) {
+		if !json.Valid(raw) {
+			return nil, errors.New("payload is not valid JSON")
+		}
+	}
+	return raw, nil
+}
+
+func isBytes(v any) bool { _, ok := v.([]byte); return ok }
+
+// route hands a send or publish to the transport and counts it.
+func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, zeroOK bool) error {
+	ni := si.name
+	if len(ni.receivers) == 0 {
+		// A publish nobody receives: accepted, counted, not routed.
+		ni.stats.sent.Add(1)
+		c.sp.stats.sent.Add(1)
+		return nil
+	}
+	err := c.port.Route(ctx, env)
+	if err != nil {
+		if errors.Is(err, troupe.ErrNoReceiver) {
+			if zeroOK {
+				ni.stats.sent.Add(1)
+				c.sp.stats.sent.Add(1)
+				return nil
+			}
+			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
+			return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no instance receives it", kindVerb[env.Kind], env.Name), Err: troupe.ErrNoReceiver}
+		}
+		ni.stats.errors.Add(1)
+		c.sp.stats.errors.Add(1)
+		return fmt.Errorf("bus: %s %q: %w", kindVerb[env.Kind], env.Name, err)
+	}
+	ni.stats.sent.Add(1)
+	c.sp.stats.sent.Add(1)
+	return nil
+}
+
+// start registers a pending request, takes its bulkhead slots and routes it.
+func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo) (*pending, error) {
+	ni := si.name
+	max := c.bus.maxOut
+	for i, bh := range si.bulkheads {
+		if bh.Add(1) > max {
+			for _, u := range si.bulkheads[:i+1] {
+				u.Add(-1)
+			}
+			c.bus.refuse(c.sp, ni, "bulkhead full", "sender", c.member.String(), "name", env.Name, "target", ni.receivers[i])
+			return nil, &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: request %q: %d requests to %q outstanding (bulkhead)", env.Name, max, ni.receivers[i])}
+		}
+	}
+	p := &pending{c: c, id: env.ID, si: si, start: env.SentAt, deadline: env.Deadline, finals: len(ni.receivers)}
+	p.ready = make(chan struct{}, 1)
+	c.pend.put(p)
+	ni.stats.inFlight.Add(1)
+	c.sp.stats.inFlight.Add(1)
+	if err := c.port.Route(ctx, env); err != nil {
+		c.pend.remove(p.id)
+		p.mu.Lock()
+		p.done = true
+		p.mu.Unlock()
+		p.release()
+		if errors.Is(err, troupe.ErrNoReceiver) {
+			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
+			return nil, &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: request %q: no instance receives it", env.Name), Err: troupe.ErrNoReceiver}
+		}
+		ni.stats.errors.Add(1)
+		c.sp.stats.errors.Add(1)
+		return nil, fmt.Errorf("bus: request %q: %w", env.Name, err)
+	}
+	ni.stats.sent.Add(1)
+	c.sp.stats.sent.Add(1)
+	return p, nil
+}
+
+// Deliver receives the replies addressed to this member. It implements
+// Deliverer for the transport; it is not for applications.
+func (c *Client) Deliver(env *troupe.Envelope, ack Acker) {
+	if ack != nil {
+		_ = ack.Ack() // replies are never redelivered
+	}
+	b := c.bus
+	if env == nil || env.Kind != troupe.KindReply {
+		b.drop(c.sp, nil, dropOther, "not a reply in the inbox", "member", c.member.String())
+		return
+	}
+	p := c.pend.get(env.ResponseTo)
+	if p == nil {
+		if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
+			b.drop(c.sp, b.names[env.Name], dropLate, "late reply", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
+		} else {
+			b.drop(c.sp, b.names[env.Name], dropOther, "reply to an unknown request", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
+		}
+		return
+	}
+	p.deliver(env)
+}
+
+// pending is one outstanding request.
+type pending struct {
+	c        *Client
+	id       troupe.ID
+	si       *sendInfo
+	start    time.Time
+	deadline time.Time
+	finals   int           // final replies expected: one per receiving service
+	ready    chan struct{} // signalled when q grows or the request ends
+	timer    *time.Timer   // Call only: ends the request at the deadline
+
+	mu        sync.Mutex
+	q         []*troupe.Envelope
+	gotFinals int
+	done      bool  // no more replies accepted
+	finished  bool  // stats recorded, slots released
+	err       error // why it ended, for Next
+}
+
+func (p *pending) deliver(env *troupe.Envelope) {
+	b := p.c.bus
+	ni := p.si.name
+	if !validReplier(ni, env.Sender.Service) {
+		b.refuse(p.c.sp, ni, "reply from a service that does not receive the request", "member", p.c.member.String(), "name", ni.name, "replier", env.Sender.String())
+		return
+	}
+	if len(env.Payload) > b.maxSize {
+		b.drop(p.c.sp, ni, dropOther, "oversized reply", "member", p.c.member.String(), "name", ni.name, "size", len(env.Payload))
+		return
+	}
+	if time.Now().After(p.deadline) {
+		b.drop(p.c.sp, ni, dropLate, "late reply", "member", p.c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
+		return
+	}
+	p.mu.Lock()
+	if p.done {
+		p.mu.Unlock()
+		b.drop(p.c.sp, ni, dropOther, "reply to a finished request", "member", p.c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
+		return
+	}
+	p.q = append(p.q, env)
+	if !env.More {
+		p.gotFinals++
+		if p.gotFinals >= p.finals {
+			p.done = true
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+}
+
+func validReplier(ni *nameInfo, service string) bool {
+	for _, r := range ni.receivers {
+		if r == service {
+			return true
+		}
+	}
+	return false
+}
+
+var timerPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// wait returns the next reply, io.EOF once every final reply has been
+// taken, or the error that ended the request (timeout, cancellation, close).
+// first makes the first reply end the request (Request).
+func (p *pending) wait(ctx context.Context, first bool) (*troupe.Envelope, error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+			timerPool.Put(timer)
+		}
+	}()
+	for {
+		p.mu.Lock()
+		if len(p.q) > 0 {
+			env := p.q[0]
+			p.q[0] = nil
+			p.q = p.q[1:]
+			if first {
+				p.done = true
+			}
+			p.mu.Unlock()
+			return env, nil
+		}
+		if p.err != nil {
+			err := p.err
+			p.mu.Unlock()
+			return nil, err
+		}
+		if p.done {
+			p.mu.Unlock()
+			return nil, io.EOF
+		}
+		p.mu.Unlock()
+		if timer == nil {
+			if d, ok := ctx.Deadline(); !ok || d.After(p.deadline) {
+				timer = timerPool.Get().(*time.Timer)
+				timer.Reset(time.Until(p.deadline))
+			}
+		}
+		var tc <-chan time.Time
+		if timer != nil {
+			tc = timer.C
+		}
+		select {
+		case <-p.ready:
+		case <-tc:
+			p.expire()
+		case <-ctx.Done():
+			if ctx.Err() == context.DeadlineExceeded || !time.Now().Before(p.deadline) {
+				p.expire()
+			} else {
+				p.end(fmt.Errorf("bus: request %q: %w", p.si.name.name, ctx.Err()))
+			}
+		}
+	}
+}
+
+// arm starts the timer that ends an asynchronous Call at its deadline.
+func (p *pending) arm() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.done && p.err == nil {
+		p.timer = time.AfterFunc(time.Until(p.deadline), p.expire)
+	}
+}
+
+// expire ends the request with a timeout unless all replies are in.
+func (p *pending) expire() {
+	p.end(&troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("bus: request %q: deadline exceeded", p.si.name.name), Err: context.DeadlineExceeded})
+}
+
+// end stops accepting replies; queued replies can still be taken.
+func (p *pending) end(err error) {
+	p.mu.Lock()
+	if p.err == nil && !(p.done && len(p.q) == 0 && p.gotFinals >= p.finals) {
+		p.err = err
+		p.done = true
+	}
+	p.mu.Unlock()
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+}
+
+// finish records the request's outcome once: unregisters it, releases its
+// bulkhead slots, and counts in flight, errors and latency.
+func (p *pending) finish(err error) {
+	p.mu.Lock()
+	if p.finished {
+		p.mu.Unlock()
+		return
+	}
+	p.finished = true
+	p.done = true
+	if p.err == nil {
+		p.err = err
+		if err == nil {
+			p.err = io.EOF
+		}
+	}
+	t := p.timer
+	p.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+	p.c.pend.remove(p.id)
+	p.release()
+	ni := p.si.name
+	d := time.Since(p.start)
+	ni.stats.latency.observe(d)
+	p.c.sp.stats.latency.observe(d)
+	if err != nil {
+		ni.stats.errors.Add(1)
+		p.c.sp.stats.errors.Add(1)
+	}
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+}
+
+// release gives back the bulkhead slots and the in-flight count.
+func (p *pending) release() {
+	for _, bh := range p.si.bulkheads {
+		bh.Add(-1)
+	}
+	p.si.name.stats.inFlight.Add(-1)
+	p.c.sp.stats.inFlight.Add(-1)
+}
+
+// A Call is an asynchronous request: its replies arrive while the caller
+// does other work, and Next yields them in order.
+type Call struct {
+	p    *pending
+	errd atomic.Bool
+}
+
+// ID returns the ID of the request envelope.
+func (c *Call) ID() troupe.ID { return c.p.id }
+
+// Next returns the next reply. An Error reply comes back as
+// (nil, *troupe.Error) and later replies can still follow. After the final
+// reply of every receiving service Next returns io.EOF; at the deadline a
+// timeout *troupe.Error; after Cancel an error wrapping context.Canceled.
+func (c *Call) Next(ctx context.Context) (*troupe.Envelope, error) {
+	env, err := c.p.wait(ctx, false)
+	if err != nil {
+		if err == io.EOF {
+			c.p.finish(nil)
+		} else if c.p.err == err {
+			c.p.finish(err)
+		}
+		return nil, err
+	}
+	if e := env.Err(); e != nil {
+		return nil, e
+	}
+	return env, nil
+}
+
+// Cancel stops waiting for replies: later ones are dropped and Next returns
+// an error. It releases the request's bulkhead slot. Cancel is idempotent.
+func (c *Call) Cancel() {
+	c.p.end(fmt.Errorf("bus: request %q: %w", c.p.si.name.name, context.Canceled))
+	c.p.finish(nil)
+}
+
+// pendingTable maps request IDs to pending requests, sharded to keep
+// contention low.
+type pendingTable struct {
+	shards [32]pendingShard
+}
+
+type pendingShard struct {
+	mu sync.Mutex
+	m  map[troupe.ID]*pending
+	_  [40]byte // keep shards on separate cache lines
+}
+
+func (t *pendingTable) init() {
+	for i := range t.shards {
+		t.shards[i].m = make(map[troupe.ID]*pending)
+	}
+}
+
+func (t *pendingTable) shard(id troupe.ID) *pendingShard {
+	var h uint32
+	if n := len(id); n >= 2 {
+		h = uint32(id[n-1]) + 31*uint32(id[n-2])
+	}
+	return &t.shards[h%uint32(len(t.shards))]
+}
+
+func (t *pendingTable) put(p *pending) {
+	s := t.shard(p.id)
+	s.mu.Lock()
+	s.m[p.id] = p
+	s.mu.Unlock()
+}
+
+func (t *pendingTable) get(id troupe.ID) *pending {
+	s := t.shard(id)
+	s.mu.Lock()
+	p := s.m[id]
+	s.mu.Unlock()
+	return p
+}
+
+func (t *pendingTable) remove(id troupe.ID) {
+	s := t.shard(id)
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+}
+
+func (t *pendingTable) all() []*pending {
+	var out []*pending
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for _, p := range s.m {
+			out = append(out, p)
+		}
+		s.mu.Unlock()
+	}
+	return out
+}

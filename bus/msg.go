@@ -1,0 +1,287 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe"
+)
+
+// A Handler receives the envelopes of one name for one client. Serve must
+// not block the transport for long: the service SDK hands m to an actor and
+// returns. m stays valid after Serve returns; replies can be sent later.
+type Handler interface {
+	Serve(ctx context.Context, m *Msg)
+}
+
+// HandlerFunc adapts a function to a Handler.
+type HandlerFunc func(ctx context.Context, m *Msg)
+
+// Serve calls f(ctx, m).
+func (f HandlerFunc) Serve(ctx context.Context, m *Msg) { f(ctx, m) }
+
+// A Msg is what a handler gets: the envelope, and the means to answer it and
+// to settle a durable delivery. Its methods are safe for concurrent use.
+type Msg struct {
+	// Env is the envelope delivered; treat it as read-only.
+	Env *troupe.Envelope
+
+	c     *Client
+	ni    *nameInfo
+	ack   Acker
+	final atomic.Bool // a final reply was sent
+	done  atomic.Bool // Done was called (or the delivery settled)
+	ctx   msgContext
+}
+
+// Context returns the context the handler was served with: the client's
+// context (cancelled when it closes) carrying the envelope, as ContextWith.
+func (m *Msg) Context() context.Context { return &m.ctx }
+
+// Attempt returns which delivery attempt this is, from 1. It is above 1 only
+// for redelivered durable envelopes.
+func (m *Msg) Attempt() int {
+	if m.Env.Headers == nil {
+		return 1
+	}
+	n, err := strconv.Atoi(m.Env.Headers[HeaderAttempt])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// Reply sends the final reply named name to the requester. It fails for
+// sends and publishes (nobody waits for a reply), after a final reply, and
+// once the request's deadline has passed (the reply is then counted as late
+// and not sent). For a durable request the final reply acknowledges it.
+func (m *Msg) Reply(ctx context.Context, name string, payload any) error {
+	return m.reply(ctx, name, payload, false)
+}
+
+// ReplyMore sends a non-final reply (More set): more replies follow.
+func (m *Msg) ReplyMore(ctx context.Context, name string, payload any) error {
+	return m.reply(ctx, name, payload, true)
+}
+
+// ReplyError sends an Error reply as the final reply. A *troupe.Error in
+// err's chain keeps its code, message and incident; any other error becomes
+// internal with err's text.
+func (m *Msg) ReplyError(ctx context.Context, err error) error {
+	if err == nil {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: nil error", m.Env.Name)}
+	}
+	var te *troupe.Error
+	out := troupe.Error{Code: troupe.CodeInternal, Msg: err.Error()}
+	if errors.As(err, &te) && te.Code.Known() {
+		out = troupe.Error{Code: te.Code, Msg: te.Msg, Incident: te.Incident}
+	}
+	raw, merr := json.Marshal(&out)
+	if merr != nil {
+		return fmt.Errorf("bus: reply to %q: %w", m.Env.Name, merr)
+	}
+	m.ni.stats.handlerErrors.Add(1)
+	m.c.sp.stats.handlerErrors.Add(1)
+	return m.reply(ctx, troupe.ErrorName, json.RawMessage(raw), false)
+}
+
+func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) error {
+	c := m.c
+	b := c.bus
+	req := m.Env
+	if req.Kind != troupe.KindRequest {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: it is a %s, nobody waits for a reply", req.Name, req.Kind)}
+	}
+	if err := troupe.ValidName(name); err != nil {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: %v", req.Name, err)}
+	}
+	raw, err := b.encode(payload)
+	if err != nil {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: %v", req.Name, err), Err: err}
+	}
+	if more {
+		if m.final.Load() {
+			return &troupe.Error{Code: troupe.CodeConflict, Msg: fmt.Sprintf("bus: reply to %q: the final reply was sent", req.Name)}
+		}
+	} else if m.final.Swap(true) {
+		return &troupe.Error{Code: troupe.CodeConflict, Msg: fmt.Sprintf("bus: reply to %q: the final reply was sent", req.Name)}
+	}
+	now := time.Now()
+	if !req.Deadline.IsZero() && now.After(req.Deadline) {
+		b.drop(c.sp, m.ni, dropLate, "late reply not sent", "member", c.member.String(), "name", req.Name, "responseTo", req.ID)
+		if !more {
+			m.settle(nil)
+		}
+		return &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("bus: reply to %q: deadline passed", req.Name), Err: context.DeadlineExceeded}
+	}
+	env := &troupe.Envelope{
+		Kind:       troupe.KindReply,
+		Name:       name,
+		ID:         troupe.NewID(),
+		ActivityID: req.ActivityID,
+		ResponseTo: req.ID,
+		Sender:     c.member,
+		SentAt:     now,
+		Deadline:   req.Deadline,
+		More:       more,
+		Payload:    raw,
+	}
+	if err := c.port.Reply(ctx, req.Sender, env); err != nil {
+		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
+	}
+	if !more {
+		m.settle(nil)
+	}
+	return nil
+}
+
+// Done reports the handler's outcome. For a durable delivery it settles
+// it: nil acknowledges it; an error asks for redelivery after a backoff, or
+// after the last attempt (Config.MaxAttempts) moves it to the dead letters.
+// For other deliveries an error is counted. Only the first call counts.
+func (m *Msg) Done(err error) {
+	if err != nil && !m.done.Load() {
+		m.ni.stats.handlerErrors.Add(1)
+		m.c.sp.stats.handlerErrors.Add(1)
+	}
+	m.settle(err)
+}
+
+func (m *Msg) settle(err error) {
+	if m.done.Swap(true) || m.ack == nil {
+		return
+	}
+	b := m.c.bus
+	if err == nil {
+		if aerr := m.ack.Ack(); aerr != nil {
+			b.log.Warn("bus: ack failed", "name", m.Env.Name, "id", m.Env.ID, "error", aerr)
+		}
+		return
+	}
+	n := m.Attempt()
+	if n >= b.maxTries {
+		m.ni.stats.dead.Add(1)
+		m.c.sp.stats.dead.Add(1)
+		b.log.Error("bus: dead letter", "name", m.Env.Name, "id", m.Env.ID, "service", m.c.sp.name, "attempts", n, "error", err)
+		if terr := m.ack.Term(err.Error()); terr != nil {
+			b.log.Warn("bus: term failed", "name", m.Env.Name, "id", m.Env.ID, "error", terr)
+		}
+		return
+	}
+	if nerr := m.ack.Nak(b.backoff(n)); nerr != nil {
+		b.log.Warn("bus: nak failed", "name", m.Env.Name, "id", m.Env.ID, "error", nerr)
+	}
+}
+
+// subscription delivers one name to one client's handler after checking the
+// envelope against the App: the receiving side's half of the policy, which
+// matters when another process could be lying.
+type subscription struct {
+	c  *Client
+	ni *nameInfo
+	h  Handler
+}
+
+func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
+	c := s.c
+	b := c.bus
+	if reason := s.check(env); reason != "" {
+		name := ""
+		if env != nil {
+			name = env.Name
+			b.refuse(c.sp, b.names[name], "delivery: "+reason, "member", c.member.String(), "name", name, "sender", env.Sender.String(), "id", env.ID)
+		} else {
+			b.refuse(c.sp, nil, "delivery: "+reason, "member", c.member.String())
+		}
+		if ack != nil {
+			_ = ack.Term("refused: " + reason)
+		}
+		return
+	}
+	if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
+		b.drop(c.sp, s.ni, dropExpired, "expired on delivery", "member", c.member.String(), "name", env.Name, "id", env.ID)
+		if ack != nil {
+			_ = ack.Ack()
+		}
+		return
+	}
+	s.ni.stats.received.Add(1)
+	c.sp.stats.received.Add(1)
+	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack}
+	m.ctx = msgContext{Context: c.ctx, env: env}
+	s.h.Serve(&m.ctx, m)
+}
+
+// check returns why env may not be delivered, or "".
+func (s *subscription) check(env *troupe.Envelope) string {
+	b := s.c.bus
+	switch {
+	case env == nil:
+		return "nil envelope"
+	case env.Name != s.ni.name:
+		return fmt.Sprintf("envelope named %q on the subscription to %q", env.Name, s.ni.name)
+	case env.Kind != troupe.KindRequest && env.Kind != troupe.KindSend && env.Kind != troupe.KindPublish:
+		return fmt.Sprintf("kind %q", env.Kind)
+	case env.ID == "":
+		return "no id"
+	case env.Kind == troupe.KindRequest && env.Deadline.IsZero():
+		return "request without a deadline"
+	case len(env.Payload) > b.maxSize:
+		return fmt.Sprintf("payload of %d bytes (at most %d)", len(env.Payload), b.maxSize)
+	}
+	sp := b.services[env.Sender.Service]
+	if sp == nil {
+		return fmt.Sprintf("sender service %q is not declared", env.Sender.Service)
+	}
+	if sp.sends[env.Name] == nil {
+		return fmt.Sprintf("sender service %q does not declare that it sends %q", env.Sender.Service, env.Name)
+	}
+	return ""
+}
+
+// msgContext carries an envelope and its deadline without starting a timer.
+type msgContext struct {
+	context.Context
+	env *troupe.Envelope
+}
+
+type envKey struct{}
+
+func (c *msgContext) Deadline() (time.Time, bool) {
+	d, ok := c.Context.Deadline()
+	if dl := c.env.Deadline; !dl.IsZero() && (!ok || dl.Before(d)) {
+		return dl, true
+	}
+	return d, ok
+}
+
+func (c *msgContext) Value(key any) any {
+	if _, ok := key.(envKey); ok {
+		return c.env
+	}
+	return c.Context.Value(key)
+}
+
+// ContextWith returns a context that carries env: requests made with it
+// belong to env's activity (ActivityID) and inherit what remains of env's
+// deadline (Deadline reports the earlier of ctx's and env's). It starts no
+// timer: its Done is ctx's; wrap it in context.WithDeadline to be cancelled
+// at the deadline too.
+func ContextWith(ctx context.Context, env *troupe.Envelope) context.Context {
+	if env == nil {
+		return ctx
+	}
+	return &msgContext{Context: ctx, env: env}
+}
+
+// EnvelopeFrom returns the envelope carried by a context from ContextWith
+// (or a handler's context), or nil.
+func EnvelopeFrom(ctx context.Context) *troupe.Envelope {
+	env, _ := ctx.Value(envKey{}).(*troupe.Envelope)
+	return env
+}
