@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/bus/bustest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,7 +28,7 @@ func testApp() *troupe.App {
 
 func newBus(t *testing.T) *bus.Bus {
 	t.Helper()
-	b, err := bus.New(bus.Config{App: testApp()})
+	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,4 +77,8 @@ func TestRequestReply(t *testing.T) {
 	if !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrNotFound) {
 		t.Errorf("request to nobody: %v, want not_found/ErrNoReceiver", err)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	bustest.Run(t, func(t *testing.T) bus.Transport { return bus.NewInProc() })
 }

@@ -584,8 +584,7 @@ func (p *pending) release() {
 // A Call is an asynchronous request: its replies arrive while the caller
 // does other work, and Next yields them in order.
 type Call struct {
-	p    *pending
-	errd atomic.Bool
+	p *pending
 }
 
 // ID returns the ID of the request envelope.
