@@ -1,0 +1,545 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/troupe-go/troupe"
+)
+
+// Requester sends a request on the bus and waits for its reply. *bus.Client
+// satisfies it. Request must return once ctx is done; an Error reply is
+// returned as (nil, *troupe.Error), and any other reply envelope's Name is
+// the reply's type and its Payload the reply's JSON.
+type Requester interface {
+	Request(ctx context.Context, name string, payload any) (*troupe.Envelope, error)
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultTimeout           = time.Second
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultMaxDepth          = 32
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 16 << 10
+)
+
+// Paths the gateway serves itself; routes may not use them.
+const (
+	HealthPath  = "/healthz"
+	ReadyPath   = "/readyz"
+	MetricsPath = "/metrics"
+)
+
+// Config configures a Gateway. The zero value of each field means the
+// default documented beside it; App and Bus are required.
+type Config struct {
+	// App declares the routes (App.Routes). Required.
+	App *troupe.App
+	// Bus sends the requests. Required.
+	Bus Requester
+
+	// Timeout is the budget from a request's arrival to its reply; past
+	// it the client gets a timeout Error and a late reply is dropped.
+	// Default 1 s (seed 001).
+	Timeout time.Duration
+	// MaxBodyBytes bounds a request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxDepth bounds the nesting of arrays and objects in a request
+	// body. Default 32.
+	MaxDepth int
+	// ReadHeaderTimeout bounds the time to read a request's headers
+	// (slowloris). Default 5 s. Used by Server.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds how long an idle keep-alive connection is kept.
+	// Default 120 s. Used by Server.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the size of a request's headers. Default
+	// 16 KiB. Used by Server.
+	MaxHeaderBytes int
+
+	// Logger receives one line per failed request. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics is served at /metrics. Default prometheus.DefaultGatherer.
+	Metrics prometheus.Gatherer
+	// Health adds entries (alarm states, say) to the /healthz body.
+	// Optional.
+	Health func(ctx context.Context) map[string]any
+	// Ready reports whether the application is ready for traffic; /readyz
+	// answers 503 while it returns an error. Optional: nil means ready.
+	Ready func(ctx context.Context) error
+	// Observer is called once per request to a route, after the reply
+	// is written, with the route ("POST /" or "GET /api/todos/{id}"; ""
+	// when no route matched), the Error code ("" on success) and the time
+	// from arrival to reply. It must be fast and safe for concurrent use.
+	// Optional.
+	Observer func(route string, code troupe.Code, d time.Duration)
+}
+
+// Gateway is the HTTP edge of an application: an http.Handler that turns
+// requests into bus requests and bus replies into responses (see the package
+// documentation). Use it with a Server, or any http.Server.
+type Gateway struct {
+	cfg      Config
+	mux      *http.ServeMux
+	metrics  http.Handler
+	draining atomic.Bool
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// route is one compiled route.
+type route struct {
+	pattern string          // what the Observer sees
+	types   map[string]bool // protocol route: accepted types
+	message string          // REST route: the message sent
+	params  []string        // REST route: path parameter names
+}
+
+// New returns a Gateway for cfg's routes, or an error naming the first
+// invalid route.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.App == nil {
+		return nil, errors.New("gateway: config: App is required")
+	}
+	if cfg.Bus == nil {
+		return nil, errors.New("gateway: config: Bus is required")
+	}
+	if cfg.Timeout < 0 || cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.ReadHeaderTimeout < 0 ||
+		cfg.IdleTimeout < 0 || cfg.MaxHeaderBytes < 0 {
+		return nil, errors.New("gateway: config: negative limit")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxDepth == 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxHeaderBytes == 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.DefaultGatherer
+	}
+	g := &Gateway{cfg: cfg, mux: http.NewServeMux()}
+	g.metrics = promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})
+	if err := g.handle(HealthPath, http.HandlerFunc(g.serveHealth)); err != nil {
+		return nil, err
+	}
+	if err := g.handle(ReadyPath, http.HandlerFunc(g.serveReady)); err != nil {
+		return nil, err
+	}
+	if err := g.handle(MetricsPath, g.metrics); err != nil {
+		return nil, err
+	}
+	if err := g.handle("/", http.HandlerFunc(g.serveNotFound)); err != nil {
+		return nil, err
+	}
+	restMethods := map[string][]string{} // REST path -> methods
+	for i, rt := range cfg.App.Routes {
+		if err := g.addRoute(rt, restMethods); err != nil {
+			return nil, fmt.Errorf("gateway: route %d (%s %s): %w", i, rt.Method, rt.Path, err)
+		}
+	}
+	for path, methods := range restMethods {
+		allow := strings.Join(methods, ", ")
+		pattern := strings.Join(methods, "|") + " " + path
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g.fail(w, r, pattern, time.Now(), methodNotAllowed(r.Method, allow))
+		})
+		if err := g.handle(path, h); err != nil {
+			return nil, fmt.Errorf("gateway: route %s: %w", path, err)
+		}
+	}
+	return g, nil
+}
+
+// addRoute validates and registers one route.
+func (g *Gateway) addRoute(rt troupe.Route, restMethods map[string][]string) error {
+	if !strings.HasPrefix(rt.Path, "/") {
+		return errors.New(`path must start with "/"`)
+	}
+	if strings.ContainsAny(rt.Path, " \t\r\n") {
+		return errors.New("path has white space")
+	}
+	for _, p := range []string{HealthPath, ReadyPath, MetricsPath} {
+		if rt.Path == p || strings.HasPrefix(rt.Path, p+"/") {
+			return fmt.Errorf("path %s is the gateway's own", p)
+		}
+	}
+	// A path ending in "/" would match every path below it; routes are
+	// exact, so anchor it.
+	muxPath := rt.Path
+	if strings.HasSuffix(muxPath, "/") {
+		muxPath += "{$}"
+	}
+	switch {
+	case len(rt.Types) > 0 && rt.Message != "":
+		return errors.New("a route has either types (protocol) or a message (REST), not both")
+	case len(rt.Types) > 0:
+		if rt.Method != "" && rt.Method != http.MethodPost {
+			return errors.New("a protocol route accepts POST only")
+		}
+		if strings.Contains(rt.Path, "{") {
+			return errors.New("a protocol route has no path parameters")
+		}
+		r := &route{pattern: "POST " + rt.Path, types: map[string]bool{}}
+		for _, t := range rt.Types {
+			if err := troupe.ValidName(t); err != nil {
+				return fmt.Errorf("type: %w", err)
+			}
+			r.types[t] = true
+		}
+		return g.handle(muxPath, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			g.serveProtocol(w, req, r)
+		}))
+	case rt.Message != "":
+		if err := troupe.ValidName(rt.Message); err != nil {
+			return fmt.Errorf("message: %w", err)
+		}
+		switch rt.Method {
+		case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		default:
+			return fmt.Errorf("method %q: want GET, POST, PUT, PATCH or DELETE", rt.Method)
+		}
+		params, err := pathParams(rt.Path)
+		if err != nil {
+			return err
+		}
+		r := &route{pattern: rt.Method + " " + rt.Path, message: rt.Message, params: params}
+		if err := g.handle(rt.Method+" "+muxPath, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			g.serveREST(w, req, r)
+		})); err != nil {
+			return err
+		}
+		if !slices.Contains(restMethods[muxPath], rt.Method) {
+			restMethods[muxPath] = append(restMethods[muxPath], rt.Method)
+		}
+		return nil
+	default:
+		return errors.New("a route needs types (protocol) or a message (REST)")
+	}
+}
+
+// pathParams returns the names of the {param} segments of path.
+func pathParams(path string) ([]string, error) {
+	var names []string
+	for seg := range strings.SplitSeq(path, "/") {
+		if !strings.Contains(seg, "{") && !strings.Contains(seg, "}") {
+			continue
+		}
+		if len(seg) < 3 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+			return nil, fmt.Errorf("segment %q: a parameter is a whole segment {name}", seg)
+		}
+		name := strings.TrimSuffix(seg[1:len(seg)-1], "...")
+		if name == "$" {
+			continue
+		}
+		if err := troupe.ValidName(name); err != nil {
+			return nil, fmt.Errorf("parameter: %w", err)
+		}
+		if slices.Contains(names, name) {
+			return nil, fmt.Errorf("parameter %q appears twice", name)
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// handle registers h at pattern, turning the ServeMux's panic on an invalid
+// or conflicting pattern into an error.
+func (g *Gateway) handle(pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	g.mux.Handle(pattern, h)
+	return nil
+}
+
+// ServeHTTP serves a request: a route's, /healthz, /readyz or /metrics.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	g.mux.ServeHTTP(w, r)
+}
+
+func (g *Gateway) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	g.fail(w, r, "", time.Now(), &edgeError{
+		err:    troupe.Errorf(troupe.CodeNotFound, "no route for %s %s", r.Method, truncate(r.URL.Path, 100)),
+		status: http.StatusNotFound,
+	})
+}
+
+// serveProtocol serves seed 001's protocol: POST {"type": T, ...}.
+func (g *Gateway) serveProtocol(w http.ResponseWriter, r *http.Request, rt *route) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		g.fail(w, r, rt.pattern, start, methodNotAllowed(r.Method, http.MethodPost))
+		return
+	}
+	body, err := g.readBody(w, r)
+	if err != nil {
+		g.fail(w, r, rt.pattern, start, err)
+		return
+	}
+	typ, payload, err := DecodeRequest(body.Bytes(), g.cfg.MaxDepth)
+	putBuffer(body)
+	if err != nil {
+		g.fail(w, r, rt.pattern, start, err)
+		return
+	}
+	if !rt.types[typ] {
+		g.fail(w, r, rt.pattern, start, badRequest("unknown type %q at %s", truncate(typ, 40), rt.pattern[len("POST "):]))
+		return
+	}
+	g.call(w, r, rt.pattern, start, typ, payload)
+}
+
+// serveREST serves a REST route: path parameters, query and JSON body
+// merged into one payload object.
+func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, rt *route) {
+	start := time.Now()
+	var members []member
+	var fields [][]byte
+	seen := map[string]string{}
+	add := func(key, from string, raw []byte) error {
+		if prev, ok := seen[key]; ok {
+			return badRequest("field %q given twice (%s and %s)", truncate(key, 40), prev, from)
+		}
+		seen[key] = from
+		fields = append(fields, raw)
+		return nil
+	}
+	for _, p := range rt.params {
+		v := r.PathValue(p)
+		if !utf8Valid(v) {
+			g.fail(w, r, rt.pattern, start, badRequest("path parameter %q is not valid UTF-8", p))
+			return
+		}
+		_ = add(p, "path", append(append(quote(p), ':'), quote(v)...))
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		g.fail(w, r, rt.pattern, start, badRequest("invalid query: %v", err))
+		return
+	}
+	for _, k := range sortedKeys(query) {
+		vs := query[k]
+		if len(vs) > 1 {
+			g.fail(w, r, rt.pattern, start, badRequest("query parameter %q given %d times", truncate(k, 40), len(vs)))
+			return
+		}
+		if !utf8Valid(k) || !utf8Valid(vs[0]) {
+			g.fail(w, r, rt.pattern, start, badRequest("query parameter is not valid UTF-8"))
+			return
+		}
+		if err := add(k, "query", append(append(quote(k), ':'), quote(vs[0])...)); err != nil {
+			g.fail(w, r, rt.pattern, start, err)
+			return
+		}
+	}
+	if r.ContentLength != 0 {
+		body, err := g.readBody(w, r)
+		if err != nil {
+			g.fail(w, r, rt.pattern, start, err)
+			return
+		}
+		if len(strings.TrimSpace(body.String())) > 0 {
+			members, err = decodeObject(body.Bytes(), g.cfg.MaxDepth)
+			if err != nil {
+				putBuffer(body)
+				g.fail(w, r, rt.pattern, start, err)
+				return
+			}
+			for _, m := range members {
+				if err := add(m.key, "body", m.raw); err != nil {
+					putBuffer(body)
+					g.fail(w, r, rt.pattern, start, err)
+					return
+				}
+			}
+		}
+		payload := joinObject(fields) // copies out of body before it is reused
+		putBuffer(body)
+		g.call(w, r, rt.pattern, start, rt.message, payload)
+		return
+	}
+	g.call(w, r, rt.pattern, start, rt.message, joinObject(fields))
+}
+
+// call sends the request and writes its reply.
+func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, start time.Time, name string, payload json.RawMessage) {
+	deadline := start.Add(g.cfg.Timeout)
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	env, err := g.cfg.Bus.Request(ctx, name, payload)
+	cancel()
+	if err == nil && env == nil {
+		err = troupe.Errorf(troupe.CodeInternal, "no reply")
+	}
+	if err == nil && !time.Now().Before(deadline) {
+		err = context.DeadlineExceeded // the late reply is dropped
+	}
+	if err == nil {
+		if e := env.Err(); e != nil {
+			err = e
+		}
+	}
+	if err != nil {
+		if r.Context().Err() != nil && time.Now().Before(deadline) {
+			// The client went away: nobody to answer.
+			g.cfg.Logger.Debug("gateway: client gone", "route", pattern, "type", name)
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("no reply to %s within %v", name, g.cfg.Timeout), Err: err}
+		}
+		g.fail(w, r, pattern, start, err)
+		return
+	}
+	out, err := encodeReply(env)
+	if err != nil {
+		g.fail(w, r, pattern, start, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+	g.observe(pattern, "", start)
+}
+
+func (g *Gateway) observe(pattern string, code troupe.Code, start time.Time) {
+	if g.cfg.Observer != nil {
+		g.cfg.Observer(pattern, code, time.Since(start))
+	}
+}
+
+var bufPool sync.Pool
+
+func putBuffer(b *buffer) {
+	if b.Cap() <= 64<<10 {
+		b.Reset()
+		bufPool.Put(b)
+	}
+}
+
+// readBody checks the content type and reads the body, at most MaxBodyBytes.
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) (*buffer, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+			return nil, &edgeError{
+				err:    badRequest("Content-Type %q: want application/json", truncate(ct, 60)),
+				status: http.StatusUnsupportedMediaType,
+			}
+		}
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, &edgeError{
+			err:    badRequest("Content-Encoding %q: not supported", truncate(ce, 60)),
+			status: http.StatusUnsupportedMediaType,
+		}
+	}
+	tooLarge := &edgeError{
+		err:    badRequest("body larger than %d bytes", g.cfg.MaxBodyBytes),
+		status: http.StatusRequestEntityTooLarge,
+	}
+	if r.ContentLength > g.cfg.MaxBodyBytes {
+		return nil, tooLarge
+	}
+	b, _ := bufPool.Get().(*buffer)
+	if b == nil {
+		b = new(buffer)
+	}
+	if r.ContentLength > 0 {
+		b.Grow(int(r.ContentLength))
+	}
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+	if err != nil {
+		putBuffer(b)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, badRequest("reading body: %v", err)
+	}
+	return b, nil
+}
+
+// serveHealth answers liveness: 200 while the process serves, with the
+// extra entries of Config.Health.
+func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
+	body := map[string]any{}
+	if g.cfg.Health != nil {
+		for k, v := range g.cfg.Health(r.Context()) {
+			body[k] = v
+		}
+	}
+	body["status"] = "ok"
+	body["draining"] = g.draining.Load()
+	out, err := json.Marshal(body)
+	if err != nil {
+		g.fail(w, r, "", time.Now(), troupe.Errorf(troupe.CodeInternal, "health: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// serveReady answers readiness: 503 while Config.Ready fails or the server
+// drains.
+func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request) {
+	reason := ""
+	switch {
+	case g.draining.Load():
+		reason = "draining"
+	case g.cfg.Ready != nil:
+		if err := g.cfg.Ready(r.Context()); err != nil {
+			reason = err.Error()
+		}
+	}
+	if reason != "" {
+		out, _ := json.Marshal(map[string]string{"status": "not ready", "reason": reason})
+		writeJSON(w, http.StatusServiceUnavailable, out)
+		return
+	}
+	writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
+}
+
+// SetDraining marks the gateway as draining (or not): /readyz answers 503
+// while it drains. Server.Shutdown sets it.
+func (g *Gateway) SetDraining(draining bool) { g.draining.Store(draining) }
+
+func sortedKeys(q url.Values) []string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
