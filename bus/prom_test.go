@@ -1,0 +1,122 @@
+package bus_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/troupe-go/troupe/bus"
+)
+
+func TestCollector(t *testing.T) {
+	ctx := context.Background()
+	b := newBus(t)
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(b.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	g, err := b.Join(ctx, "greeter", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = g.Handle("greet", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+		if string(m.Env.Payload) == `"x"` {
+			_ = m.ReplyError(ctx, context.Canceled)
+			return
+		}
+		_ = m.Reply(ctx, "greeting", nil)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Join(ctx, "web", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a", "b", "x"} {
+		_, _ = w.Request(ctx, "greet", p)
+	}
+	_, _ = w.Request(ctx, "unheard", nil)    // no receiver: a refusal
+	_, _ = w.Request(ctx, "undeclared", nil) // not declared at all
+	_ = w.Send(ctx, "greet", make(chan int)) // bad payload
+
+	tests := []struct {
+		metric string
+		want   string
+	}{
+		{"troupe_bus_message_sent_total", `
+# HELP troupe_bus_message_sent_total Requests, sends and publishes accepted for routing.
+# TYPE troupe_bus_message_sent_total counter
+troupe_bus_message_sent_total{name="greet"} 3
+troupe_bus_message_sent_total{name="unheard"} 0
+`},
+		{"troupe_bus_message_refusals_total", `
+# HELP troupe_bus_message_refusals_total Messages refused: not permitted, no receiver, bad input, bulkhead full.
+# TYPE troupe_bus_message_refusals_total counter
+troupe_bus_message_refusals_total{name="greet"} 1
+troupe_bus_message_refusals_total{name="unheard"} 1
+`},
+		{"troupe_bus_service_errors_total", `
+# HELP troupe_bus_service_errors_total Requests that ended with an Error reply, a timeout or a routing failure.
+# TYPE troupe_bus_service_errors_total counter
+troupe_bus_service_errors_total{service="greeter"} 0
+troupe_bus_service_errors_total{service="web"} 1
+`},
+		{"troupe_bus_service_refusals_total", `
+# HELP troupe_bus_service_refusals_total Messages refused: not permitted, no receiver, bad input, bulkhead full.
+# TYPE troupe_bus_service_refusals_total counter
+troupe_bus_service_refusals_total{service="greeter"} 0
+troupe_bus_service_refusals_total{service="web"} 3
+`},
+		{"troupe_bus_service_in_flight", `
+# HELP troupe_bus_service_in_flight Requests waiting for their final reply.
+# TYPE troupe_bus_service_in_flight gauge
+troupe_bus_service_in_flight{service="greeter"} 0
+troupe_bus_service_in_flight{service="web"} 0
+`},
+		{"troupe_bus_undeclared_refusals_total", `
+# HELP troupe_bus_undeclared_refusals_total Refusals of messages whose name the app does not declare.
+# TYPE troupe_bus_undeclared_refusals_total counter
+troupe_bus_undeclared_refusals_total 1
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.metric, func(t *testing.T) {
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(tt.want), tt.metric); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Run("histogram", func(t *testing.T) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var count uint64
+		for _, mf := range mfs {
+			if mf.GetName() != "troupe_bus_message_request_duration_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() == "greet" {
+					count = m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		if got, want := count, uint64(3); got != want {
+			t.Errorf("greet histogram count = %d, want %d", got, want)
+		}
+	})
+	t.Run("lint", func(t *testing.T) {
+		problems, err := testutil.GatherAndLint(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	})
+}
