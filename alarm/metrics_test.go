@@ -1,0 +1,63 @@
+package alarm_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/troupe-go/troupe/alarm"
+)
+
+func TestMetrics(t *testing.T) {
+	clk := newFakeClock()
+	failing := alarm.NotifierFunc(func(context.Context, alarm.Event) error { return alarm.ErrQueueFull })
+	m := alarm.New(alarm.Config{Clock: clk, Notifiers: []alarm.Notifier{failing}, Logger: discardLogger()})
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(m); err != nil {
+		t.Fatal(err)
+	}
+	surge, err := m.Rate("surge", alarm.RateConfig{Threshold: alarm.Threshold{High: 10, Low: 5}, Window: time.Second, Buckets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CrashLoop("crashloop", alarm.CrashLoopConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	// Raise, clear, raise again: the surge is active, raised twice,
+	// cleared once; each of the three notifications failed.
+	for _, n := range []uint64{20, 0, 30} {
+		surge.ObserveN(n)
+		clk.Advance(time.Second)
+		m.Evaluate(context.Background())
+	}
+	want := `
+# HELP alarm_active Whether the alarm is raised (1) or not (0).
+# TYPE alarm_active gauge
+alarm_active{alarm="crashloop"} 0
+alarm_active{alarm="surge"} 1
+# HELP alarm_cleared_total Times the alarm was cleared.
+# TYPE alarm_cleared_total counter
+alarm_cleared_total{alarm="crashloop"} 0
+alarm_cleared_total{alarm="surge"} 1
+# HELP alarm_notification_failures_total Notifications that a notifier failed to accept or deliver.
+# TYPE alarm_notification_failures_total counter
+alarm_notification_failures_total 3
+# HELP alarm_raised_total Times the alarm was raised.
+# TYPE alarm_raised_total counter
+alarm_raised_total{alarm="crashloop"} 0
+alarm_raised_total{alarm="surge"} 2
+# HELP alarm_value The alarm's detector value at the last evaluation.
+# TYPE alarm_value gauge
+alarm_value{alarm="crashloop"} 0
+alarm_value{alarm="surge"} 30
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) != 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+}
