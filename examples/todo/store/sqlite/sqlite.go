@@ -1,0 +1,471 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/examples/todo/store/internal/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a [store.Store] in an SQLite database file. It writes through one
+// connection (SQLite allows one writer at a time, so concurrent writers queue
+// in Go instead of failing with SQLITE_BUSY) and reads through a small pool
+// of read-only connections, which WAL mode lets run beside the writer.
+type Store struct {
+	w      *sql.DB
+	r      *sql.DB
+	closed atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// readers is the number of read connections.
+const readers = 4
+
+// Open opens the SQLite database at path, creating the file if it does not
+// exist, and applies the migrations it has not seen yet. The database runs in
+// WAL mode with foreign keys on, a busy timeout of 5 s, and synchronous=FULL,
+// so a write that returned is on disk.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || strings.HasPrefix(path, ":memory:") {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, troupe.Errorf(troupe.CodeBadRequest, "path must name a file and contain no '?' or '#'"))
+	}
+	params := url.Values{}
+	params.Set("_busy_timeout", "5000")
+	params.Set("_foreign_keys", "1")
+	params.Set("_journal_mode", "WAL")
+	params.Set("_synchronous", "FULL")
+	params.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	params.Del("_journal_mode") // set once by the writer, kept in the file
+	params.Set("_txlock", "deferred")
+	params.Set("_query_only", "1")
+	r, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+
+	s := &Store{w: w, r: r}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	return s, nil
+}
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, all in one transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrate.Read(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap("migrate", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	)`); err != nil {
+		return s.wrap("migrate", err)
+	}
+	var current int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return s.wrap("migrate", err)
+	}
+	for _, m := range ms {
+		if m.Version <= current {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.Version, m.Name, store.Now().UnixMicro()); err != nil {
+			return s.wrap("migrate", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap("migrate", err)
+	}
+	return nil
+}
+
+// Close closes the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+var errClosed = errors.New("sqlite: store is closed")
+
+// check returns the error of a call on a closed store.
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return store.Unavailable(errClosed)
+	}
+	return nil
+}
+
+// wrap turns a database error into a *troupe.Error (a *troupe.Error passes
+// through).
+func (s *Store) wrap(op string, err error) error {
+	var te *troupe.Error
+	switch {
+	case errors.As(err, &te):
+		return err
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return store.Timeout(err)
+	case s.closed.Load():
+		return store.Unavailable(errClosed)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+			return store.Unavailable(fmt.Errorf("sqlite: %s: %w", op, err))
+		}
+	}
+	return store.Internal(op, fmt.Errorf("sqlite: %w", err))
+}
+
+const todoColumns = `id, list_id, title, completed, created_at, updated_at, version`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTodo(row scanner) (store.Todo, error) {
+	var t store.Todo
+	var created, updated int64
+	err := row.Scan(&t.ID, &t.ListID, &t.Title, &t.Completed, &created, &updated, &t.Version)
+	t.CreatedAt = time.UnixMicro(created).UTC()
+	t.UpdatedAt = time.UnixMicro(updated).UTC()
+	return t, err
+}
+
+// CreateList makes a new, empty list.
+func (s *Store) CreateList(ctx context.Context, name string) (store.List, error) {
+	if err := s.check(); err != nil {
+		return store.List{}, err
+	}
+	name, err := store.NormalizeListName(name)
+	if err != nil {
+		return store.List{}, err
+	}
+	l := store.List{ID: troupe.NewID(), Name: name, CreatedAt: store.Now()}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO lists (id, name, created_at) VALUES (?, ?, ?)`,
+		l.ID, l.Name, l.CreatedAt.UnixMicro()); err != nil {
+		return store.List{}, s.wrap("create list", err)
+	}
+	return l, nil
+}
+
+// Lists returns every list in creation order.
+func (s *Store) Lists(ctx context.Context) ([]store.List, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at FROM lists ORDER BY seq`)
+	if err != nil {
+		return nil, s.wrap("lists", err)
+	}
+	defer rows.Close()
+	var ls []store.List
+	for rows.Next() {
+		var l store.List
+		var created int64
+		if err := rows.Scan(&l.ID, &l.Name, &created); err != nil {
+			return nil, s.wrap("lists", err)
+		}
+		l.CreatedAt = time.UnixMicro(created).UTC()
+		ls = append(ls, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("lists", err)
+	}
+	return ls, nil
+}
+
+// DeleteList deletes a list and its todos.
+func (s *Store) DeleteList(ctx context.Context, id string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if id == store.DefaultListID {
+		return troupe.Errorf(troupe.CodeBadRequest, "list %q: the default list cannot be deleted", id)
+	}
+	if !store.ValidID(id) {
+		return store.ListNotFound(id)
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM lists WHERE id = ?`, id)
+	if err != nil {
+		return s.wrap("delete list", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.wrap("delete list", err)
+	} else if n == 0 {
+		return store.ListNotFound(id)
+	}
+	return nil
+}
+
+// Create makes a todo; see [store.Store].
+func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error) {
+	if err := s.check(); err != nil {
+		return store.Todo{}, err
+	}
+	nt, err := store.CheckNewTodo(nt)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	if !store.ValidID(nt.ListID) {
+		return store.Todo{}, store.ListNotFound(nt.ListID)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Todo{}, s.wrap("create", err)
+	}
+	defer tx.Rollback()
+	if nt.IdempotencyKey != "" {
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT todo_id FROM todo_requests WHERE key = ?`, nt.IdempotencyKey).Scan(&id)
+		switch {
+		case err == nil:
+			t, err := scanTodo(tx.QueryRowContext(ctx, `SELECT `+todoColumns+` FROM todos WHERE id = ?`, id))
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.Todo{}, troupe.Errorf(troupe.CodeNotFound, "todo %q: created by this request and deleted since", id)
+			} else if err != nil {
+				return store.Todo{}, s.wrap("create", err)
+			}
+			return t, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return store.Todo{}, s.wrap("create", err)
+		}
+	}
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ?`, nt.ListID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return store.Todo{}, store.ListNotFound(nt.ListID)
+	} else if err != nil {
+		return store.Todo{}, s.wrap("create", err)
+	}
+	now := store.Now()
+	t := store.Todo{ID: troupe.NewID(), ListID: nt.ListID, Title: nt.Title, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
+		VALUES (?, ?, ?, 0, ?, ?, 1)`, t.ID, t.ListID, t.Title, now.UnixMicro(), now.UnixMicro()); err != nil {
+		return store.Todo{}, s.wrap("create", err)
+	}
+	if nt.IdempotencyKey != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO todo_requests (key, todo_id, created_at) VALUES (?, ?, ?)`,
+			nt.IdempotencyKey, t.ID, now.UnixMicro()); err != nil {
+			return store.Todo{}, s.wrap("create", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Todo{}, s.wrap("create", err)
+	}
+	return t, nil
+}
+
+// Get returns one todo.
+func (s *Store) Get(ctx context.Context, id string) (store.Todo, error) {
+	if err := s.check(); err != nil {
+		return store.Todo{}, err
+	}
+	if !store.ValidID(id) {
+		return store.Todo{}, store.TodoNotFound(id)
+	}
+	t, err := scanTodo(s.r.QueryRowContext(ctx, `SELECT `+todoColumns+` FROM todos WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Todo{}, store.TodoNotFound(id)
+	} else if err != nil {
+		return store.Todo{}, s.wrap("get", err)
+	}
+	return t, nil
+}
+
+// List returns the todos of a list that pass f, and the list's counts.
+func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.Listing, error) {
+	if err := s.check(); err != nil {
+		return store.Listing{}, err
+	}
+	f, err := store.ParseFilter(string(f))
+	if err != nil {
+		return store.Listing{}, err
+	}
+	if !store.ValidID(listID) {
+		return store.Listing{}, store.ListNotFound(listID)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	defer tx.Rollback()
+	var l store.Listing
+	err = tx.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM todos WHERE list_id = lists.id),
+			(SELECT COUNT(*) FROM todos WHERE list_id = lists.id AND completed = 1)
+		FROM lists WHERE id = ?`, listID).Scan(&l.Counts.Total, &l.Counts.Completed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Listing{}, store.ListNotFound(listID)
+	} else if err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	l.Counts.Active = l.Counts.Total - l.Counts.Completed
+	q := `SELECT ` + todoColumns + ` FROM todos WHERE list_id = ?`
+	switch f {
+	case store.FilterActive:
+		q += ` AND completed = 0`
+	case store.FilterCompleted:
+		q += ` AND completed = 1`
+	}
+	rows, err := tx.QueryContext(ctx, q+` ORDER BY seq`, listID)
+	if err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	defer rows.Close()
+	l.Todos = make([]store.Todo, 0, l.Counts.Total)
+	for rows.Next() {
+		t, err := scanTodo(rows)
+		if err != nil {
+			return store.Listing{}, s.wrap("list", err)
+		}
+		l.Todos = append(l.Todos, t)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	return l, nil
+}
+
+// Update applies a patch; see [store.Patch].
+func (s *Store) Update(ctx context.Context, id string, p store.Patch) (store.Todo, error) {
+	if err := s.check(); err != nil {
+		return store.Todo{}, err
+	}
+	p, err := store.CheckPatch(p)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	if !store.ValidID(id) {
+		return store.Todo{}, store.TodoNotFound(id)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
+	defer tx.Rollback()
+	var title, completed any
+	if p.Title != nil {
+		title = *p.Title
+	}
+	if p.Completed != nil {
+		completed = *p.Completed
+	}
+	t, err := scanTodo(tx.QueryRowContext(ctx, `UPDATE todos SET
+			title = COALESCE(?, title),
+			completed = COALESCE(?, completed),
+			updated_at = ?,
+			version = version + 1
+		WHERE id = ? AND (? = 0 OR version = ?)
+		RETURNING `+todoColumns, title, completed, store.Now().UnixMicro(), id, p.Version, p.Version))
+	if errors.Is(err, sql.ErrNoRows) {
+		var current int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM todos WHERE id = ?`, id).Scan(&current)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.Todo{}, store.TodoNotFound(id)
+		} else if err != nil {
+			return store.Todo{}, s.wrap("update", err)
+		}
+		return store.Todo{}, store.Conflict(id, p.Version, current)
+	} else if err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
+	return t, nil
+}
+
+// Delete deletes a todo.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if !store.ValidID(id) {
+		return store.TodoNotFound(id)
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM todos WHERE id = ?`, id)
+	if err != nil {
+		return s.wrap("delete", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.wrap("delete", err)
+	} else if n == 0 {
+		return store.TodoNotFound(id)
+	}
+	return nil
+}
+
+// ClearCompleted deletes the completed todos of a list.
+func (s *Store) ClearCompleted(ctx context.Context, listID string) (int, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	if !store.ValidID(listID) {
+		return 0, store.ListNotFound(listID)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.wrap("clear completed", err)
+	}
+	defer tx.Rollback()
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ?`, listID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return 0, store.ListNotFound(listID)
+	} else if err != nil {
+		return 0, s.wrap("clear completed", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM todos WHERE list_id = ? AND completed = 1`, listID)
+	if err != nil {
+		return 0, s.wrap("clear completed", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.wrap("clear completed", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.wrap("clear completed", err)
+	}
+	return int(n), nil
+}

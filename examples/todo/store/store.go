@@ -1,0 +1,282 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/troupe-go/troupe"
+)
+
+// DefaultListID is the id of the list that every store has from its first
+// migration on. It cannot be deleted.
+const DefaultListID = "default"
+
+// DefaultListName is the name of the default list.
+const DefaultListName = "Todo"
+
+// Limits on what a client may store.
+const (
+	MaxTitleRunes    = 500 // the longest todo title, in runes, after trimming
+	MaxListNameRunes = 100 // the longest list name, in runes, after trimming
+	MaxKeyBytes      = 200 // the longest idempotency key, in bytes
+	MaxIDBytes       = 200 // the longest id a store looks up; longer ids are not found
+)
+
+// A List is a named list of todos.
+type List struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// A Todo is one item of a list.
+//
+// Version starts at 1 and grows by one with every update. An update that
+// carries a Version is applied only if it is still the todo's current version
+// (compare-and-set); see [Patch].
+type Todo struct {
+	ID        string    `json:"id"`
+	ListID    string    `json:"listId"`
+	Title     string    `json:"title"`
+	Completed bool      `json:"completed"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Version   int64     `json:"version"`
+}
+
+// NewTodo is what [Store.Create] needs to make a todo.
+type NewTodo struct {
+	// ListID is the list the todo goes into. It must exist.
+	ListID string
+	// Title is normalized with [NormalizeTitle].
+	Title string
+	// IdempotencyKey, if not empty, makes the create idempotent: a second
+	// Create with the same key makes nothing and returns the todo the first
+	// one made (even if its other fields differ). The todo service passes the
+	// bus message id here, so a redelivered durable todo.create does not make
+	// a duplicate. If the todo was deleted since, the second Create returns a
+	// not_found error rather than making it again.
+	IdempotencyKey string
+}
+
+// Patch is a partial update of a todo: nil fields are left as they are.
+//
+// With Version zero the update is last-write-wins: it is applied to whatever
+// the todo holds at the time. With Version set it is compare-and-set: it is
+// applied only if the todo's version is still Version, and otherwise fails
+// with a conflict error (errors.Is(err, troupe.ErrConflict)) and changes
+// nothing.
+type Patch struct {
+	Title     *string `json:"title,omitempty"`
+	Completed *bool   `json:"completed,omitempty"`
+	Version   int64   `json:"version,omitempty"`
+}
+
+// Filter selects the todos of a list that [Store.List] returns. The zero
+// value is FilterAll.
+type Filter string
+
+// The filters.
+const (
+	FilterAll       Filter = "all"
+	FilterActive    Filter = "active"
+	FilterCompleted Filter = "completed"
+)
+
+// ParseFilter returns the filter named s ("", "all", "active" or
+// "completed"), or a bad_request error.
+func ParseFilter(s string) (Filter, error) {
+	switch Filter(s) {
+	case "", FilterAll:
+		return FilterAll, nil
+	case FilterActive, FilterCompleted:
+		return Filter(s), nil
+	}
+	return "", troupe.Errorf(troupe.CodeBadRequest, "filter: must be all, active or completed, not %q", truncate(s, 40))
+}
+
+// Counts are the numbers of todos of a list, whatever the filter.
+type Counts struct {
+	Active    int `json:"active"`
+	Completed int `json:"completed"`
+	Total     int `json:"total"`
+}
+
+// A Listing is what [Store.List] returns: the todos that passed the filter,
+// in the order they were created, and the counts of the whole list.
+type Listing struct {
+	Todos  []Todo `json:"todos"`
+	Counts Counts `json:"counts"`
+}
+
+// Store keeps lists and their todos. Implementations are safe for concurrent
+// use. Their errors are *troupe.Error values: bad_request for invalid input
+// (nothing is changed), not_found for unknown list or todo ids, conflict for
+// a stale [Patch.Version], unavailable when the database cannot be reached,
+// timeout when the context's deadline passed, and internal otherwise. A
+// failed call changes nothing.
+type Store interface {
+	// CreateList makes a new, empty list.
+	CreateList(ctx context.Context, name string) (List, error)
+	// Lists returns every list in the order they were created, the
+	// default list first.
+	Lists(ctx context.Context) ([]List, error)
+	// DeleteList deletes a list and all its todos. The default list cannot
+	// be deleted.
+	DeleteList(ctx context.Context, id string) error
+
+	// Create makes a todo in an existing list.
+	Create(ctx context.Context, t NewTodo) (Todo, error)
+	// Get returns one todo.
+	Get(ctx context.Context, id string) (Todo, error)
+	// List returns the todos of a list that pass the filter and the
+	// counts of the list.
+	List(ctx context.Context, listID string, f Filter) (Listing, error)
+	// Update changes a todo's title and/or completion; see [Patch].
+	Update(ctx context.Context, id string, p Patch) (Todo, error)
+	// Delete deletes a todo.
+	Delete(ctx context.Context, id string) error
+	// ClearCompleted deletes the completed todos of a list and returns how
+	// many it deleted.
+	ClearCompleted(ctx context.Context, listID string) (int, error)
+
+	// Close releases the database. Calls after Close fail.
+	Close() error
+}
+
+// NormalizeTitle returns the title as it is stored: s with leading and
+// trailing white space removed. It returns a bad_request error if s is not
+// valid UTF-8, contains control characters, is empty after trimming, or is
+// longer than [MaxTitleRunes] runes.
+func NormalizeTitle(s string) (string, error) {
+	return normalizeText("title", s, MaxTitleRunes)
+}
+
+// NormalizeListName is [NormalizeTitle] for list names, which may be at most
+// [MaxListNameRunes] runes long.
+func NormalizeListName(s string) (string, error) {
+	return normalizeText("name", s, MaxListNameRunes)
+}
+
+func normalizeText(field, s string, maxRunes int) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must be valid UTF-8", field)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must not be empty", field)
+	}
+	n := 0
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must not contain control characters", field)
+		}
+		n++
+	}
+	if n > maxRunes {
+		return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must be at most %d characters, not %d", field, maxRunes, n)
+	}
+	return s, nil
+}
+
+// CheckNewTodo normalizes t for [Store.Create]: it returns t with its title
+// normalized, or a bad_request error. Implementations of Store call it; the
+// todo service may call it to reject bad input before it reaches a store.
+func CheckNewTodo(t NewTodo) (NewTodo, error) {
+	if t.ListID == "" {
+		return t, troupe.Errorf(troupe.CodeBadRequest, "listId: must not be empty")
+	}
+	if len(t.IdempotencyKey) > MaxKeyBytes {
+		return t, troupe.Errorf(troupe.CodeBadRequest, "idempotency key: must be at most %d bytes", MaxKeyBytes)
+	}
+	if !utf8.ValidString(t.IdempotencyKey) {
+		return t, troupe.Errorf(troupe.CodeBadRequest, "idempotency key: must be valid UTF-8")
+	}
+	title, err := NormalizeTitle(t.Title)
+	if err != nil {
+		return t, err
+	}
+	t.Title = title
+	return t, nil
+}
+
+// CheckPatch normalizes p for [Store.Update]: it returns p with its title
+// normalized, or a bad_request error if p changes nothing, its title is
+// invalid, or its version is negative.
+func CheckPatch(p Patch) (Patch, error) {
+	if p.Title == nil && p.Completed == nil {
+		return p, troupe.Errorf(troupe.CodeBadRequest, "patch: must change the title or completed")
+	}
+	if p.Version < 0 {
+		return p, troupe.Errorf(troupe.CodeBadRequest, "version: must not be negative")
+	}
+	if p.Title != nil {
+		title, err := NormalizeTitle(*p.Title)
+		if err != nil {
+			return p, err
+		}
+		p.Title = &title
+	}
+	return p, nil
+}
+
+// ValidID reports whether a store could hold an item with id: ids the
+// stores look up are non-empty valid UTF-8 of at most [MaxIDBytes] bytes.
+// Implementations report an invalid id as not found.
+func ValidID(id string) bool {
+	return id != "" && len(id) <= MaxIDBytes && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
+// ListNotFound returns the not_found error for an unknown list id.
+func ListNotFound(id string) error {
+	return troupe.Errorf(troupe.CodeNotFound, "list %q: not found", truncate(id, 40))
+}
+
+// TodoNotFound returns the not_found error for an unknown todo id.
+func TodoNotFound(id string) error {
+	return troupe.Errorf(troupe.CodeNotFound, "todo %q: not found", truncate(id, 40))
+}
+
+// Conflict returns the conflict error of an update that carried version
+// want when the todo was at version got.
+func Conflict(id string, want, got int64) error {
+	return troupe.Errorf(troupe.CodeConflict, "todo %q: version %d is stale, the todo is at version %d", truncate(id, 40), want, got)
+}
+
+// Now returns the current time as stores record it: UTC, truncated to the
+// microsecond (the precision both SQLite and PostgreSQL keep).
+func Now() time.Time {
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// Unavailable wraps a database error that means the database cannot be
+// reached in an unavailable *troupe.Error. The cause stays in the chain but
+// not in the message, which may reach clients.
+func Unavailable(err error) error {
+	return &troupe.Error{Code: troupe.CodeUnavailable, Msg: "store: database unavailable", Err: err}
+}
+
+// Internal wraps an unexpected database error in an internal *troupe.Error.
+func Internal(op string, err error) error {
+	return &troupe.Error{Code: troupe.CodeInternal, Msg: "store: " + op + " failed", Err: fmt.Errorf("store: %s: %w", op, err)}
+}
+
+// Timeout wraps a context error in a timeout *troupe.Error.
+func Timeout(err error) error {
+	return &troupe.Error{Code: troupe.CodeTimeout, Msg: "store: " + err.Error(), Err: err}
+}
+
+// truncate shortens s, which may be client input, for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

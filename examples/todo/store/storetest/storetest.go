@@ -1,0 +1,869 @@
+// Package storetest is the conformance suite of [store.Store]: every
+// implementation runs it, so the SQLite and the PostgreSQL store are proven
+// to behave the same.
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "todo.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/examples/todo/store"
+)
+
+// Run runs the suite against the stores newStore makes. Each call of
+// newStore must return a new, empty store (only the default list) and
+// arrange for it to be closed when t ends; Close must be safe to call twice,
+// as the suite closes some stores itself.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"DefaultList", testDefaultList},
+		{"CreateGet", testCreateGet},
+		{"Validation", testValidation},
+		{"PatchValidation", testPatchValidation},
+		{"NotFound", testNotFound},
+		{"Update", testUpdate},
+		{"FiltersAndCounts", testFiltersAndCounts},
+		{"Lists", testLists},
+		{"DeleteList", testDeleteList},
+		{"Delete", testDelete},
+		{"ClearCompleted", testClearCompleted},
+		{"Ordering", testOrdering},
+		{"CompareAndSet", testCompareAndSet},
+		{"CompareAndSetConcurrent", testCompareAndSetConcurrent},
+		{"LastWriteWinsConcurrent", testLastWriteWinsConcurrent},
+		{"ConcurrentCreates", testConcurrentCreates},
+		{"IdempotentCreate", testIdempotentCreate},
+		{"IdempotentCreateConcurrent", testIdempotentCreateConcurrent},
+		{"FailedCreateWritesNothing", testFailedCreateWritesNothing},
+		{"VerbatimTitles", testVerbatimTitles},
+		{"LargeList", testLargeList},
+		{"Closed", testClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, newStore(t))
+		})
+	}
+}
+
+// mustCreate creates a todo in list or fails the test.
+func mustCreate(t testing.TB, s store.Store, list, title string) store.Todo {
+	t.Helper()
+	td, err := s.Create(context.Background(), store.NewTodo{ListID: list, Title: title})
+	if err != nil {
+		t.Fatalf("Create(%q, %q): %v", list, title, err)
+	}
+	return td
+}
+
+func mustList(t testing.TB, s store.Store, list string, f store.Filter) store.Listing {
+	t.Helper()
+	l, err := s.List(context.Background(), list, f)
+	if err != nil {
+		t.Fatalf("List(%q, %q): %v", list, f, err)
+	}
+	return l
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// wantCode fails the test unless err is a *troupe.Error with code c.
+func wantCode(t *testing.T, what string, err error, c troupe.Code) {
+	t.Helper()
+	var te *troupe.Error
+	if !errors.As(err, &te) {
+		t.Fatalf("%s: err = %v (%T), want a *troupe.Error with code %s", what, err, err, c)
+	}
+	if te.Code != c {
+		t.Fatalf("%s: code = %s (%v), want %s", what, te.Code, err, c)
+	}
+}
+
+func titles(ts []store.Todo) []string {
+	out := make([]string, len(ts))
+	for i, td := range ts {
+		out[i] = td.Title
+	}
+	return out
+}
+
+func testDefaultList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ls, err := s.Lists(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 {
+		t.Fatalf("Lists: got %d lists, want 1: %+v", len(ls), ls)
+	}
+	if got, want := ls[0].ID, store.DefaultListID; got != want {
+		t.Errorf("default list id: got %q, want %q", got, want)
+	}
+	if got, want := ls[0].Name, store.DefaultListName; got != want {
+		t.Errorf("default list name: got %q, want %q", got, want)
+	}
+	if ls[0].CreatedAt.IsZero() {
+		t.Errorf("default list CreatedAt is zero")
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if got, want := l, (store.Listing{Todos: []store.Todo{}}); !cmp.Equal(got, want) {
+		t.Errorf("List(default): got %+v, want %+v", got, want)
+	}
+}
+
+func testCreateGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	td := mustCreate(t, s, store.DefaultListID, "  buy milk \n")
+	if got, want := td.Title, "buy milk"; got != want {
+		t.Errorf("title: got %q, want %q (trimmed)", got, want)
+	}
+	if td.ID == "" || td.ListID != store.DefaultListID || td.Completed || td.Version != 1 {
+		t.Errorf("Create: got %+v, want an id, the default list, not completed, version 1", td)
+	}
+	if td.CreatedAt.IsZero() || !td.UpdatedAt.Equal(td.CreatedAt) {
+		t.Errorf("Create: CreatedAt %v, UpdatedAt %v: want equal and set", td.CreatedAt, td.UpdatedAt)
+	}
+	got, err := s.Get(ctx, td.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(td, got); diff != "" {
+		t.Errorf("Get differs from Create (-create +get):\n%s", diff)
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if diff := cmp.Diff(store.Listing{Todos: []store.Todo{td}, Counts: store.Counts{Active: 1, Total: 1}}, l); diff != "" {
+		t.Errorf("List (-want +got):\n%s", diff)
+	}
+}
+
+func testValidation(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tests := []struct {
+		name    string
+		todo    store.NewTodo
+		wantMsg string // "" means the create succeeds
+		want    string // the stored title, when it succeeds
+	}{
+		{name: "empty", todo: store.NewTodo{Title: ""}, wantMsg: "title: must not be empty"},
+		{name: "whitespace", todo: store.NewTodo{Title: " \t\n\u00a0\u3000 "}, wantMsg: "title: must not be empty"},
+		{name: "501 runes", todo: store.NewTodo{Title: strings.Repeat("é", 501)}, wantMsg: "title: must be at most 500 characters, not 501"},
+		{name: "invalid UTF-8", todo: store.NewTodo{Title: "ab\xffcd"}, wantMsg: "title: must be valid UTF-8"},
+		{name: "NUL", todo: store.NewTodo{Title: "a\x00b"}, wantMsg: "title: must not contain control characters"},
+		{name: "newline inside", todo: store.NewTodo{Title: "a\nb"}, wantMsg: "title: must not contain control characters"},
+		{name: "no list", todo: store.NewTodo{ListID: "-", Title: "x"}, wantMsg: "listId: must not be empty"},
+		{name: "key too long", todo: store.NewTodo{Title: "x", IdempotencyKey: strings.Repeat("k", store.MaxKeyBytes+1)}, wantMsg: "idempotency key: must be at most 200 bytes"},
+		{name: "500 runes", todo: store.NewTodo{Title: strings.Repeat("é", 500)}, want: strings.Repeat("é", 500)},
+		{name: "500 runes and spaces", todo: store.NewTodo{Title: "  " + strings.Repeat("z", 500) + "  "}, want: strings.Repeat("z", 500)},
+		{name: "emoji", todo: store.NewTodo{Title: "🎉 party 🎉"}, want: "🎉 party 🎉"},
+	}
+	created := 0
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nt := tt.todo
+			switch nt.ListID {
+			case "":
+				nt.ListID = store.DefaultListID
+			case "-":
+				nt.ListID = ""
+			}
+			td, err := s.Create(ctx, nt)
+			if tt.wantMsg == "" {
+				if err != nil {
+					t.Fatalf("Create: %v", err)
+				}
+				created++
+				if got, want := td.Title, tt.want; got != want {
+					t.Errorf("title: got %q, want %q", got, want)
+				}
+				return
+			}
+			wantCode(t, "Create", err, troupe.CodeBadRequest)
+			if !errors.Is(err, troupe.ErrBadRequest) {
+				t.Errorf("errors.Is(%v, ErrBadRequest) = false", err)
+			}
+			if got, want := err.Error(), tt.wantMsg; got != want {
+				t.Errorf("message: got %q, want %q", got, want)
+			}
+		})
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if got, want := l.Counts.Total, created; got != want {
+		t.Errorf("todos after validation: got %d, want %d (bad input must change nothing)", got, want)
+	}
+}
+
+func testPatchValidation(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	td := mustCreate(t, s, store.DefaultListID, "original")
+	tests := []struct {
+		name    string
+		patch   store.Patch
+		wantMsg string
+	}{
+		{"empty patch", store.Patch{}, "patch: must change the title or completed"},
+		{"version only", store.Patch{Version: 1}, "patch: must change the title or completed"},
+		{"empty title", store.Patch{Title: ptr("   ")}, "title: must not be empty"},
+		{"long title", store.Patch{Title: ptr(strings.Repeat("x", 501))}, "title: must be at most 500 characters, not 501"},
+		{"invalid UTF-8", store.Patch{Title: ptr("\xc3\x28")}, "title: must be valid UTF-8"},
+		{"negative version", store.Patch{Completed: ptr(true), Version: -1}, "version: must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Update(ctx, td.ID, tt.patch)
+			wantCode(t, "Update", err, troupe.CodeBadRequest)
+			if got, want := err.Error(), tt.wantMsg; got != want {
+				t.Errorf("message: got %q, want %q", got, want)
+			}
+		})
+	}
+	got, err := s.Get(ctx, td.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(td, got); diff != "" {
+		t.Errorf("todo changed by rejected patches (-before +after):\n%s", diff)
+	}
+}
+
+func testNotFound(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	other := mustCreate(t, s, store.DefaultListID, "bystander")
+	ids := []string{troupe.NewID(), "nope", "", strings.Repeat("x", 10000), "\xff\xfe", "a\x00b", "'; DROP TABLE todos; --"}
+	for _, id := range ids {
+		name := fmt.Sprintf("%.20q", id)
+		t.Run(name, func(t *testing.T) {
+			_, err := s.Get(ctx, id)
+			wantCode(t, "Get", err, troupe.CodeNotFound)
+			_, err = s.Update(ctx, id, store.Patch{Completed: ptr(true)})
+			wantCode(t, "Update", err, troupe.CodeNotFound)
+			err = s.Delete(ctx, id)
+			wantCode(t, "Delete", err, troupe.CodeNotFound)
+			_, err = s.List(ctx, id, store.FilterAll)
+			wantCode(t, "List", err, troupe.CodeNotFound)
+			_, err = s.ClearCompleted(ctx, id)
+			wantCode(t, "ClearCompleted", err, troupe.CodeNotFound)
+			err = s.DeleteList(ctx, id)
+			wantCode(t, "DeleteList", err, troupe.CodeNotFound)
+			if id != "" {
+				_, err = s.Create(ctx, store.NewTodo{ListID: id, Title: "x"})
+				wantCode(t, "Create", err, troupe.CodeNotFound)
+				if !errors.Is(err, troupe.ErrNotFound) {
+					t.Errorf("errors.Is(%v, ErrNotFound) = false", err)
+				}
+			}
+		})
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if diff := cmp.Diff([]store.Todo{other}, l.Todos); diff != "" {
+		t.Errorf("default list changed (-want +got):\n%s", diff)
+	}
+}
+
+func testUpdate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	td := mustCreate(t, s, store.DefaultListID, "write tests")
+	tests := []struct {
+		name          string
+		patch         store.Patch
+		wantTitle     string
+		wantCompleted bool
+	}{
+		{"complete", store.Patch{Completed: ptr(true)}, "write tests", true},
+		{"rename", store.Patch{Title: ptr("  write more tests ")}, "write more tests", true},
+		{"uncomplete", store.Patch{Completed: ptr(false)}, "write more tests", false},
+		{"both", store.Patch{Title: ptr("ship"), Completed: ptr(true)}, "ship", true},
+		{"same again", store.Patch{Completed: ptr(true)}, "ship", true},
+	}
+	version := td.Version
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Update(ctx, td.ID, tt.patch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			version++
+			want := td
+			want.Title, want.Completed, want.Version, want.UpdatedAt = tt.wantTitle, tt.wantCompleted, version, got.UpdatedAt
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Update (-want +got):\n%s", diff)
+			}
+			if got.UpdatedAt.Before(td.CreatedAt) {
+				t.Errorf("UpdatedAt %v before CreatedAt %v", got.UpdatedAt, td.CreatedAt)
+			}
+			again, err := s.Get(ctx, td.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, again); diff != "" {
+				t.Errorf("Get after Update (-update +get):\n%s", diff)
+			}
+		})
+	}
+}
+
+func testFiltersAndCounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var all []store.Todo
+	for i := range 5 {
+		all = append(all, mustCreate(t, s, store.DefaultListID, fmt.Sprintf("todo %d", i)))
+	}
+	for _, i := range []int{1, 3} {
+		td, err := s.Update(ctx, all[i].ID, store.Patch{Completed: ptr(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all[i] = td
+	}
+	counts := store.Counts{Active: 3, Completed: 2, Total: 5}
+	tests := []struct {
+		filter store.Filter
+		want   []store.Todo
+	}{
+		{"", all},
+		{store.FilterAll, all},
+		{store.FilterActive, []store.Todo{all[0], all[2], all[4]}},
+		{store.FilterCompleted, []store.Todo{all[1], all[3]}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.filter), func(t *testing.T) {
+			got := mustList(t, s, store.DefaultListID, tt.filter)
+			if diff := cmp.Diff(store.Listing{Todos: tt.want, Counts: counts}, got); diff != "" {
+				t.Errorf("List(%q) (-want +got):\n%s", tt.filter, diff)
+			}
+		})
+	}
+	t.Run("bad filter", func(t *testing.T) {
+		_, err := s.List(ctx, store.DefaultListID, "done")
+		wantCode(t, "List", err, troupe.CodeBadRequest)
+	})
+}
+
+func testLists(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	work, err := s.CreateList(ctx, "  Work ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := work.Name, "Work"; got != want {
+		t.Errorf("list name: got %q, want %q", got, want)
+	}
+	home, err := s.CreateList(ctx, "Home <b>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "  ", strings.Repeat("n", store.MaxListNameRunes+1), "\xff"} {
+		if _, err := s.CreateList(ctx, bad); err == nil {
+			t.Errorf("CreateList(%.20q): no error", bad)
+		} else {
+			wantCode(t, "CreateList", err, troupe.CodeBadRequest)
+		}
+	}
+	ls, err := s.Lists(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, l := range ls {
+		ids = append(ids, l.ID)
+	}
+	if diff := cmp.Diff([]string{store.DefaultListID, work.ID, home.ID}, ids); diff != "" {
+		t.Errorf("Lists ids (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]store.List{work, home}, ls[1:]); diff != "" {
+		t.Errorf("Lists (-want +got):\n%s", diff)
+	}
+
+	w1 := mustCreate(t, s, work.ID, "report")
+	h1 := mustCreate(t, s, home.ID, "dishes")
+	h2 := mustCreate(t, s, home.ID, "laundry")
+	for _, tt := range []struct {
+		list string
+		want []store.Todo
+	}{
+		{work.ID, []store.Todo{w1}},
+		{home.ID, []store.Todo{h1, h2}},
+		{store.DefaultListID, []store.Todo{}},
+	} {
+		got := mustList(t, s, tt.list, store.FilterAll)
+		if diff := cmp.Diff(tt.want, got.Todos); diff != "" {
+			t.Errorf("List(%q) (-want +got):\n%s", tt.list, diff)
+		}
+		if got, want := got.Counts.Total, len(tt.want); got != want {
+			t.Errorf("List(%q) total: got %d, want %d", tt.list, got, want)
+		}
+	}
+}
+
+func testDeleteList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	l, err := s.CreateList(ctx, "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := mustCreate(t, s, l.ID, "goes with it")
+	keep := mustCreate(t, s, store.DefaultListID, "stays")
+	if err := s.DeleteList(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Get(ctx, td.ID)
+	wantCode(t, "Get of a todo of a deleted list", err, troupe.CodeNotFound)
+	_, err = s.List(ctx, l.ID, store.FilterAll)
+	wantCode(t, "List of a deleted list", err, troupe.CodeNotFound)
+	wantCode(t, "DeleteList again", s.DeleteList(ctx, l.ID), troupe.CodeNotFound)
+	wantCode(t, "DeleteList(default)", s.DeleteList(ctx, store.DefaultListID), troupe.CodeBadRequest)
+	got := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if diff := cmp.Diff([]store.Todo{keep}, got.Todos); diff != "" {
+		t.Errorf("default list (-want +got):\n%s", diff)
+	}
+}
+
+func testDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := mustCreate(t, s, store.DefaultListID, "a")
+	b := mustCreate(t, s, store.DefaultListID, "b")
+	if err := s.Delete(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Get(ctx, a.ID)
+	wantCode(t, "Get after Delete", err, troupe.CodeNotFound)
+	wantCode(t, "Delete again", s.Delete(ctx, a.ID), troupe.CodeNotFound)
+	_, err = s.Update(ctx, a.ID, store.Patch{Completed: ptr(true)})
+	wantCode(t, "Update after Delete", err, troupe.CodeNotFound)
+	got := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if diff := cmp.Diff(store.Listing{Todos: []store.Todo{b}, Counts: store.Counts{Active: 1, Total: 1}}, got); diff != "" {
+		t.Errorf("List (-want +got):\n%s", diff)
+	}
+}
+
+func testClearCompleted(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	other, err := s.CreateList(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherDone := mustCreate(t, s, other.ID, "done elsewhere")
+	if otherDone, err = s.Update(ctx, otherDone.ID, store.Patch{Completed: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	var active []store.Todo
+	for i := range 6 {
+		td := mustCreate(t, s, store.DefaultListID, fmt.Sprint(i))
+		if i%2 == 0 {
+			if _, err := s.Update(ctx, td.ID, store.Patch{Completed: ptr(true)}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		active = append(active, td)
+	}
+	n, err := s.ClearCompleted(ctx, store.DefaultListID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n, 3; got != want {
+		t.Errorf("ClearCompleted: got %d, want %d", got, want)
+	}
+	got := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if diff := cmp.Diff(store.Listing{Todos: active, Counts: store.Counts{Active: 3, Total: 3}}, got); diff != "" {
+		t.Errorf("List after ClearCompleted (-want +got):\n%s", diff)
+	}
+	if n, err := s.ClearCompleted(ctx, store.DefaultListID); err != nil || n != 0 {
+		t.Errorf("ClearCompleted again: got %d, %v, want 0, nil", n, err)
+	}
+	gotOther := mustList(t, s, other.ID, store.FilterAll)
+	if diff := cmp.Diff([]store.Todo{otherDone}, gotOther.Todos); diff != "" {
+		t.Errorf("other list (-want +got):\n%s", diff)
+	}
+}
+
+func testOrdering(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var want []string
+	var ids []string
+	for i := range 30 {
+		// Titles that sort differently from their creation order.
+		title := fmt.Sprintf("%c item %d", 'z'-i%26, i)
+		want = append(want, title)
+		ids = append(ids, mustCreate(t, s, store.DefaultListID, title).ID)
+	}
+	// Updating todos must not move them.
+	for _, i := range []int{0, 7, 29} {
+		if _, err := s.Update(ctx, ids[i], store.Patch{Completed: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		got := mustList(t, s, store.DefaultListID, store.FilterAll)
+		if diff := cmp.Diff(want, titles(got.Todos)); diff != "" {
+			t.Errorf("order (-want +got):\n%s", diff)
+		}
+	}
+}
+
+func testCompareAndSet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	td := mustCreate(t, s, store.DefaultListID, "v1")
+	v2, err := s.Update(ctx, td.ID, store.Patch{Title: ptr("v2"), Version: td.Version})
+	if err != nil {
+		t.Fatalf("Update with the current version: %v", err)
+	}
+	if got, want := v2.Version, td.Version+1; got != want {
+		t.Errorf("version: got %d, want %d", got, want)
+	}
+	_, err = s.Update(ctx, td.ID, store.Patch{Title: ptr("stale"), Version: td.Version})
+	wantCode(t, "Update with a stale version", err, troupe.CodeConflict)
+	if !errors.Is(err, troupe.ErrConflict) {
+		t.Errorf("errors.Is(%v, ErrConflict) = false", err)
+	}
+	_, err = s.Update(ctx, td.ID, store.Patch{Title: ptr("future"), Version: v2.Version + 5})
+	wantCode(t, "Update with a future version", err, troupe.CodeConflict)
+	got, err := s.Get(ctx, td.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(v2, got); diff != "" {
+		t.Errorf("todo after conflicts (-want +got):\n%s", diff)
+	}
+	// Without a version the update is last-write-wins.
+	if _, err := s.Update(ctx, td.ID, store.Patch{Title: ptr("v3")}); err != nil {
+		t.Errorf("Update without a version: %v", err)
+	}
+}
+
+const writers = 8
+
+func testCompareAndSetConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	td := mustCreate(t, s, store.DefaultListID, "contended")
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			_, errs[i] = s.Update(ctx, td.ID, store.Patch{Title: ptr(fmt.Sprint("writer ", i)), Version: td.Version})
+		})
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if won >= 0 {
+				t.Errorf("writers %d and %d both won a compare-and-set on version %d", won, i, td.Version)
+			}
+			won = i
+		case troupe.CodeOf(err) != troupe.CodeConflict:
+			t.Errorf("writer %d: err = %v, want a conflict", i, err)
+		}
+	}
+	if won < 0 {
+		t.Fatalf("no writer won: %v", errs)
+	}
+	got, err := s.Get(ctx, td.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := got.Title, fmt.Sprint("writer ", won); got != want {
+		t.Errorf("title: got %q, want the winner's %q", got, want)
+	}
+	if got, want := got.Version, td.Version+1; got != want {
+		t.Errorf("version: got %d, want %d", got, want)
+	}
+}
+
+func testLastWriteWinsConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	td := mustCreate(t, s, store.DefaultListID, "contended")
+	var wg sync.WaitGroup
+	results := make([]store.Todo, writers)
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			results[i], errs[i] = s.Update(ctx, td.ID, store.Patch{Title: ptr(fmt.Sprint("writer ", i))})
+		})
+	}
+	wg.Wait()
+	var versions []int64
+	last := -1
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+		versions = append(versions, results[i].Version)
+		if results[i].Version == td.Version+writers {
+			last = i
+		}
+	}
+	slices.Sort(versions)
+	var want []int64
+	for v := range int64(writers) {
+		want = append(want, td.Version+1+v)
+	}
+	if diff := cmp.Diff(want, versions); diff != "" {
+		t.Errorf("versions returned to the writers (-want +got):\n%s", diff)
+	}
+	got, err := s.Get(ctx, td.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last < 0 {
+		t.Fatalf("no writer got the last version")
+	}
+	if diff := cmp.Diff(results[last], got); diff != "" {
+		t.Errorf("the todo is not what the last writer wrote (-last +get):\n%s", diff)
+	}
+}
+
+func testConcurrentCreates(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const each = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("w%d-%d", w, i)}); err != nil {
+					errs <- err
+				}
+				if _, err := s.List(ctx, store.DefaultListID, store.FilterActive); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent create or list: %v", err)
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if got, want := l.Counts.Total, writers*each; got != want {
+		t.Errorf("todos: got %d, want %d", got, want)
+	}
+}
+
+func testIdempotentCreate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	nt := store.NewTodo{ListID: store.DefaultListID, Title: "once", IdempotencyKey: troupe.NewID()}
+	first, err := s.Create(ctx, nt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Create(ctx, nt)
+	if err != nil {
+		t.Fatalf("Create redelivered: %v", err)
+	}
+	if diff := cmp.Diff(first, again); diff != "" {
+		t.Errorf("redelivered Create (-first +again):\n%s", diff)
+	}
+	// The key decides, even if the rest differs.
+	changed := nt
+	changed.Title = "twice?"
+	if again, err = s.Create(ctx, changed); err != nil || again.ID != first.ID {
+		t.Errorf("Create with the same key and another title: got %+v, %v, want the first todo", again, err)
+	}
+	other, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "once", IdempotencyKey: troupe.NewID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.ID == first.ID {
+		t.Errorf("another key made no new todo")
+	}
+	plain1 := mustCreate(t, s, store.DefaultListID, "no key")
+	plain2 := mustCreate(t, s, store.DefaultListID, "no key")
+	if plain1.ID == plain2.ID {
+		t.Errorf("creates without a key were deduplicated")
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if got, want := l.Counts.Total, 4; got != want {
+		t.Errorf("todos: got %d, want %d", got, want)
+	}
+	// A redelivery after the todo was deleted does not bring it back.
+	if err := s.Delete(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Create(ctx, nt)
+	wantCode(t, "Create redelivered after Delete", err, troupe.CodeNotFound)
+	l = mustList(t, s, store.DefaultListID, store.FilterAll)
+	if got, want := l.Counts.Total, 3; got != want {
+		t.Errorf("todos after redelivery of a deleted todo: got %d, want %d", got, want)
+	}
+}
+
+func testIdempotentCreateConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	nt := store.NewTodo{ListID: store.DefaultListID, Title: "exactly once", IdempotencyKey: "msg-" + troupe.NewID()}
+	var wg sync.WaitGroup
+	results := make([]store.Todo, writers)
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Go(func() { results[i], errs[i] = s.Create(ctx, nt) })
+	}
+	wg.Wait()
+	for i := range writers {
+		if errs[i] != nil {
+			t.Fatalf("Create %d: %v", i, errs[i])
+		}
+		if diff := cmp.Diff(results[0], results[i]); diff != "" {
+			t.Errorf("Create %d returned another todo (-0 +%d):\n%s", i, i, diff)
+		}
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if got, want := l.Counts.Total, 1; got != want {
+		t.Errorf("todos: got %d, want %d", got, want)
+	}
+}
+
+func testFailedCreateWritesNothing(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	key := troupe.NewID()
+	_, err := s.Create(ctx, store.NewTodo{ListID: "no-such-list", Title: "lost", IdempotencyKey: key})
+	wantCode(t, "Create in an unknown list", err, troupe.CodeNotFound)
+	_, err = s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: " ", IdempotencyKey: key})
+	wantCode(t, "Create with an empty title", err, troupe.CodeBadRequest)
+	// The key was not recorded by the failed creates: it works now.
+	td, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "found", IdempotencyKey: key})
+	if err != nil {
+		t.Fatalf("Create after failed creates with the same key: %v", err)
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if diff := cmp.Diff([]store.Todo{td}, l.Todos); diff != "" {
+		t.Errorf("List (-want +got):\n%s", diff)
+	}
+}
+
+func testVerbatimTitles(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, title := range []string{
+		`<script>alert("x")</script>`,
+		`<img src=x onerror=alert(1)>`,
+		`'; DROP TABLE todos; --`,
+		`" OR 1=1 --`,
+		`Robert'); DELETE FROM lists;--`,
+		`{{.}} ${x} %s %v \x00`,
+		`&lt;escaped&gt; &amp;`,
+		"日本語のタイトル",
+		"emoji 👩‍👩‍👧‍👦 and RTL \u202eabc",
+	} {
+		t.Run(fmt.Sprintf("%.16q", title), func(t *testing.T) {
+			td := mustCreate(t, s, store.DefaultListID, title)
+			got, err := s.Get(ctx, td.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Title != title {
+				t.Errorf("title: got %q, want %q stored verbatim", got.Title, title)
+			}
+		})
+	}
+	ls, err := s.Lists(ctx)
+	if err != nil || len(ls) != 1 {
+		t.Errorf("Lists after injection attempts: %d lists, %v", len(ls), err)
+	}
+}
+
+func testLargeList(t *testing.T, s store.Store) {
+	const n = 1000
+	var want []string
+	for i := range n {
+		title := fmt.Sprintf("todo %04d", i)
+		want = append(want, title)
+		mustCreate(t, s, store.DefaultListID, title)
+	}
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if got, want := l.Counts, (store.Counts{Active: n, Total: n}); got != want {
+		t.Errorf("counts: got %+v, want %+v", got, want)
+	}
+	if diff := cmp.Diff(want, titles(l.Todos)); diff != "" {
+		t.Errorf("titles (-want +got):\n%s", diff)
+	}
+}
+
+func testClosed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	td := mustCreate(t, s, store.DefaultListID, "before close")
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	_, err := s.Get(ctx, td.ID)
+	wantCode(t, "Get after Close", err, troupe.CodeUnavailable)
+	_, err = s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "after close"})
+	wantCode(t, "Create after Close", err, troupe.CodeUnavailable)
+	_, err = s.List(ctx, store.DefaultListID, store.FilterAll)
+	wantCode(t, "List after Close", err, troupe.CodeUnavailable)
+	if !errors.Is(err, troupe.ErrUnavailable) {
+		t.Errorf("errors.Is(%v, ErrUnavailable) = false", err)
+	}
+}
+
+// Bench runs the store benchmarks against the stores newStore makes (as for
+// [Run]): Create (one todo per op) and List1000 (listing a list of 1,000
+// todos per op).
+func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
+	b.Run("Create", func(b *testing.B) {
+		s := newStore(b)
+		ctx := b.Context()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "benchmark todo"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CreateParallel", func(b *testing.B) {
+		s := newStore(b)
+		ctx := b.Context()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "benchmark todo"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("List1000", func(b *testing.B) {
+		s := newStore(b)
+		ctx := b.Context()
+		for i := range 1000 {
+			if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo number %d", i)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			l, err := s.List(ctx, store.DefaultListID, store.FilterAll)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(l.Todos) != 1000 {
+				b.Fatalf("got %d todos, want 1000", len(l.Todos))
+			}
+		}
+	})
+}
