@@ -50,8 +50,14 @@ func (c *Client) Close() error {
 	}
 	err := c.port.Close()
 	c.cancel()
-	for _, p := range c.pend.all() {
-		err := &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: request %q: client closed", p.si.name.name)}
+	for _, pe := range c.pend.all() {
+		p := pe.p
+		err := &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: request %q: client closed", pe.name)}
+		if p.pooled {
+			// A Request: its caller is waiting and finishes it.
+			p.endIf(pe.id, err)
+			continue
+		}
 		p.end(err)
 		p.finish(err)
 	}
@@ -106,21 +112,19 @@ func (c *Client) Request(ctx context.Context, name string, payload any) (*troupe
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.start(ctx, env, si)
+	p, err := c.start(ctx, env, si, true)
 	if err != nil {
 		return nil, err
 	}
 	reply, err := p.wait(ctx, true)
-	if err != nil {
-		p.finish(err)
-		return nil, err
+	if err == nil {
+		if e := reply.Err(); e != nil {
+			reply, err = nil, e
+		}
 	}
-	if e := reply.Err(); e != nil {
-		p.finish(e)
-		return nil, e
-	}
-	p.finish(nil)
-	return reply, nil
+	p.finish(err)
+	p.recycle()
+	return reply, err
 }
 
 // Send sends a one-way notification named name to every service that
@@ -153,7 +157,7 @@ func (c *Client) Call(ctx context.Context, name string, payload any) (*Call, err
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.start(ctx, env, si)
+	p, err := c.start(ctx, env, si, false)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +182,7 @@ func (c *Client) Collect(ctx context.Context, name string, payload any, each fun
 		}
 		return 0, err
 	}
-	p, err := c.start(ctx, env, si)
+	p, err := c.start(ctx, env, si, false)
 	if err != nil {
 		if errors.Is(err, troupe.ErrNoReceiver) {
 			return 0, nil
@@ -322,7 +326,8 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 }
 
 // start registers a pending request, takes its bulkhead slots and routes it.
-func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo) (*pending, error) {
+// A pooled pending must be recycled by its caller after finish.
+func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, pooled bool) (*pending, error) {
 	ni := si.name
 	max := c.bus.maxOut
 	for i, bh := range si.bulkheads {
@@ -334,8 +339,20 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo) 
 			return nil, &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: request %q: %d requests to %q outstanding (bulkhead)", env.Name, max, ni.receivers[i])}
 		}
 	}
-	p := &pending{c: c, id: env.ID, si: si, start: env.SentAt, deadline: env.Deadline, finals: len(ni.receivers)}
-	p.ready = make(chan struct{}, 1)
+	var p *pending
+	if pooled {
+		p = pendingPool.Get().(*pending)
+		select {
+		case <-p.ready: // a stale signal from its last life
+		default:
+		}
+	} else {
+		p = &pending{ready: make(chan struct{}, 1)}
+	}
+	p.mu.Lock()
+	p.c, p.id, p.si, p.start, p.deadline, p.finals = c, env.ID, si, env.SentAt, env.Deadline, len(ni.receivers)
+	p.q, p.gotFinals, p.done, p.finished, p.err, p.timer, p.pooled = p.qbuf[:0], 0, false, false, nil, nil, pooled
+	p.mu.Unlock()
 	c.pend.put(p)
 	ni.stats.inFlight.Add(1)
 	c.sp.stats.inFlight.Add(1)
@@ -343,8 +360,12 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo) 
 		c.pend.remove(p.id)
 		p.mu.Lock()
 		p.done = true
+		p.finished = true
 		p.mu.Unlock()
 		p.release()
+		if pooled {
+			p.recycle()
+		}
 		if errors.Is(err, troupe.ErrNoReceiver) {
 			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
 			return nil, &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: request %q: no instance receives it", env.Name), Err: troupe.ErrNoReceiver}
@@ -369,16 +390,21 @@ func (c *Client) Deliver(env *troupe.Envelope, ack Acker) {
 		b.drop(c.sp, nil, dropOther, "not a reply in the inbox", "member", c.member.String())
 		return
 	}
-	p := c.pend.get(env.ResponseTo)
-	if p == nil {
-		if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
-			b.drop(c.sp, b.names[env.Name], dropLate, "late reply", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
-		} else {
-			b.drop(c.sp, b.names[env.Name], dropOther, "reply to an unknown request", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
-		}
+	if p := c.pend.get(env.ResponseTo); p != nil {
+		p.deliver(c, env)
 		return
 	}
-	p.deliver(env)
+	c.stray(env)
+}
+
+// stray counts a reply to a request that is not (or no longer) pending.
+func (c *Client) stray(env *troupe.Envelope) {
+	b := c.bus
+	if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
+		b.drop(c.sp, b.names[env.Name], dropLate, "late reply", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
+		return
+	}
+	b.drop(c.sp, b.names[env.Name], dropOther, "reply to an unknown request", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
 }
 
 // pending is one outstanding request.
@@ -392,33 +418,68 @@ type pending struct {
 	ready    chan struct{} // signalled when q grows or the request ends
 	timer    *time.Timer   // Call only: ends the request at the deadline
 
+	pooled   bool          // a Request's: recycled after finish
+
 	mu        sync.Mutex
 	q         []*troupe.Envelope
+	qbuf      [1]*troupe.Envelope
 	gotFinals int
 	done      bool  // no more replies accepted
 	finished  bool  // stats recorded, slots released
 	err       error // why it ended, for Next
 }
 
-func (p *pending) deliver(env *troupe.Envelope) {
-	b := p.c.bus
-	ni := p.si.name
-	if !validReplier(ni, env.Sender.Service) {
-		b.refuse(p.c.sp, ni, "reply from a service that does not receive the request", "member", p.c.member.String(), "name", ni.name, "replier", env.Sender.String())
-		return
-	}
-	if len(env.Payload) > b.maxSize {
-		b.drop(p.c.sp, ni, dropOther, "oversized reply", "member", p.c.member.String(), "name", ni.name, "size", len(env.Payload))
-		return
-	}
-	if time.Now().After(p.deadline) {
-		b.drop(p.c.sp, ni, dropLate, "late reply", "member", p.c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
-		return
-	}
+var pendingPool = sync.Pool{New: func() any { return &pending{ready: make(chan struct{}, 1)} }}
+
+// recycle returns a finished Request's pending to the pool. A reply racing
+// with it finds another ID and is counted as stray.
+func (p *pending) recycle() {
 	p.mu.Lock()
-	if p.done {
+	p.id = ""
+	p.c, p.si, p.err = nil, nil, nil
+	clear(p.q)
+	p.qbuf[0] = nil
+	p.q = nil
+	p.mu.Unlock()
+	pendingPool.Put(p)
+}
+
+// endIf ends the request if p still is request id.
+func (p *pending) endIf(id troupe.ID, err error) {
+	p.mu.Lock()
+	same := p.id == id && !p.finished
+	p.mu.Unlock()
+	if same {
+		p.end(err)
+	}
+}
+
+// deliver queues a reply that the client c received for p.
+func (p *pending) deliver(c *Client, env *troupe.Envelope) {
+	b := c.bus
+	p.mu.Lock()
+	if p.id != env.ResponseTo || p.finished {
 		p.mu.Unlock()
-		b.drop(p.c.sp, ni, dropOther, "reply to a finished request", "member", p.c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
+		c.stray(env)
+		return
+	}
+	ni := p.si.name
+	switch {
+	case !validReplier(ni, env.Sender.Service):
+		p.mu.Unlock()
+		b.refuse(c.sp, ni, "reply from a service that does not receive the request", "member", c.member.String(), "name", ni.name, "replier", env.Sender.String())
+		return
+	case len(env.Payload) > b.maxSize:
+		p.mu.Unlock()
+		b.drop(c.sp, ni, dropOther, "oversized reply", "member", c.member.String(), "name", ni.name, "size", len(env.Payload))
+		return
+	case time.Now().After(p.deadline):
+		p.mu.Unlock()
+		b.drop(c.sp, ni, dropLate, "late reply", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
+		return
+	case p.done:
+		p.mu.Unlock()
+		b.drop(c.sp, ni, dropOther, "reply to a finished request", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
 		return
 	}
 	p.q = append(p.q, env)
@@ -665,15 +726,30 @@ func (t *pendingTable) remove(id troupe.ID) {
 	s.mu.Unlock()
 }
 
-func (t *pendingTable) all() []*pending {
-	var out []*pending
+// pendingEntry is a pending request as it was when listed.
+type pendingEntry struct {
+	p    *pending
+	id   troupe.ID
+	name string
+}
+
+func (t *pendingTable) all() []pendingEntry {
+	var out []pendingEntry
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for _, p := range s.m {
-			out = append(out, p)
+		for id, p := range s.m {
+			out = append(out, pendingEntry{p: p, id: id})
 		}
 		s.mu.Unlock()
+	}
+	for i := range out {
+		p := out[i].p
+		p.mu.Lock()
+		if p.id == out[i].id && p.si != nil {
+			out[i].name = p.si.name.name
+		}
+		p.mu.Unlock()
 	}
 	return out
 }
