@@ -418,7 +418,7 @@ type pending struct {
 	ready    chan struct{} // signalled when q grows or the request ends
 	timer    *time.Timer   // Call only: ends the request at the deadline
 
-	pooled   bool          // a Request's: recycled after finish
+	pooled bool // a Request's: recycled after finish
 
 	mu        sync.Mutex
 	q         []*troupe.Envelope
