@@ -48,8 +48,8 @@ const (
 // Limits and internal defaults.
 const (
 	maxBuckets              = 3600
-	maxCrashKeys            = 4096
-	maxCrashesPerKey        = 1024
+	maxCrashKeys            = 1024
+	maxCrashesPerKey        = 256
 	crashOverflowKey        = "(other)"
 	defaultLowFraction      = 0.8
 	minSlotWidth            = time.Millisecond
@@ -164,7 +164,9 @@ type CrashLoopConfig struct {
 }
 
 // CrashLoop counts crashes per process over a sliding window. Crash is safe
-// for concurrent use; it takes a lock, as crashes are not a hot path.
+// for concurrent use; it takes a lock, as crashes are not a hot path. Memory
+// is bounded: it tracks at most 1024 processes (the crashes of any more are
+// pooled under the name "(other)") and counts at most 256 crashes each.
 type CrashLoop struct {
 	now    func() time.Time
 	window time.Duration

@@ -30,7 +30,8 @@ type WebhookConfig struct {
 	URL string
 	// Header is added to every request (for example Authorization).
 	Header http.Header
-	// Client sends the requests (default a client with a 10s timeout).
+	// Client sends the requests (default a client of its own with a 10s
+	// timeout, whose idle connections Close closes).
 	Client *http.Client
 	// Attempts is the number of tries per event, the first included
 	// (default 5).
@@ -67,6 +68,7 @@ type Webhook struct {
 	backoff    time.Duration
 	maxBackoff time.Duration
 	log        *slog.Logger
+	ownClient  bool
 
 	queue  chan Event
 	mu     sync.Mutex // guards closed against sends on queue
@@ -107,7 +109,12 @@ func NewWebhook(c WebhookConfig) (*Webhook, error) {
 		done:       make(chan struct{}),
 	}
 	if w.client == nil {
-		w.client = &http.Client{Timeout: DefaultWebhookTimeout}
+		var rt http.RoundTripper = http.DefaultTransport
+		if t, ok := rt.(*http.Transport); ok {
+			rt = t.Clone()
+		}
+		w.client = &http.Client{Transport: rt, Timeout: DefaultWebhookTimeout}
+		w.ownClient = true
 	}
 	if w.attempts == 0 {
 		w.attempts = DefaultWebhookAttempts
@@ -182,6 +189,9 @@ func (w *Webhook) Close(ctx context.Context) error {
 func (w *Webhook) run() {
 	defer close(w.done)
 	defer w.cancel()
+	if w.ownClient {
+		defer w.client.CloseIdleConnections()
+	}
 	for {
 		select {
 		case e := <-w.queue:
