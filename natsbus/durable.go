@@ -1,0 +1,180 @@
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
+)
+
+// Headers of the messages in the dead-letter stream.
+const (
+	HeaderReason   = "Troupe-Reason"   // why the envelope was given up on
+	HeaderService  = "Troupe-Service"  // the service that gave up
+	HeaderAttempts = "Troupe-Attempts" // how many times it was delivered
+)
+
+// routeDurable publishes env to the stream and waits for the server's
+// acknowledgement that it is stored. The envelope's ID is the message id,
+// so a repeated Route within the stream's duplicate window stores it once.
+func (p *port) routeDurable(ctx context.Context, env *troupe.Envelope, data []byte) error {
+	msg := &nats.Msg{Subject: p.t.subj.durable(env.Name), Data: data, Header: nats.Header{}}
+	if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(p.t.subj.stream())); err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) {
+			return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: route %q: not stored: %s", env.Name, apiErr.Description), Err: err}
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+			return &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("natsbus: route %q: no storage acknowledgement (it may or may not be stored; retrying with the same id is safe)", env.Name), Err: err}
+		}
+		return unavailable("route", env.Name, err)
+	}
+	return nil
+}
+
+// consume attaches d to the service's durable consumer for name.
+func (p *port) consume(ctx context.Context, name string, d bus.Deliverer) (jetstream.ConsumeContext, error) {
+	cfg := p.t.consumerConfig(p.m.Service, name)
+	cons, err := p.js.CreateOrUpdateConsumer(ctx, p.t.subj.stream(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: subscribe %q: consumer %s: %w", name, cfg.Durable, err)
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		if !p.enter() {
+			return // the server redelivers it after AckWait
+		}
+		defer p.leave()
+		p.deliverDurable(name, msg, d)
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, nats.ErrConnectionClosed) {
+			p.t.log.Debug("natsbus: consumer", "member", p.m.String(), "name", name, "err", err)
+			return
+		}
+		p.t.log.Warn("natsbus: consumer", "member", p.m.String(), "name", name, "err", err)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: subscribe %q: consume: %w", name, err)
+	}
+	return cc, nil
+}
+
+func (p *port) deliverDurable(name string, msg jetstream.Msg, d bus.Deliverer) {
+	attempt := uint64(1)
+	if md, err := msg.Metadata(); err == nil {
+		attempt = md.NumDelivered
+	}
+	env := p.t.decode(msg.Subject(), name, msg.Data())
+	if env == nil {
+		// Redelivering it would not make it any better.
+		_ = msg.TermWithReason("malformed or refused envelope")
+		return
+	}
+	a := &acker{p: p, msg: msg, env: env, attempt: attempt}
+	if attempt > uint64(p.t.cfg.MaxDeliver) {
+		// The last attempt was not settled in time (a crash, a hang).
+		_ = a.deadLetter(fmt.Sprintf("not acknowledged after %d attempts", attempt-1))
+		return
+	}
+	p.mu.Lock()
+	if p.unsettled != nil {
+		p.unsettled[a] = struct{}{}
+	}
+	p.mu.Unlock()
+	d.Deliver(env, a)
+}
+
+// acker settles one durable delivery.
+type acker struct {
+	p       *port
+	msg     jetstream.Msg
+	env     *troupe.Envelope
+	attempt uint64
+	done    atomic.Bool
+}
+
+var _ bus.Acker = (*acker)(nil)
+
+func (a *acker) settle() error {
+	if a.done.Swap(true) {
+		return fmt.Errorf("natsbus: %q already settled", a.env.ID)
+	}
+	a.p.mu.Lock()
+	delete(a.p.unsettled, a)
+	a.p.mu.Unlock()
+	return nil
+}
+
+// Ack reports success: the envelope is not delivered to this service again.
+func (a *acker) Ack() error {
+	if err := a.settle(); err != nil {
+		return err
+	}
+	if err := a.msg.Ack(); err != nil {
+		return fmt.Errorf("natsbus: ack %s: %w", a.env.ID, err)
+	}
+	return nil
+}
+
+// Nak asks for redelivery after delay; after the last attempt the envelope
+// goes to the dead-letter stream instead.
+func (a *acker) Nak(delay time.Duration) error {
+	if err := a.settle(); err != nil {
+		return err
+	}
+	if a.attempt >= uint64(a.p.t.cfg.MaxDeliver) {
+		return a.deadLetter(fmt.Sprintf("failed %d attempts", a.attempt))
+	}
+	if err := a.msg.NakWithDelay(max(delay, 0)); err != nil {
+		return fmt.Errorf("natsbus: nak %s: %w", a.env.ID, err)
+	}
+	return nil
+}
+
+// Term moves the envelope to the dead-letter stream.
+func (a *acker) Term(reason string) error {
+	if err := a.settle(); err != nil {
+		return err
+	}
+	return a.deadLetter(reason)
+}
+
+// deadLetter copies the envelope to the dead-letter stream (once per
+// service, deduplicated by id), terminates the delivery and calls
+// OnDeadLetter. If the copy cannot be stored, the delivery is given back for
+// a later attempt rather than lost.
+func (a *acker) deadLetter(reason string) error {
+	t, p := a.p.t, a.p
+	svc := p.m.Service
+	msg := &nats.Msg{
+		Subject: t.subj.dead(svc, a.env.Name),
+		Data:    a.msg.Data(),
+		Header: nats.Header{
+			HeaderReason:   {reason},
+			HeaderService:  {svc},
+			HeaderAttempts: {strconv.FormatUint(a.attempt, 10)},
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(svc+"."+a.env.ID)); err != nil {
+		_ = a.msg.NakWithDelay(t.cfg.AckWait)
+		return fmt.Errorf("natsbus: dead letter %s: %w", a.env.ID, err)
+	}
+	if err := a.msg.TermWithReason(reason); err != nil {
+		return fmt.Errorf("natsbus: dead letter %s: %w", a.env.ID, err)
+	}
+	t.deadLetters.Add(1)
+	t.log.Warn("natsbus: dead letter", "service", svc, "name", a.env.Name, "id", a.env.ID,
+		"attempts", a.attempt, "reason", reason)
+	if t.cfg.OnDeadLetter != nil {
+		t.cfg.OnDeadLetter(a.env, svc, reason)
+	}
+	return nil
+}

@@ -1,0 +1,271 @@
+package natsbus
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/troupe-go/troupe"
+)
+
+// Credential is the user name and password one NATS connection logs in with.
+type Credential struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// ServerConfig configures an embedded nats-server. The zero value is a
+// server on a random loopback port with JetStream in a temporary directory
+// and no authentication.
+type ServerConfig struct {
+	// App, if set, gives the server one user per service (and the
+	// gateway, and AdminUser) with the permissions of Permissions(App).
+	// Without it, anyone who can connect may do anything.
+	App *troupe.App
+	// Credentials fixes the passwords of some users (for example those of
+	// a previous run, see Server.Users); the others get random ones.
+	Credentials map[string]Credential
+	// Host is the address clients connect to: a loopback address
+	// ("127.0.0.1" if empty). Other addresses are refused.
+	Host string
+	// Port is the client port; 0 picks a free one.
+	Port int
+	// NoListener starts no client listener at all: clients connect
+	// in-process only (Config.Server).
+	NoListener bool
+	// DataDir is where JetStream stores its streams. If empty, a
+	// temporary directory is used and removed by Shutdown.
+	DataDir string
+	// MaxStore bounds the JetStream file store in bytes; 0 means the
+	// server's default (a share of the free disk).
+	MaxStore int64
+	// Name names the server; it must differ between the members of a
+	// cluster. Empty means one is generated.
+	Name string
+	// Cluster, if Port is set, makes the server a member of a cluster
+	// whose routes listen on loopback.
+	Cluster ClusterConfig
+}
+
+// ClusterConfig joins an embedded server to a NATS cluster on loopback.
+type ClusterConfig struct {
+	Name   string   // the cluster's name, the same on every member ("troupe" if empty)
+	Port   int      // this member's route port; 0 means not clustered
+	Routes []string // route URLs of the members, e.g. "nats://127.0.0.1:6222"
+}
+
+// Server is an embedded nats-server with JetStream.
+type Server struct {
+	ns     *server.Server
+	creds  map[string]Credential
+	tmpDir string
+}
+
+// RunServer starts an embedded nats-server and waits until it accepts
+// clients. It listens on loopback only.
+func RunServer(cfg ServerConfig) (*Server, error) {
+	host := cfg.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if !isLoopback(host) {
+		return nil, fmt.Errorf("natsbus: server host %q is not a loopback address", host)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 || cfg.Cluster.Port < 0 || cfg.Cluster.Port > 65535 {
+		return nil, fmt.Errorf("natsbus: server port out of range")
+	}
+	opts := &server.Options{
+		ServerName:            cfg.Name,
+		Host:                  host,
+		Port:                  cfg.Port,
+		DontListen:            cfg.NoListener,
+		NoSigs:                true,
+		NoLog:                 true,
+		JetStream:             true,
+		JetStreamMaxStore:     cfg.MaxStore,
+		MaxPayload:            1 << 20,
+		HTTPPort:              0,
+		DisableShortFirstPing: true,
+	}
+	if opts.Port == 0 {
+		opts.Port = server.RANDOM_PORT
+	}
+	s := &Server{creds: map[string]Credential{}}
+	if cfg.App != nil {
+		perms, err := Permissions(cfg.App)
+		if err != nil {
+			return nil, err
+		}
+		users, err := s.users(perms, cfg.Credentials)
+		if err != nil {
+			return nil, err
+		}
+		opts.Users = users
+	}
+	if cfg.Cluster.Port != 0 {
+		if opts.ServerName == "" {
+			return nil, fmt.Errorf("natsbus: a clustered server needs a Name")
+		}
+		opts.Cluster = server.ClusterOpts{Name: cfg.Cluster.Name, Host: host, Port: cfg.Cluster.Port}
+		if opts.Cluster.Name == "" {
+			opts.Cluster.Name = "troupe"
+		}
+		for _, r := range cfg.Cluster.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("natsbus: cluster route %q: %w", r, err)
+			}
+			if !isLoopback(u.Hostname()) {
+				return nil, fmt.Errorf("natsbus: cluster route %q is not on loopback", r)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
+	}
+	opts.StoreDir = cfg.DataDir
+	if opts.StoreDir == "" {
+		dir, err := os.MkdirTemp("", "troupe-nats-")
+		if err != nil {
+			return nil, fmt.Errorf("natsbus: server: %w", err)
+		}
+		s.tmpDir, opts.StoreDir = dir, dir
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		s.removeTmp()
+		return nil, fmt.Errorf("natsbus: server: %w", err)
+	}
+	s.ns = ns
+	ns.Start()
+	wait := 10 * time.Second
+	if !ns.ReadyForConnections(wait) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		s.removeTmp()
+		return nil, fmt.Errorf("natsbus: server not ready after %v", wait)
+	}
+	return s, nil
+}
+
+// users makes the server's users: one per service with its permissions and
+// AdminUser with all permissions.
+func (s *Server) users(perms map[string]Permission, given map[string]Credential) ([]*server.User, error) {
+	pw := func(user string) (string, error) {
+		if c, ok := given[user]; ok && c.Password != "" {
+			return c.Password, nil
+		}
+		var b [24]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("natsbus: password: %w", err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	}
+	var users []*server.User
+	for _, name := range append(sortedKeys(perms), AdminUser) {
+		p, err := pw(name)
+		if err != nil {
+			return nil, err
+		}
+		s.creds[name] = Credential{User: name, Password: p}
+		u := &server.User{Username: name, Password: p}
+		if perm, ok := perms[name]; ok {
+			u.Permissions = &server.Permissions{
+				Publish:   &server.SubjectPermission{Allow: perm.Publish},
+				Subscribe: &server.SubjectPermission{Allow: perm.Subscribe},
+			}
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// ClientURL returns the URL clients dial, e.g. "nats://127.0.0.1:4222". It is
+// empty if the server has no listener.
+func (s *Server) ClientURL() string {
+	if s.ns.Addr() == nil {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// ClusterURL returns the URL other members of the cluster route to, or "" if
+// the server is not clustered.
+func (s *Server) ClusterURL() string {
+	a := s.ns.ClusterAddr()
+	if a == nil {
+		return ""
+	}
+	return "nats://" + net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port))
+}
+
+// Credentials returns the credential of a NATS user (a service name or
+// AdminUser). It has the signature of Config.Credentials.
+func (s *Server) Credentials(user string) (Credential, bool) {
+	c, ok := s.creds[user]
+	return c, ok
+}
+
+// Users returns every user's credential, to hand to a child process or to a
+// restarted server (ServerConfig.Credentials).
+func (s *Server) Users() map[string]Credential { return maps.Clone(s.creds) }
+
+// InProcessConn returns a connection to the server that does not go through
+// the network; it makes *Server a nats.InProcessConnProvider.
+func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }
+
+// Shutdown stops the server, closing its clients' connections, and waits
+// until it has stopped or ctx is done. A temporary data directory is removed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("natsbus: server shutdown: %w", ctx.Err())
+	}
+	return s.removeTmp()
+}
+
+func (s *Server) removeTmp() error {
+	if s.tmpDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(s.tmpDir)
+	s.tmpDir = ""
+	if err != nil {
+		return fmt.Errorf("natsbus: server: %w", err)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+var errClosed = errors.New("natsbus: closed")

@@ -1,0 +1,657 @@
+package natsbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
+)
+
+// Config configures a Transport. The zero value connects to a NATS server at
+// nats.DefaultURL without credentials, under the application name
+// DefaultAppName, with the defaults below.
+type Config struct {
+	// App is the application. Its name prefixes every subject; its
+	// manifest decides which names are durable and who may send what.
+	// Without it every subscribed name is also consumed durably and
+	// senders are not checked.
+	App *troupe.App
+	// Server, if set, is an embedded server that members connect to
+	// in-process; URL is then ignored, and Credentials defaults to
+	// Server.Credentials.
+	Server *Server
+	// URL is the server or cluster to dial: one URL or several separated
+	// by commas. Empty means nats.DefaultURL.
+	URL string
+	// Credentials returns the credential of a NATS user: a service name,
+	// or AdminUser for creating the streams. Nil means connecting without
+	// credentials. When it knows no AdminUser, the Transport expects the
+	// streams to exist already.
+	Credentials func(user string) (Credential, bool)
+	// Logger receives malformed and refused envelopes and connection
+	// events; nil means slog.Default().
+	Logger *slog.Logger
+	// AckWait is how long a durable delivery may stay unsettled before
+	// NATS redelivers it (default 30s).
+	AckWait time.Duration
+	// Backoff, if set, replaces AckWait for successive redeliveries after
+	// a timeout (JetStream's consumer BackOff).
+	Backoff []time.Duration
+	// MaxDeliver is how many times a durable envelope is delivered to one
+	// service before it goes to the dead-letter stream (default 5).
+	MaxDeliver int
+	// MaxBytes bounds the stream of durable envelopes; past it, Route
+	// refuses new ones. 0 means no bound but the server's store.
+	MaxBytes int64
+	// Replicas is the number of copies of each stream in a cluster
+	// (default 1).
+	Replicas int
+	// OnDeadLetter, if set, is called after a durable envelope has been
+	// moved to the dead-letter stream, with the reason (raise an alarm
+	// here). It must not block.
+	OnDeadLetter func(env *troupe.Envelope, service, reason string)
+	// Options are extra nats.go options for every connection.
+	Options []nats.Option
+}
+
+// Stats counts what a Transport dropped.
+type Stats struct {
+	Malformed     uint64 // envelopes that did not decode, or arrived on the wrong subject
+	UnknownSender uint64 // envelopes whose sender may not send them per the App
+	DeadLetters   uint64 // durable envelopes moved to the dead-letter stream
+	AsyncErrors   uint64 // errors NATS reported asynchronously (permission violations, slow consumers)
+}
+
+// Transport is a bus.Transport over NATS. Each member joins with its own
+// connection, logged in as its service's user.
+type Transport struct {
+	cfg  Config
+	subj subjects
+	log  *slog.Logger
+
+	// durableNames is the set of names consumed through JetStream (from
+	// the App), nil if every subscribed name is.
+	durableNames map[string]bool
+
+	malformed, unknownSender, deadLetters, asyncErrors atomic.Uint64
+
+	mu      sync.Mutex
+	members map[troupe.Member]*port
+	closed  bool
+}
+
+var _ bus.Transport = (*Transport)(nil)
+
+// New returns a Transport. If it can log in as AdminUser (or without
+// credentials), it creates or updates the application's streams.
+func New(ctx context.Context, cfg Config) (*Transport, error) {
+	name := DefaultAppName
+	if cfg.App != nil {
+		name = cfg.App.Name
+	}
+	s, err := newSubjects(name)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Server != nil && cfg.Credentials == nil {
+		cfg.Credentials = cfg.Server.Credentials
+	}
+	if cfg.URL == "" {
+		cfg.URL = nats.DefaultURL
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.MaxDeliver <= 0 {
+		cfg.MaxDeliver = 5
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	t := &Transport{
+		cfg: cfg, subj: s, log: cfg.Logger.With("transport", "nats", "app", name),
+		members: map[troupe.Member]*port{},
+	}
+	if cfg.App != nil {
+		t.durableNames = map[string]bool{}
+		for _, d := range cfg.App.Services {
+			for _, n := range d.Durable {
+				t.durableNames[n] = true
+			}
+		}
+	}
+	if err := t.provision(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// provision creates or updates the streams, if the Transport may.
+func (t *Transport) provision(ctx context.Context) error {
+	if t.cfg.Credentials != nil {
+		if _, ok := t.cfg.Credentials(AdminUser); !ok {
+			return nil
+		}
+	}
+	nc, err := t.connect(AdminUser, "admin")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("natsbus: %w", err)
+	}
+	maxBytes := t.cfg.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = -1
+	}
+	streams := []jetstream.StreamConfig{{
+		Name:        t.subj.stream(),
+		Description: "troupe " + t.subj.app + ": durable envelopes",
+		Subjects:    []string{t.subj.prefix + ".durable.>"},
+		Retention:   jetstream.InterestPolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    maxBytes,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.cfg.Replicas,
+		Duplicates:  2 * time.Minute,
+	}, {
+		Name:        t.subj.deadStream(),
+		Description: "troupe " + t.subj.app + ": dead letters",
+		Subjects:    []string{t.subj.prefix + ".dead.>"},
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.cfg.Replicas,
+		Duplicates:  2 * time.Minute,
+	}}
+	for _, sc := range streams {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("natsbus: stream %s: %w", sc.Name, err)
+		}
+	}
+	if t.cfg.App == nil {
+		return nil
+	}
+	// Create the consumers now, so that durable envelopes sent before
+	// their receiver first joins are kept for it.
+	for _, d := range t.cfg.App.Services {
+		for _, n := range d.Receives {
+			if !t.durableNames[n] {
+				continue
+			}
+			if _, err := js.CreateOrUpdateConsumer(ctx, t.subj.stream(), t.consumerConfig(d.Name, n)); err != nil {
+				return fmt.Errorf("natsbus: consumer %s: %w", consumerName(d.Name, n), err)
+			}
+		}
+	}
+	return nil
+}
+
+func (t *Transport) consumerConfig(service, name string) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       consumerName(service, name),
+		Description:   service + " receives " + name,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       t.cfg.AckWait,
+		BackOff:       t.cfg.Backoff,
+		// Attempts are counted by the Transport, which moves the
+		// envelope to the dead-letter stream after the last one; the
+		// server keeps redelivering until then.
+		MaxDeliver:    -1,
+		MaxAckPending: 10000,
+		FilterSubject: t.subj.durable(name),
+		Replicas:      t.cfg.Replicas,
+	}
+}
+
+// connect opens a connection logged in as user.
+func (t *Transport) connect(user, what string) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("troupe " + t.subj.app + " " + what),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(100 * time.Millisecond),
+		// Publishing while disconnected fails at once rather than
+		// being buffered: the sender learns that it was not sent.
+		nats.ReconnectBufSize(-1),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			t.asyncErrors.Add(1)
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			t.log.Warn("natsbus: nats error", "conn", what, "subject", subj, "err", err)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				t.log.Info("natsbus: disconnected", "conn", what, "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { t.log.Info("natsbus: reconnected", "conn", what) }),
+	}
+	if user != AdminUser && user != "" {
+		opts = append(opts, nats.CustomInboxPrefix(t.subj.inbox(user)))
+	}
+	if t.cfg.Credentials != nil {
+		c, ok := t.cfg.Credentials(user)
+		if !ok {
+			return nil, fmt.Errorf("natsbus: no credential for user %q", user)
+		}
+		opts = append(opts, nats.UserInfo(c.User, c.Password))
+	}
+	if t.cfg.Server != nil {
+		opts = append(opts, nats.InProcessServer(t.cfg.Server))
+	}
+	opts = append(opts, t.cfg.Options...)
+	nc, err := nats.Connect(t.cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: connect as %q: %w", user, err)
+	}
+	return nc, nil
+}
+
+// Stats returns what the Transport has dropped so far.
+func (t *Transport) Stats() Stats {
+	return Stats{
+		Malformed: t.malformed.Load(), UnknownSender: t.unknownSender.Load(),
+		DeadLetters: t.deadLetters.Load(), AsyncErrors: t.asyncErrors.Load(),
+	}
+}
+
+// Join attaches member m with its own NATS connection, logged in as
+// m.Service. Replies to m go to inbox.
+func (t *Transport) Join(ctx context.Context, m troupe.Member, inbox bus.Deliverer) (bus.Port, error) {
+	if err := troupe.ValidServiceName(m.Service); err != nil {
+		return nil, fmt.Errorf("natsbus: join: service %v", err)
+	}
+	if err := troupe.ValidServiceName(m.Instance); err != nil {
+		return nil, fmt.Errorf("natsbus: join: instance %v", err)
+	}
+	if inbox == nil {
+		return nil, fmt.Errorf("natsbus: join %s: nil inbox", m)
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, fmt.Errorf("natsbus: join %s: %w", m, errClosed)
+	}
+	if _, dup := t.members[m]; dup {
+		t.mu.Unlock()
+		return nil, fmt.Errorf("natsbus: join %s: already joined", m)
+	}
+	p := &port{t: t, m: m, unsettled: map[*acker]struct{}{}}
+	p.idle.L = &p.mu
+	t.members[m] = p // reserve the name while connecting
+	t.mu.Unlock()
+
+	err := p.open(ctx, inbox)
+	if err != nil {
+		t.mu.Lock()
+		delete(t.members, m)
+		t.mu.Unlock()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close detaches every member and waits for deliveries in progress.
+func (t *Transport) Close(ctx context.Context) error {
+	t.mu.Lock()
+	t.closed = true
+	ports := make([]*port, 0, len(t.members))
+	for _, p := range t.members {
+		ports = append(ports, p)
+	}
+	t.mu.Unlock()
+	var errs []error
+	for _, p := range ports {
+		if err := p.Close(); err != nil && !errors.Is(err, errClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// drop counts, logs and discards an envelope that cannot be delivered.
+func (t *Transport) drop(counter *atomic.Uint64, reason, subject string, data []byte, err error) {
+	counter.Add(1)
+	t.log.Warn("natsbus: dropped envelope", "reason", reason, "subject", subject,
+		"size", len(data), "err", err)
+}
+
+// decode reads an envelope arriving on subject for name (empty for replies)
+// and checks it against the App. It returns nil after counting and logging
+// an envelope it drops.
+func (t *Transport) decode(subject, name string, data []byte) *troupe.Envelope {
+	env, err := troupe.DecodeEnvelope(data)
+	if err != nil {
+		t.drop(&t.malformed, "malformed", subject, data, err)
+		return nil
+	}
+	if name != "" && (env.Name != name || env.Kind == troupe.KindReply) {
+		t.drop(&t.malformed, "wrong subject", subject, data, fmt.Errorf("%s %q", env.Kind, env.Name))
+		return nil
+	}
+	if name == "" && env.Kind != troupe.KindReply {
+		t.drop(&t.malformed, "not a reply", subject, data, fmt.Errorf("%s %q", env.Kind, env.Name))
+		return nil
+	}
+	if t.cfg.App != nil && name != "" && !t.maySend(env.Sender.Service, name) {
+		t.drop(&t.unknownSender, "unknown sender", subject, data, fmt.Errorf("%s may not send %q", env.Sender, name))
+		return nil
+	}
+	return env
+}
+
+func (t *Transport) maySend(service, name string) bool {
+	if t.cfg.App.MaySend(service, name) {
+		return true
+	}
+	if service != troupe.GatewayService || t.cfg.App.Service(service) != nil {
+		return false
+	}
+	for _, r := range t.cfg.App.Routes {
+		if r.Message == name || contains(r.Types, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// isDurable reports whether name is consumed through JetStream.
+func (t *Transport) isDurable(name string) bool {
+	return t.durableNames == nil || t.durableNames[name]
+}
+
+// port is one member's attachment.
+type port struct {
+	t  *Transport
+	m  troupe.Member
+	nc *nats.Conn
+	js jetstream.JetStream
+
+	mu        sync.Mutex
+	idle      sync.Cond // signalled when busy drops to zero
+	busy      int       // deliveries in progress
+	stopping  bool      // no new deliveries start
+	subs      []*nats.Subscription
+	consumers []jetstream.ConsumeContext
+	unsettled map[*acker]struct{}
+	closed    bool
+}
+
+var _ bus.Port = (*port)(nil)
+
+func (p *port) open(ctx context.Context, inbox bus.Deliverer) error {
+	nc, err := p.t.connect(p.m.Service, p.m.String())
+	if err != nil {
+		return err
+	}
+	p.nc = nc
+	if p.js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return fmt.Errorf("natsbus: join %s: %w", p.m, err)
+	}
+	sub, err := nc.Subscribe(p.t.subj.replies(p.m), func(msg *nats.Msg) {
+		if p.enter() {
+			defer p.leave()
+			p.reply(msg, inbox)
+		}
+	})
+	if err == nil {
+		sub.SetPendingLimits(-1, 64<<20)
+		// Make sure the server has the subscription before any
+		// request can be answered.
+		err = flush(ctx, nc)
+	}
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("natsbus: join %s: %w", p.m, err)
+	}
+	p.subs = append(p.subs, sub)
+	return nil
+}
+
+// reply handles a message on the member's reply subject: a reply, or the
+// server's no-responders status for one of its requests.
+func (p *port) reply(msg *nats.Msg, inbox bus.Deliverer) {
+	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
+		id := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
+		inbox.Deliver(p.noReceiver(id), nil)
+		return
+	}
+	if env := p.t.decode(msg.Subject, "", msg.Data); env != nil {
+		inbox.Deliver(env, nil)
+	}
+}
+
+// noReceiver makes the Error reply (not_found) to request id that no member
+// received.
+func (p *port) noReceiver(id troupe.ID) *troupe.Envelope {
+	payload, _ := json.Marshal(troupe.Errorf(troupe.CodeNotFound, "natsbus: %v", troupe.ErrNoReceiver))
+	now := time.Now()
+	return &troupe.Envelope{
+		Kind: troupe.KindReply, Name: troupe.ErrorName, ID: troupe.NewID(), ActivityID: id,
+		ResponseTo: id, Sender: p.m, SentAt: now, Payload: payload,
+	}
+}
+
+// Subscribe delivers the envelopes named name to d: at-most-once ones from a
+// queue subscription (group: the service), durable ones, when the name is
+// durable, from the service's JetStream consumer for it.
+func (p *port) Subscribe(name string, d bus.Deliverer) error {
+	if err := validSubjectName(name); err != nil {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: subscribe: %v", err)
+	}
+	if d == nil {
+		return fmt.Errorf("natsbus: subscribe %q: nil deliverer", name)
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return fmt.Errorf("natsbus: subscribe %q: %w", name, errClosed)
+	}
+	subject := p.t.subj.msg(name)
+	sub, err := p.nc.QueueSubscribe(subject, p.m.Service, func(msg *nats.Msg) {
+		if !p.enter() {
+			return
+		}
+		defer p.leave()
+		if env := p.t.decode(msg.Subject, name, msg.Data); env != nil {
+			d.Deliver(env, nil)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("natsbus: subscribe %q: %w", name, err)
+	}
+	sub.SetPendingLimits(-1, 64<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := flush(ctx, p.nc); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("natsbus: subscribe %q: %w", name, err)
+	}
+	var cc jetstream.ConsumeContext
+	if p.t.isDurable(name) {
+		if cc, err = p.consume(ctx, name, d); err != nil {
+			_ = sub.Unsubscribe()
+			return err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		_ = sub.Unsubscribe()
+		if cc != nil {
+			cc.Stop()
+		}
+		return fmt.Errorf("natsbus: subscribe %q: %w", name, errClosed)
+	}
+	p.subs = append(p.subs, sub)
+	if cc != nil {
+		p.consumers = append(p.consumers, cc)
+	}
+	return nil
+}
+
+// Route sends env. At-most-once envelopes are published to the name's
+// subject; a request carries the member's reply subject, so that the server
+// answers "no responders" when nobody subscribes (that arrives at the inbox
+// as a not_found Error reply). Durable envelopes are published to the
+// stream, and Route returns once the server has stored them.
+func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
+	if env == nil {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route: nil envelope")
+	}
+	if err := validSubjectName(env.Name); err != nil {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route: %v", err)
+	}
+	if env.Kind == troupe.KindReply {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route %q: a reply goes through Reply", env.Name)
+	}
+	if app := p.t.cfg.App; app != nil && len(app.Receivers(env.Name)) == 0 {
+		return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("natsbus: route %q: %v", env.Name, troupe.ErrNoReceiver), Err: troupe.ErrNoReceiver}
+	}
+	data, err := env.MarshalJSON()
+	if err != nil {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route %q: %v", env.Name, err)
+	}
+	if env.Durable {
+		return p.routeDurable(ctx, env, data)
+	}
+	msg := &nats.Msg{Subject: p.t.subj.msg(env.Name), Data: data}
+	if env.Kind == troupe.KindRequest {
+		msg.Reply = p.t.subj.reply(p.m, env.ID)
+	}
+	if err := p.nc.PublishMsg(msg); err != nil {
+		return unavailable("route", env.Name, err)
+	}
+	return nil
+}
+
+// Reply sends env to the reply subject of member to.
+func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope) error {
+	if env == nil {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: nil envelope")
+	}
+	if troupe.ValidServiceName(to.Service) != nil || troupe.ValidServiceName(to.Instance) != nil {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: invalid member %q", to.String())
+	}
+	if env.Kind != troupe.KindReply || !troupe.ValidID(env.ResponseTo) {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: not a reply")
+	}
+	data, err := env.MarshalJSON()
+	if err != nil {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: %v", err)
+	}
+	if err := p.nc.Publish(p.t.subj.reply(to, env.ResponseTo), data); err != nil {
+		return unavailable("reply", env.Name, err)
+	}
+	return nil
+}
+
+// Close detaches the member: its subscriptions and consumers stop, durable
+// deliveries not yet settled are given back for redelivery, deliveries in
+// progress finish, and its connection closes.
+func (p *port) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return fmt.Errorf("natsbus: close %s: %w", p.m, errClosed)
+	}
+	p.closed = true
+	subs, consumers := p.subs, p.consumers
+	p.mu.Unlock()
+
+	for _, cc := range consumers {
+		cc.Stop()
+	}
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+	for _, cc := range consumers {
+		<-cc.Closed()
+	}
+	p.mu.Lock()
+	p.stopping = true
+	for p.busy > 0 {
+		p.idle.Wait()
+	}
+	unsettled := p.unsettled
+	p.unsettled = nil
+	p.mu.Unlock()
+	for a := range unsettled {
+		_ = a.Nak(0)
+	}
+	err := p.nc.FlushTimeout(5 * time.Second)
+	p.nc.Close()
+	p.t.mu.Lock()
+	delete(p.t.members, p.m)
+	p.t.mu.Unlock()
+	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("natsbus: close %s: %w", p.m, err)
+	}
+	return nil
+}
+
+// flush waits until the server has processed what nc sent, bounded by
+// ctx or, without a deadline, by 10 seconds.
+func flush(ctx context.Context, nc *nats.Conn) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	return nc.FlushWithContext(ctx)
+}
+
+// enter starts a delivery unless the port is closing.
+func (p *port) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping {
+		return false
+	}
+	p.busy++
+	return true
+}
+
+// leave ends a delivery.
+func (p *port) leave() {
+	p.mu.Lock()
+	p.busy--
+	if p.busy == 0 {
+		p.idle.Broadcast()
+	}
+	p.mu.Unlock()
+}
+
+// unavailable wraps a NATS publish error for the sender.
+func unavailable(op, name string, err error) error {
+	return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: %s %q: %v", op, name, err), Err: err}
+}
