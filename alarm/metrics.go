@@ -83,3 +83,34 @@ func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 		c.Collect(ch)
 	}
 }
+
+var (
+	webhookEventsDesc = prometheus.NewDesc("alarm_webhook_events_total",
+		"Events the webhook notifier handled, by result: delivered, failed (after its last attempt) or dropped (queue full).",
+		[]string{"result"}, nil)
+	webhookRetriesDesc = prometheus.NewDesc("alarm_webhook_retries_total",
+		"Webhook delivery attempts after the first.", nil, nil)
+)
+
+var _ prometheus.Collector = (*Webhook)(nil)
+
+// Describe implements prometheus.Collector.
+func (w *Webhook) Describe(ch chan<- *prometheus.Desc) {
+	ch <- webhookEventsDesc
+	ch <- webhookRetriesDesc
+}
+
+// Collect implements prometheus.Collector: alarm_webhook_events_total by
+// result (delivered, failed, dropped) and alarm_webhook_retries_total, from
+// [Webhook.Stats]. Register one webhook per registry, or wrap the registerer
+// with prometheus.WrapRegistererWith to tell several apart.
+func (w *Webhook) Collect(ch chan<- prometheus.Metric) {
+	s := w.Stats()
+	for _, r := range []struct {
+		result string
+		n      uint64
+	}{{"delivered", s.Delivered}, {"failed", s.Failed}, {"dropped", s.Dropped}} {
+		ch <- prometheus.MustNewConstMetric(webhookEventsDesc, prometheus.CounterValue, float64(r.n), r.result)
+	}
+	ch <- prometheus.MustNewConstMetric(webhookRetriesDesc, prometheus.CounterValue, float64(s.Retries))
+}

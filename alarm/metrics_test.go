@@ -61,3 +61,33 @@ alarm_value{alarm="surge"} 30
 		t.Errorf("lint: %v %v", problems, err)
 	}
 }
+
+func TestWebhookMetrics(t *testing.T) {
+	h := newHook(t, 500, 200, 500) // first event: one retry; second: gives up
+	w := newWebhook(t, alarm.WebhookConfig{URL: h.srv.URL, Attempts: 2})
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(w); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := w.Notify(context.Background(), testEvent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP alarm_webhook_events_total Events the webhook notifier handled, by result: delivered, failed (after its last attempt) or dropped (queue full).
+# TYPE alarm_webhook_events_total counter
+alarm_webhook_events_total{result="delivered"} 1
+alarm_webhook_events_total{result="dropped"} 0
+alarm_webhook_events_total{result="failed"} 1
+# HELP alarm_webhook_retries_total Webhook delivery attempts after the first.
+# TYPE alarm_webhook_retries_total counter
+alarm_webhook_retries_total 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
