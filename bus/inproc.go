@@ -206,15 +206,12 @@ func (p *inprocPort) Route(ctx context.Context, env *troupe.Envelope) error {
 	if env == nil {
 		return errors.New("bus: inproc: route: nil envelope")
 	}
+	if env.Durable {
+		return t.routeDurable(env)
+	}
 	rs := (*t.routes.Load())[env.Name]
 	if len(rs) == 0 {
 		return fmt.Errorf("bus: inproc: route %q: %w", env.Name, troupe.ErrNoReceiver)
-	}
-	if env.Durable {
-		for _, r := range rs {
-			t.dispatch(&delivery{t: t, g: r.g, env: env})
-		}
-		return nil
 	}
 	for _, r := range rs {
 		s := r.subs[0]
@@ -222,6 +219,25 @@ func (p *inprocPort) Route(ctx context.Context, env *troupe.Envelope) error {
 			s = r.subs[r.g.next.Add(1)%uint32(len(r.subs))]
 		}
 		s.d.Deliver(env, nil)
+	}
+	return nil
+}
+
+// routeDurable stores env for every service that ever subscribed to its
+// name, whether or not an instance is subscribed now, and delivers it.
+func (t *InProc) routeDurable(env *troupe.Envelope) error {
+	t.mu.Lock()
+	gs := t.groups[env.Name]
+	dls := make([]*delivery, 0, len(gs))
+	for _, g := range gs {
+		dls = append(dls, &delivery{t: t, g: g, env: env})
+	}
+	t.mu.Unlock()
+	if len(dls) == 0 {
+		return fmt.Errorf("bus: inproc: route %q: %w", env.Name, troupe.ErrNoReceiver)
+	}
+	for _, dl := range dls {
+		t.dispatch(dl)
 	}
 	return nil
 }
