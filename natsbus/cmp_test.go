@@ -12,3 +12,5 @@ import (
 func cmpEnvelope(got, want *troupe.Envelope) string {
 	return cmp.Diff(got, want, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }))
 }
+
+func cmpStrings(got, want []string) string { return cmp.Diff(got, want) }
