@@ -81,7 +81,7 @@ type Rate struct {
 }
 
 // Observe counts one event.
-func (r *Rate) Observe() { r.w.add(1, 0) }
+func (r *Rate) Observe() { r.w.inc() }
 
 // ObserveN counts n events.
 func (r *Rate) ObserveN(n uint64) { r.w.add(n, 0) }
