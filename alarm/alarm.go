@@ -277,7 +277,11 @@ func (m *Monitor) Evaluate(ctx context.Context) {
 
 	var events []Event
 	for _, e := range entries {
-		meas := e.d.Measure(now)
+		meas, err := measure(e.d, now)
+		if err != nil {
+			m.log.Error("alarm: detector failed", "alarm", e.name, "err", err)
+			continue
+		}
 		m.mu.Lock()
 		ev, changed := e.update(now, meas)
 		m.mu.Unlock()
@@ -330,13 +334,34 @@ func (e *entry) update(now time.Time, meas Measurement) (Event, bool) {
 func (m *Monitor) notify(ctx context.Context, ev Event) {
 	for i, n := range m.notifiers {
 		nctx, cancel := context.WithTimeout(ctx, m.timeout)
-		err := n.Notify(nctx, ev)
+		err := notifyOne(nctx, n, ev)
 		cancel()
 		if err != nil {
 			m.metrics.failures.Inc()
 			m.log.Warn("alarm: notification failed", "alarm", ev.Alarm, "state", string(ev.State), "notifier", i, "err", err)
 		}
 	}
+}
+
+// measure calls d.Measure, turning a panic in a detector into an error so
+// that one broken detector cannot take the process down.
+func measure(d Detector, now time.Time) (meas Measurement, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return d.Measure(now), nil
+}
+
+// notifyOne calls n.Notify, turning a panic into an error.
+func notifyOne(ctx context.Context, n Notifier, ev Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return n.Notify(ctx, ev)
 }
 
 // Snapshot returns the state of every alarm, sorted by name, as of the last

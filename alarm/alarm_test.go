@@ -460,3 +460,28 @@ func TestConcurrentObserve(t *testing.T) {
 		t.Errorf("Snapshot (-want +got):\n%s", diff)
 	}
 }
+
+type panicking struct{}
+
+func (panicking) Measure(time.Time) alarm.Measurement { panic("broken detector") }
+
+func TestPanicsAreContained(t *testing.T) {
+	clk := newFakeClock()
+	rec := &recorder{}
+	broken := alarm.NotifierFunc(func(context.Context, alarm.Event) error { panic("broken notifier") })
+	m := alarm.New(alarm.Config{Clock: clk, Notifiers: []alarm.Notifier{broken, rec}, Logger: discardLogger()})
+	if err := m.Add("a.broken", panicking{}, alarm.Threshold{High: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add("b.on", constant(2), alarm.Threshold{High: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m.Evaluate(context.Background())
+	// The broken detector and notifier are skipped; the rest works.
+	if diff := cmp.Diff([]string{"raised"}, rec.states()); diff != "" {
+		t.Errorf("states (-want +got):\n%s", diff)
+	}
+	if got, want := len(m.Snapshot()), 2; got != want {
+		t.Errorf("alarms = %d, want %d", got, want)
+	}
+}

@@ -51,6 +51,9 @@
 // blocks the monitor nor grows memory: events past the bound are dropped and
 // counted.
 //
+// A detector or notifier that panics is skipped for that evaluation and the
+// panic is logged; it never takes the process down.
+//
 // Time comes from a [Clock]; tests pass a fake one and call
 // [Monitor.Evaluate] themselves.
 package alarm
