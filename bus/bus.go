@@ -91,6 +91,7 @@ type servicePolicy struct {
 	sends    map[string]*sendInfo // by message name
 	receives map[string]*nameInfo // by message name
 	stats    *counters
+	handled  dedup // durable envelopes handled, to drop redeliveries
 }
 
 // sendInfo is one (caller service, message name) pair: where the name goes

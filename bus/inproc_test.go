@@ -273,3 +273,39 @@ func TestClientCloseFailsOutstanding(t *testing.T) {
 		t.Errorf("in flight after Close = %d, want %d", got, want)
 	}
 }
+
+func TestDurableDuplicateDropped(t *testing.T) {
+	tr := bus.NewInProc()
+	b := newInProcBus(t, tr, bus.Config{})
+	got := make(chan troupe.ID, 10)
+	w := mustJoin(t, b, "worker", "w1")
+	mustHandle(t, w, "job", func(ctx context.Context, m *bus.Msg) {
+		got <- m.Env.ID
+		m.Done(nil)
+	})
+	// A raw member of "web" routes the same durable envelope twice, as a
+	// transport that lost an ack would redeliver it.
+	p, err := tr.Join(context.Background(), troupe.Member{Service: "web", Instance: "raw"}, bus.DelivererFunc(func(*troupe.Envelope, bus.Acker) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &troupe.Envelope{Kind: troupe.KindSend, Name: "job", ID: troupe.NewID(), Durable: true,
+		Sender: troupe.Member{Service: "web", Instance: "raw"}, SentAt: time.Now()}
+	env.ActivityID = env.ID
+	for range 2 {
+		if err := p.Route(context.Background(), env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := next(t, got), env.ID; got != want {
+		t.Errorf("handled %s, want %s", got, want)
+	}
+	select {
+	case id := <-got:
+		t.Errorf("duplicate %s handled again", id)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if got, want := b.Stats().Services["worker"].Dropped, uint64(1); got != want {
+		t.Errorf("worker dropped = %d, want %d", got, want)
+	}
+}

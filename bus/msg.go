@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -160,7 +161,9 @@ func (m *Msg) settle(err error) {
 	if err == nil {
 		if aerr := m.ack.Ack(); aerr != nil {
 			b.log.Warn("bus: ack failed", "name", m.Env.Name, "id", m.Env.ID, "error", aerr)
+			return
 		}
+		m.c.sp.handled.add(m.Env.ID)
 		return
 	}
 	n := m.Attempt()
@@ -201,6 +204,11 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 		if ack != nil {
 			_ = ack.Term("refused: " + reason)
 		}
+		return
+	}
+	if ack != nil && c.sp.handled.seen(env.ID) {
+		b.drop(c.sp, s.ni, dropOther, "duplicate durable delivery", "member", c.member.String(), "name", env.Name, "id", env.ID)
+		_ = ack.Ack()
 		return
 	}
 	if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
@@ -284,4 +292,42 @@ func ContextWith(ctx context.Context, env *troupe.Envelope) context.Context {
 func EnvelopeFrom(ctx context.Context) *troupe.Envelope {
 	env, _ := ctx.Value(envKey{}).(*troupe.Envelope)
 	return env
+}
+
+// dedupSize is how many handled durable envelope IDs each service
+// remembers to drop redeliveries of.
+const dedupSize = 4096
+
+// dedup remembers the IDs of the last dedupSize durable envelopes that a
+// service's handlers in this process settled successfully, so that a
+// redelivery of one (an ack lost in a transport) is not handled twice.
+type dedup struct {
+	mu   sync.Mutex
+	ids  map[troupe.ID]struct{}
+	ring [dedupSize]troupe.ID
+	next int
+}
+
+func (d *dedup) seen(id troupe.ID) bool {
+	d.mu.Lock()
+	_, ok := d.ids[id]
+	d.mu.Unlock()
+	return ok
+}
+
+func (d *dedup) add(id troupe.ID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ids == nil {
+		d.ids = make(map[troupe.ID]struct{}, dedupSize)
+	}
+	if _, ok := d.ids[id]; ok {
+		return
+	}
+	if old := d.ring[d.next]; old != "" {
+		delete(d.ids, old)
+	}
+	d.ring[d.next] = id
+	d.ids[id] = struct{}{}
+	d.next = (d.next + 1) % dedupSize
 }
