@@ -2,75 +2,88 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
 )
 
-// testBus answers the test application's messages. Slow receives a value
-// each time a Slow request starts; a Slow request is answered when its
-// context ends.
+// testBus is the test application running on the real in-process bus: a
+// "hello" service answers the messages, the gateway's client sends them.
+// slow receives a value each time a Slow request arrives; Slow is never
+// answered, so the bus's deadline ends it.
 type testBus struct {
-	Requester
+	*bus.Client
 	slow chan struct{}
 }
 
-// handlerFunc answers one request.
-type handlerFunc func(ctx context.Context, payload json.RawMessage) (name string, reply any, err error)
-
-// testHandlers returns the test application's handlers.
-func (tb *testBus) handlers() map[string]handlerFunc {
-	return map[string]handlerFunc{
-		"Hello": func(context.Context, json.RawMessage) (string, any, error) { return "World", nil, nil },
-		"hello": func(context.Context, json.RawMessage) (string, any, error) { return "world", nil, nil },
-		"Echo": func(_ context.Context, p json.RawMessage) (string, any, error) {
-			return "Echoed", p, nil
+// testHandlers returns the hello service's handlers, by message name.
+func (tb *testBus) handlers() map[string]bus.HandlerFunc {
+	reply := func(name string, payload func(m *bus.Msg) any) bus.HandlerFunc {
+		return func(ctx context.Context, m *bus.Msg) {
+			var p any
+			if payload != nil {
+				p = payload(m)
+			}
+			_ = m.Reply(ctx, name, p)
+		}
+	}
+	same := func(m *bus.Msg) any { return m.Env.Payload }
+	return map[string]bus.HandlerFunc{
+		"Hello":    reply("World", nil),
+		"hello":    reply("world", nil),
+		"Echo":     reply("Echoed", same),
+		"Value":    reply("Number", func(*bus.Msg) any { return 42 }),
+		"Null":     reply("Nothing", nil),
+		"todo.get": reply("Todo", same),
+		"todo.put": reply("Saved", same),
+		"Fail": func(ctx context.Context, m *bus.Msg) {
+			_ = m.ReplyError(ctx, &troupe.Error{Code: troupe.CodeConflict, Msg: "already there", Incident: "INC1"})
 		},
-		"Value": func(context.Context, json.RawMessage) (string, any, error) { return "Number", 42, nil },
-		"Null":  func(context.Context, json.RawMessage) (string, any, error) { return "Nothing", nil, nil },
-		"Fail": func(context.Context, json.RawMessage) (string, any, error) {
-			return "", nil, &troupe.Error{Code: troupe.CodeConflict, Msg: "already there", Incident: "INC1"}
+		"Boom": func(ctx context.Context, m *bus.Msg) {
+			_ = m.ReplyError(ctx, errors.New("boom"))
 		},
-		"Boom": func(context.Context, json.RawMessage) (string, any, error) {
-			return "", nil, errors.New("secret database password in a message")
-		},
-		"Slow": func(ctx context.Context, _ json.RawMessage) (string, any, error) {
+		"Slow": func(context.Context, *bus.Msg) {
 			select {
 			case tb.slow <- struct{}{}:
 			default:
 			}
-			<-ctx.Done()
-			return "", nil, ctx.Err()
 		},
-		"todo.get": func(_ context.Context, p json.RawMessage) (string, any, error) { return "Todo", p, nil },
-		"todo.put": func(_ context.Context, p json.RawMessage) (string, any, error) { return "Saved", p, nil },
 	}
 }
 
-// inprocRequester calls handlers directly.
-type inprocRequester map[string]handlerFunc
-
-func (m inprocRequester) Request(ctx context.Context, name string, payload any) (*troupe.Envelope, error) {
-	h, ok := m[name]
-	if !ok {
-		return nil, troupe.Errorf(troupe.CodeNotFound, "no service receives %s", name)
-	}
-	p, _ := payload.(json.RawMessage)
-	rname, reply, err := h(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(reply)
-	if err != nil {
-		return nil, err
-	}
-	return &troupe.Envelope{Kind: troupe.KindReply, Name: rname, Payload: b}, nil
-}
-
+// newTestBus starts the test application on a new in-process bus, closed
+// when the test ends, and returns the gateway's client.
 func newTestBus(t *testing.T) *testBus {
+	t.Helper()
+	ctx := context.Background()
+	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(ctx); err != nil {
+			t.Errorf("closing the bus: %v", err)
+		}
+	})
+	svc, err := b.Join(ctx, "hello", "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tb := &testBus{slow: make(chan struct{}, 1)}
-	tb.Requester = inprocRequester(tb.handlers())
+	for name, h := range tb.handlers() {
+		if err := svc.Handle(name, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb.Client, err = b.Join(ctx, troupe.GatewayService, "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return tb
 }
+
+// The bus's client is what the gateway consumes.
+var _ Requester = (*bus.Client)(nil)

@@ -419,7 +419,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, s
 			g.cfg.Logger.Debug("gateway: client gone", "route", pattern, "type", name)
 			return
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(err, context.DeadlineExceeded) || troupe.CodeOf(err) == troupe.CodeTimeout && !time.Now().Before(deadline) {
 			err = &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("no reply to %s within %v", name, g.cfg.Timeout), Err: err}
 		}
 		g.fail(w, r, pattern, start, err)

@@ -147,7 +147,7 @@ func TestProtocol(t *testing.T) {
 		{"non-object reply", `{"type":"Value"}`, reply{200, map[string]any{"type": "Number", "value": 42.0}}},
 		{"null reply", `{"type":"Null"}`, reply{200, map[string]any{"type": "Nothing"}}},
 		{"error reply", `{"type":"Fail"}`, reply{409, map[string]any{"type": "Error", "msg": "already there (incident INC1)", "code": "conflict", "incident": "INC1"}}},
-		{"plain error hidden", `{"type":"Boom"}`, reply{500, map[string]any{"type": "Error", "msg": "internal error", "code": "internal"}}},
+		{"plain error", `{"type":"Boom"}`, reply{500, map[string]any{"type": "Error", "msg": "boom", "code": "internal"}}},
 		{"unknown type", `{"type":"Wrong"}`, reply{400, map[string]any{"type": "Error", "msg": `unknown type "Wrong" at /`, "code": "bad_request"}}},
 	}
 	for _, tt := range tests {
@@ -210,6 +210,23 @@ func TestLateReplyDropped(t *testing.T) {
 	s := serve(t, g)
 	got := do(t, newClient(t), "POST", s.URL(), "application/json", `{"type":"Hello"}`)
 	want := reply{504, map[string]any{"type": "Error", "msg": "no reply to Hello within 50ms", "code": "timeout"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// brokenRequester fails with a plain Go error, as a broken transport might.
+type brokenRequester struct{}
+
+func (brokenRequester) Request(context.Context, string, any) (*troupe.Envelope, error) {
+	return nil, errors.New("nats: connection closed, password=hunter2")
+}
+
+func TestPlainErrorHidden(t *testing.T) {
+	g := newGateway(t, Config{Bus: brokenRequester{}})
+	s := serve(t, g)
+	got := do(t, newClient(t), "POST", s.URL(), "application/json", `{"type":"Hello"}`)
+	want := reply{500, map[string]any{"type": "Error", "msg": "internal error", "code": "internal"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
