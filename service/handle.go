@@ -1,0 +1,160 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
+)
+
+// Handle registers h as the handler of requests named name; the value it
+// returns is sent back as a reply named reply, and an error it returns as an
+// Error reply (a *troupe.Error keeps its code; other errors are internal).
+//
+// h runs in a process of its own with a ctx that carries the request's
+// activity and ends at its deadline. The request's JSON payload is decoded
+// into Req (unknown fields are ignored, null gives the zero value); a payload
+// that does not decode is answered with a bad_request Error without calling h.
+//
+// If a request named name is delivered as a one-way message (a send or a
+// publish), h runs and its reply is discarded.
+func Handle[Req, Rep any](s *Service, name, reply string, h func(ctx context.Context, req Req) (Rep, error)) error {
+	if err := troupe.ValidName(reply); err != nil {
+		return fmt.Errorf("service %s: handle %q: reply %w", s.cfg.Name, name, err)
+	}
+	return s.register(&entry{name: name, serve: func(ctx context.Context, m *bus.Msg) {
+		var req Req
+		if err := decode(m.Env, &req); err != nil {
+			answerError(m, err)
+			return
+		}
+		ctx, cancel := withDeadline(ctx, m.Env)
+		defer cancel()
+		rep, err := h(ctx, req)
+		if err != nil {
+			answerError(m, err)
+			return
+		}
+		if m.Env.Kind == troupe.KindRequest {
+			if err := m.Reply(context.WithoutCancel(ctx), reply, rep); err != nil {
+				m.Done(err)
+				return
+			}
+		}
+		m.Done(nil)
+	}})
+}
+
+// On registers h as the handler of one-way messages named name: sends
+// (notifications) and publishes (events). An error from h is counted and,
+// for a durable message, makes the bus redeliver it after a backoff.
+//
+// If a request named name is delivered, h runs and the requester gets an
+// empty reply named "ok" once h succeeds, so a sender can wait for a one-way
+// message to be handled.
+func On[Msg any](s *Service, name string, h func(ctx context.Context, msg Msg) error) error {
+	return s.register(&entry{name: name, serve: func(ctx context.Context, m *bus.Msg) {
+		var msg Msg
+		if err := decode(m.Env, &msg); err != nil {
+			answerError(m, err)
+			return
+		}
+		ctx, cancel := withDeadline(ctx, m.Env)
+		defer cancel()
+		if err := h(ctx, msg); err != nil {
+			answerError(m, err)
+			return
+		}
+		if m.Env.Kind == troupe.KindRequest {
+			if err := m.Reply(context.WithoutCancel(ctx), "ok", nil); err != nil {
+				m.Done(err)
+				return
+			}
+		}
+		m.Done(nil)
+	}})
+}
+
+// Stream registers h as the handler of requests named name that are answered
+// with several replies, all named reply: h calls emit for each, and the last
+// value emitted is sent as the final reply when h returns. If h emits nothing,
+// the final reply has a null payload. An error from h is sent as a final
+// Error reply after the replies already emitted.
+func Stream[Req, Rep any](s *Service, name, reply string, h func(ctx context.Context, req Req, emit func(Rep) error) error) error {
+	if err := troupe.ValidName(reply); err != nil {
+		return fmt.Errorf("service %s: stream %q: reply %w", s.cfg.Name, name, err)
+	}
+	return s.register(&entry{name: name, serve: func(ctx context.Context, m *bus.Msg) {
+		var req Req
+		if err := decode(m.Env, &req); err != nil {
+			answerError(m, err)
+			return
+		}
+		ctx, cancel := withDeadline(ctx, m.Env)
+		defer cancel()
+		var (
+			last    Rep
+			pending bool
+		)
+		// Each value is held back until the next one (or the end) shows
+		// whether it is the final reply.
+		emit := func(v Rep) error {
+			if pending && m.Env.Kind == troupe.KindRequest {
+				if err := m.ReplyMore(ctx, reply, last); err != nil {
+					return err
+				}
+			}
+			last, pending = v, true
+			return nil
+		}
+		if err := h(ctx, req, emit); err != nil {
+			if pending && m.Env.Kind == troupe.KindRequest {
+				_ = m.ReplyMore(ctx, reply, last)
+			}
+			answerError(m, err)
+			return
+		}
+		if m.Env.Kind == troupe.KindRequest {
+			var payload any
+			if pending {
+				payload = last
+			}
+			if err := m.Reply(context.WithoutCancel(ctx), reply, payload); err != nil {
+				m.Done(err)
+				return
+			}
+		}
+		m.Done(nil)
+	}})
+}
+
+// decode reads env's payload into v; a failure is a bad_request *troupe.Error.
+func decode(env *troupe.Envelope, v any) error {
+	if len(env.Payload) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(env.Payload, v); err != nil {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: payload: %v", env.Name, err)}
+	}
+	return nil
+}
+
+// answerError sends err as an Error reply to a request and settles m as
+// failed.
+func answerError(m *bus.Msg, err error) {
+	if m.Env.Kind == troupe.KindRequest {
+		_ = m.ReplyError(context.WithoutCancel(m.Context()), err)
+	}
+	m.Done(err)
+}
+
+// withDeadline bounds ctx by the envelope's deadline, so a handler's own
+// work (a database query, say) stops when the requester stops waiting.
+func withDeadline(ctx context.Context, env *troupe.Envelope) (context.Context, context.CancelFunc) {
+	if env.Deadline.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, env.Deadline)
+}

@@ -1,0 +1,5 @@
+package service_test
+
+import "encoding/json"
+
+func decodeJSON(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -1,0 +1,274 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
+)
+
+// Config configures a Service.
+type Config struct {
+	// Name is the service's name in the application's manifest. Required.
+	Name string
+	// Instance names this instance; it must be unique within the service.
+	// Empty means Name followed by a random suffix ("hello-k3v9q2m1").
+	Instance string
+	// Logger receives the service's own records (refused registrations,
+	// replies that could not be sent). Nil means the actor system's logger.
+	// Crash reports go to the actor system's logger.
+	Logger *slog.Logger
+}
+
+// A Service is one instance of a service: its handlers and, once started, its
+// bus client and supervision tree. Register handlers with Handle, On and
+// Stream, then Start it. Its methods are safe for concurrent use.
+type Service struct {
+	cfg Config
+
+	mu       sync.Mutex
+	handlers []*entry
+	state    state
+	client   *bus.Client
+	sys      *actor.System
+	top      actor.PID // the service's supervisor
+	reqs     actor.PID // the request supervisor (simple_one_for_one)
+	log      *slog.Logger
+}
+
+type state int
+
+const (
+	created state = iota
+	started
+	stopped
+)
+
+// entry is one registered handler: the name it receives and the function
+// that decodes, calls the user's handler and answers.
+type entry struct {
+	name  string
+	serve func(ctx context.Context, m *bus.Msg)
+}
+
+// New returns a Service with no handlers.
+func New(cfg Config) *Service {
+	return &Service{cfg: cfg}
+}
+
+// Name returns the service's name.
+func (s *Service) Name() string { return s.cfg.Name }
+
+// Client returns the service's bus client, or nil before Start. Use it for
+// calls made outside handlers (an HTTP handler of a web service, say).
+func (s *Service) Client() *bus.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client
+}
+
+// register adds a handler; before Start it is subscribed by Start, after
+// Start at once.
+func (s *Service) register(e *entry) error {
+	if err := troupe.ValidName(e.name); err != nil {
+		return fmt.Errorf("service %s: handle: %w", s.cfg.Name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.handlers {
+		if h.name == e.name {
+			return fmt.Errorf("service %s: handle %q: already registered", s.cfg.Name, e.name)
+		}
+	}
+	switch s.state {
+	case started:
+		if err := s.subscribe(e); err != nil {
+			return err
+		}
+	case stopped:
+		return fmt.Errorf("service %s: handle %q: service stopped", s.cfg.Name, e.name)
+	}
+	s.handlers = append(s.handlers, e)
+	return nil
+}
+
+// Start joins bus b as this service's instance, starts the service's
+// supervision tree in sys, and subscribes every registered handler. The
+// service must be declared in b's App and receive every name it handles.
+func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) error {
+	if err := troupe.ValidServiceName(s.cfg.Name); err != nil {
+		return fmt.Errorf("service: name %v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != created {
+		return fmt.Errorf("service %s: already started", s.cfg.Name)
+	}
+	instance := s.cfg.Instance
+	if instance == "" {
+		instance = s.cfg.Name + "-" + randomSuffix()
+	}
+	s.log = s.cfg.Logger
+	if s.log == nil {
+		s.log = sys.Logger()
+	}
+	s.log = s.log.With("service", s.cfg.Name, "instance", instance)
+
+	top, err := sys.StartSupervisor(actor.SupervisorSpec{
+		Name:     s.cfg.Name,
+		Strategy: actor.OneForOne,
+		Children: []actor.ChildSpec{{
+			Name: "requests",
+			Supervisor: &actor.SupervisorSpec{
+				Name:     "requests",
+				Strategy: actor.SimpleOneForOne,
+				Children: []actor.ChildSpec{{
+					Name:    "request",
+					New:     func(arg any) actor.Behavior { return arg.(*job) },
+					Restart: actor.Temporary,
+				}},
+			},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("service %s: start supervisor: %w", s.cfg.Name, err)
+	}
+	children, err := actor.Children(ctx, top)
+	if err != nil || len(children) != 1 || children[0].PID.IsZero() {
+		_ = actor.Stop(context.WithoutCancel(ctx), top)
+		return fmt.Errorf("service %s: request supervisor did not start: %v", s.cfg.Name, err)
+	}
+	client, err := b.Join(ctx, s.cfg.Name, instance)
+	if err != nil {
+		_ = actor.Stop(context.WithoutCancel(ctx), top)
+		return fmt.Errorf("service %s: %w", s.cfg.Name, err)
+	}
+	s.sys, s.top, s.reqs, s.client = sys, top, children[0].PID, client
+	for _, e := range s.handlers {
+		if err := s.subscribe(e); err != nil {
+			_ = client.Close()
+			_ = actor.Stop(context.WithoutCancel(ctx), top)
+			s.client = nil
+			return err
+		}
+	}
+	s.state = started
+	return nil
+}
+
+// subscribe makes the bus deliver e.name to this instance. s.mu is held.
+func (s *Service) subscribe(e *entry) error {
+	err := s.client.Handle(e.name, bus.HandlerFunc(func(_ context.Context, m *bus.Msg) {
+		s.dispatch(e, m)
+	}))
+	if err != nil {
+		return fmt.Errorf("service %s: %w", s.cfg.Name, err)
+	}
+	return nil
+}
+
+// Stop leaves the bus (no new messages are delivered), then stops the
+// supervision tree: messages being handled get the actor runtime's shutdown
+// timeout to finish. It waits until both are done or ctx ends.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if s.state != started {
+		s.state = stopped
+		s.mu.Unlock()
+		return nil
+	}
+	s.state = stopped
+	client, top := s.client, s.top
+	s.mu.Unlock()
+	err := client.Close()
+	if serr := actor.Stop(ctx, top); serr != nil && !errors.Is(serr, actor.ErrNoProcess) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("service %s: stop: %w", s.cfg.Name, err)
+	}
+	return nil
+}
+
+// dispatch runs e for m in a new request process. It is called on the
+// transport's delivery path and returns once the process has the message.
+func (s *Service) dispatch(e *entry, m *bus.Msg) {
+	j := &job{e: e, m: m, log: s.log}
+	pid, err := actor.StartChild(m.Context(), s.reqs, j)
+	if err == nil {
+		err = actor.Send(pid, j)
+	}
+	if err != nil {
+		j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name), Err: err})
+	}
+}
+
+// job is one delivered message and the process that handles it: it is both
+// the child's behaviour and the message the child receives, so a crash while
+// handling it reaches Crashed.
+type job struct {
+	e   *entry
+	m   *bus.Msg
+	log *slog.Logger
+}
+
+var (
+	_ actor.Behavior      = (*job)(nil)
+	_ actor.CrashObserver = (*job)(nil)
+)
+
+// Receive handles the job and ends the process.
+func (j *job) Receive(ctx *actor.Context, msg any) {
+	if msg != j {
+		return
+	}
+	j.e.serve(j.m.Context(), j.m)
+	ctx.Stop(nil)
+}
+
+// Crashed answers the requester with the incident of the crash report and
+// hands a durable message back for redelivery.
+func (j *job) Crashed(ce *actor.CrashError) {
+	j.fail(&troupe.Error{
+		Code:     troupe.CodeInternal,
+		Msg:      fmt.Sprintf("%s: the handler crashed; the incident is logged", j.m.Env.Name),
+		Incident: ce.Incident,
+		Err:      ce,
+	})
+}
+
+// fail answers with err (if the message expects an answer) and settles the
+// delivery as failed.
+func (j *job) fail(err *troupe.Error) {
+	ctx := context.WithoutCancel(j.m.Context())
+	if j.m.Env.Kind == troupe.KindRequest {
+		if rerr := j.m.ReplyError(ctx, err); rerr != nil {
+			j.log.Debug("service: error reply not sent", "name", j.m.Env.Name, "err", rerr)
+		}
+	}
+	j.m.Done(err)
+}
+
+// String renders the job for crash reports: the bus message being handled.
+func (j *job) String() string {
+	env := j.m.Env
+	return fmt.Sprintf("%s %s from %s (id %s): %s", env.Kind, env.Name, env.Sender, env.ID, env.Payload)
+}
+
+func randomSuffix() string {
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	var sb strings.Builder
+	for _, c := range b {
+		sb.WriteByte(alphabet[c&31])
+	}
+	return sb.String()
+}
