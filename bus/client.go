@@ -212,25 +212,24 @@ func (c *Client) Collect(ctx context.Context, name string, payload any, each fun
 // its envelope. Every refusal is counted and logged.
 func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, payload any) (*troupe.Envelope, *sendInfo, error) {
 	b := c.bus
-	verb := kindVerb[kind]
 	if c.closed.Load() {
-		return nil, nil, fmt.Errorf("bus: %s %q: %w", verb, name, errClientClosed)
+		return nil, nil, fmt.Errorf("bus: %s %q: %w", verb(kind), name, errClientClosed)
 	}
 	si := c.sp.sends[name]
 	if si == nil {
 		ni := b.names[name]
 		b.refuse(c.sp, ni, "undeclared send", "sender", c.member.String(), "name", name, "kind", kind)
-		return nil, nil, &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: %s %q: service %q does not declare that it sends it", verb, name, c.sp.name)}
+		return nil, nil, &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: %s %q: service %q does not declare that it sends it", verb(kind), name, c.sp.name)}
 	}
 	ni := si.name
 	if kind != troupe.KindPublish && len(ni.receivers) == 0 {
 		b.refuse(c.sp, ni, "no receiver", "sender", c.member.String(), "name", name, "kind", kind)
-		return nil, nil, &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no service receives it", verb, name), Err: troupe.ErrNoReceiver}
+		return nil, nil, &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no service receives it", verb(kind), name), Err: troupe.ErrNoReceiver}
 	}
 	raw, err := b.encode(payload)
 	if err != nil {
 		b.refuse(c.sp, ni, "bad payload", "sender", c.member.String(), "name", name, "error", err)
-		return nil, nil, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s %q: %v", verb, name, err), Err: err}
+		return nil, nil, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s %q: %v", verb(kind), name, err), Err: err}
 	}
 	now := time.Now()
 	env := &troupe.Envelope{
@@ -260,11 +259,17 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 	return env, si, nil
 }
 
-var kindVerb = map[troupe.Kind]string{
-	troupe.KindRequest: "request",
-	troupe.KindSend:    "send",
-	troupe.KindPublish: "publish",
-	troupe.KindReply:   "reply",
+// verb names what a kind of envelope is in error messages.
+func verb(k troupe.Kind) string {
+	switch k {
+	case troupe.KindRequest:
+		return "request"
+	case troupe.KindSend:
+		return "send"
+	case troupe.KindPublish:
+		return "publish"
+	}
+	return string(k)
 }
 
 // encode turns a payload argument into JSON within the size limit.
@@ -314,11 +319,11 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 				return nil
 			}
 			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
-			return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no instance receives it", kindVerb[env.Kind], env.Name), Err: troupe.ErrNoReceiver}
+			return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no instance receives it", verb(env.Kind), env.Name), Err: troupe.ErrNoReceiver}
 		}
 		ni.stats.errors.Add(1)
 		c.sp.stats.errors.Add(1)
-		return fmt.Errorf("bus: %s %q: %w", kindVerb[env.Kind], env.Name, err)
+		return fmt.Errorf("bus: %s %q: %w", verb(env.Kind), env.Name, err)
 	}
 	ni.stats.sent.Add(1)
 	c.sp.stats.sent.Add(1)
