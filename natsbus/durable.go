@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,11 @@ func (p *port) deliverDurable(name string, msg jetstream.Msg, d bus.Deliverer) {
 		_ = a.deadLetter(fmt.Sprintf("not acknowledged after %d attempts", attempt-1))
 		return
 	}
+	env.Headers = maps.Clone(env.Headers)
+	if env.Headers == nil {
+		env.Headers = make(map[string]string, 1)
+	}
+	env.Headers[bus.HeaderAttempt] = strconv.FormatUint(attempt, 10)
 	p.mu.Lock()
 	if p.unsettled != nil {
 		p.unsettled[a] = struct{}{}

@@ -3,6 +3,7 @@ package natsbus_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +122,9 @@ func TestDurable(t *testing.T) {
 			}
 			for i, s := range tt.steps {
 				got := in.next(t)
-				if diff := cmpEnvelope(got, env); diff != "" {
+				want := *env
+				want.Headers = map[string]string{bus.HeaderAttempt: strconv.Itoa(i + 1)}
+				if diff := cmpEnvelope(got, &want); diff != "" {
 					t.Fatalf("delivery %d differs (-got +want):\n%s", i+1, diff)
 				}
 				in.mu.Lock()

@@ -208,8 +208,13 @@ func (s *Server) ClusterURL() string {
 }
 
 // Credentials returns the credential of a NATS user (a service name or
-// AdminUser). It has the signature of Config.Credentials.
+// AdminUser). It has the signature of Config.Credentials. A server without
+// users (no ServerConfig.App) returns the empty credential, which connects
+// without one, for every user.
 func (s *Server) Credentials(user string) (Credential, bool) {
+	if len(s.creds) == 0 {
+		return Credential{}, true
+	}
 	c, ok := s.creds[user]
 	return c, ok
 }

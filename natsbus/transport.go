@@ -34,8 +34,8 @@ type Config struct {
 	// by commas. Empty means nats.DefaultURL.
 	URL string
 	// Credentials returns the credential of a NATS user: a service name,
-	// or AdminUser for creating the streams. Nil means connecting without
-	// credentials. When it knows no AdminUser, the Transport expects the
+	// or AdminUser for creating the streams. Nil, or an empty Credential,
+	// means connecting without credentials. When it knows no AdminUser, the Transport expects the
 	// streams to exist already.
 	Credentials func(user string) (Credential, bool)
 	// Logger receives malformed and refused envelopes and connection
@@ -66,10 +66,9 @@ type Config struct {
 
 // Stats counts what a Transport dropped.
 type Stats struct {
-	Malformed     uint64 // envelopes that did not decode, or arrived on the wrong subject
-	UnknownSender uint64 // envelopes whose sender may not send them per the App
-	DeadLetters   uint64 // durable envelopes moved to the dead-letter stream
-	AsyncErrors   uint64 // errors NATS reported asynchronously (permission violations, slow consumers)
+	Malformed   uint64 // envelopes that did not decode, or arrived on the wrong subject
+	DeadLetters uint64 // durable envelopes moved to the dead-letter stream
+	AsyncErrors uint64 // errors NATS reported asynchronously (permission violations, slow consumers)
 }
 
 // Transport is a bus.Transport over NATS. Each member joins with its own
@@ -83,7 +82,7 @@ type Transport struct {
 	// the App), nil if every subscribed name is.
 	durableNames map[string]bool
 
-	malformed, unknownSender, deadLetters, asyncErrors atomic.Uint64
+	malformed, deadLetters, asyncErrors atomic.Uint64
 
 	mu      sync.Mutex
 	members map[troupe.Member]*port
@@ -252,7 +251,9 @@ func (t *Transport) connect(user, what string) (*nats.Conn, error) {
 		if !ok {
 			return nil, fmt.Errorf("natsbus: no credential for user %q", user)
 		}
-		opts = append(opts, nats.UserInfo(c.User, c.Password))
+		if c.User != "" {
+			opts = append(opts, nats.UserInfo(c.User, c.Password))
+		}
 	}
 	if t.cfg.Server != nil {
 		opts = append(opts, nats.InProcessServer(t.cfg.Server))
@@ -268,8 +269,7 @@ func (t *Transport) connect(user, what string) (*nats.Conn, error) {
 // Stats returns what the Transport has dropped so far.
 func (t *Transport) Stats() Stats {
 	return Stats{
-		Malformed: t.malformed.Load(), UnknownSender: t.unknownSender.Load(),
-		DeadLetters: t.deadLetters.Load(), AsyncErrors: t.asyncErrors.Load(),
+		Malformed: t.malformed.Load(), DeadLetters: t.deadLetters.Load(), AsyncErrors: t.asyncErrors.Load(),
 	}
 }
 
@@ -334,9 +334,9 @@ func (t *Transport) drop(counter *atomic.Uint64, reason, subject string, data []
 		"size", len(data), "err", err)
 }
 
-// decode reads an envelope arriving on subject for name (empty for replies)
-// and checks it against the App. It returns nil after counting and logging
-// an envelope it drops.
+// decode reads an envelope arriving on subject for name (empty for replies).
+// It returns nil after counting and logging an envelope it drops. Whether
+// the sender may send it is the receiving bus's to check.
 func (t *Transport) decode(subject, name string, data []byte) *troupe.Envelope {
 	env, err := troupe.DecodeEnvelope(data)
 	if err != nil {
@@ -351,35 +351,7 @@ func (t *Transport) decode(subject, name string, data []byte) *troupe.Envelope {
 		t.drop(&t.malformed, "not a reply", subject, data, fmt.Errorf("%s %q", env.Kind, env.Name))
 		return nil
 	}
-	if t.cfg.App != nil && name != "" && !t.maySend(env.Sender.Service, name) {
-		t.drop(&t.unknownSender, "unknown sender", subject, data, fmt.Errorf("%s may not send %q", env.Sender, name))
-		return nil
-	}
 	return env
-}
-
-func (t *Transport) maySend(service, name string) bool {
-	if t.cfg.App.MaySend(service, name) {
-		return true
-	}
-	if service != troupe.GatewayService || t.cfg.App.Service(service) != nil {
-		return false
-	}
-	for _, r := range t.cfg.App.Routes {
-		if r.Message == name || contains(r.Types, name) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // isDurable reports whether name is consumed through JetStream.
@@ -534,6 +506,9 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 	if env.Kind == troupe.KindReply {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route %q: a reply goes through Reply", env.Name)
 	}
+	if err := env.Validate(); err != nil {
+		return fmt.Errorf("natsbus: route: %w", err)
+	}
 	if app := p.t.cfg.App; app != nil && len(app.Receivers(env.Name)) == 0 {
 		return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("natsbus: route %q: %v", env.Name, troupe.ErrNoReceiver), Err: troupe.ErrNoReceiver}
 	}
@@ -564,6 +539,9 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	}
 	if env.Kind != troupe.KindReply || !troupe.ValidID(env.ResponseTo) {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: not a reply")
+	}
+	if err := env.Validate(); err != nil {
+		return fmt.Errorf("natsbus: reply: %w", err)
 	}
 	data, err := env.MarshalJSON()
 	if err != nil {
