@@ -105,6 +105,7 @@ type sendInfo struct {
 type nameInfo struct {
 	name      string
 	receivers []string
+	senders   map[string]bool // services that declare that they send it
 	durable   bool
 	stats     *counters
 }
@@ -246,6 +247,10 @@ func (b *Bus) compile() error {
 				return fmt.Errorf("bus: app: service %q sends: %v", d.Name, err)
 			}
 			sp.sends[n] = &sendInfo{name: ni}
+			if ni.senders == nil {
+				ni.senders = make(map[string]bool)
+			}
+			ni.senders[d.Name] = true
 		}
 	}
 	// Bulkheads: one counter per (caller, target) pair, shared by every

@@ -242,11 +242,10 @@ func (s *subscription) check(env *troupe.Envelope) string {
 	case len(env.Payload) > b.maxSize:
 		return fmt.Sprintf("payload of %d bytes (at most %d)", len(env.Payload), b.maxSize)
 	}
-	sp := b.services[env.Sender.Service]
-	if sp == nil {
-		return fmt.Sprintf("sender service %q is not declared", env.Sender.Service)
-	}
-	if sp.sends[env.Name] == nil {
+	if !s.ni.senders[env.Sender.Service] {
+		if b.services[env.Sender.Service] == nil {
+			return fmt.Sprintf("sender service %q is not declared", env.Sender.Service)
+		}
 		return fmt.Sprintf("sender service %q does not declare that it sends %q", env.Sender.Service, env.Name)
 	}
 	return ""
