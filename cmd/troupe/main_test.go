@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// net/http's keep-alive connections of the test's client.
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+	)
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine of run and the
+// reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRun runs `troupe run args...` until the test ends and returns the
+// gateway's URL as printed on stdout.
+func startRun(t *testing.T, args ...string) (url string, logs *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	logs = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, append([]string{"run"}, args...), pw, logs)
+		pw.CloseWithError(errors.New("run returned"))
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("run did not stop")
+		}
+	})
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		line := lines.Text()
+		if rest, ok := strings.CutPrefix(line, "gateway listening on "); ok {
+			go func() { _, _ = io.Copy(io.Discard, pr) }()
+			return strings.TrimSuffix(rest, "/"), logs
+		}
+	}
+	t.Fatalf("run printed no URL; logs:\n%s", logs.String())
+	return "", nil
+}
+
+func post(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("POST %s %s: decoding the reply: %v", url, body, err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestRunDemo(t *testing.T) {
+	t.Chdir(t.TempDir()) // no troupe.yaml here: the built-in demo runs
+	url, _ := startRun(t, "-addr", "127.0.0.1:0", "-data", t.TempDir())
+	for _, tt := range []struct{ send, want string }{{"Hello", "World"}, {"hello", "world"}} {
+		status, got := post(t, url+"/", `{"type":"`+tt.send+`"}`)
+		if status != http.StatusOK || got["type"] != tt.want {
+			t.Errorf("POST %s: %d %v, want 200 type %s", tt.send, status, got, tt.want)
+		}
+	}
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %d %v", resp.StatusCode, err)
+	}
+	if alarms, ok := health["alarms"].([]any); !ok || len(alarms) != 3 {
+		t.Errorf("healthz alarms = %v, want the three alarms", health["alarms"])
+	}
+}
+
+func TestRunCrashGivesIncident(t *testing.T) {
+	t.Chdir(t.TempDir())
+	url, logs := startRun(t, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-hello-panic-rate", "1", "-log-format", "json")
+	status, got := post(t, url+"/", `{"type":"Hello"}`)
+	incident, _ := got["incident"].(string)
+	if status != http.StatusInternalServerError || got["type"] != "Error" || incident == "" {
+		t.Fatalf("crashing Hello: %d %v, want 500 Error with an incident", status, got)
+	}
+	if msg, _ := got["msg"].(string); !strings.Contains(msg, incident) {
+		t.Errorf("Error msg %q does not carry the incident %s", msg, incident)
+	}
+	// Exactly one crash report, with the same incident.
+	var reports int
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "process crashed" {
+			continue
+		}
+		reports++
+		if rec["incident"] != incident {
+			t.Errorf("crash report incident %v, want %s", rec["incident"], incident)
+		}
+	}
+	if reports != 1 {
+		t.Errorf("%d crash reports, want 1", reports)
+	}
+}
+
+func TestDemoManifestIsTheRepositorys(t *testing.T) {
+	repo, err := os.ReadFile("../../troupe.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(repo, demoManifest) {
+		t.Error("cmd/troupe/demo.yaml and troupe.yaml differ; keep them equal")
+	}
+}
+
+func TestCommands(t *testing.T) {
+	tests := []struct {
+		args       []string
+		wantErr    bool
+		wantStdout string
+	}{
+		{[]string{"version"}, false, "troupe "},
+		{[]string{"help"}, false, "usage: troupe"},
+		{[]string{"lint", "../../troupe.yaml"}, false, ""},
+		{[]string{"nonsense"}, true, ""},
+		{[]string{"run", "-log-format", "xml"}, true, ""},
+		{[]string{"run", "a.yaml", "b.yaml"}, true, ""},
+		{[]string{"run", "-hello-panic-rate", "2", "-addr", "127.0.0.1:0", "../../troupe.yaml"}, true, ""},
+		{[]string{"run", "-addr", "127.0.0.1:0", "does-not-exist.yaml"}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v (stderr: %s)", err, tt.wantErr, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.wantStdout) {
+				t.Errorf("stdout = %q, want it to contain %q", stdout.String(), tt.wantStdout)
+			}
+		})
+	}
+}

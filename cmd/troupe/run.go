@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/alarm"
+	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/examples/hello"
+	"github.com/troupe-go/troupe/gateway"
+	"github.com/troupe-go/troupe/internal/sdnotify"
+	"github.com/troupe-go/troupe/manifest"
+	"github.com/troupe-go/troupe/service"
+)
+
+// demoManifest is the demo application, used when no troupe.yaml is given
+// and none is in the working directory. It is a copy of the repository's
+// troupe.yaml (a test keeps them equal).
+//
+//go:embed demo.yaml
+var demoManifest []byte
+
+// runOptions are the flags of troupe run.
+type runOptions struct {
+	manifest     string
+	addr         string
+	tlsAddr      string
+	certFile     string
+	keyFile      string
+	selfSigned   bool
+	redirectHTTP bool
+	dataDir      string
+	timeout      time.Duration
+	logFormat    string
+	logLevel     string
+	panicRate    float64
+	webhook      string
+	surge        float64
+	drain        time.Duration
+}
+
+func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
+	var o runOptions
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: troupe run [flags] [troupe.yaml]")
+		fmt.Fprintln(stderr, "\nStarts the application the manifest declares: the bus, every service linked")
+		fmt.Fprintln(stderr, "into this binary, and the HTTP gateway. Without a manifest it runs ./troupe.yaml,")
+		fmt.Fprintln(stderr, "or the built-in demo application if there is none.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "gateway HTTP listen address (port 0 picks a free port)")
+	fs.StringVar(&o.tlsAddr, "https-addr", "", "gateway HTTPS listen address (empty: no HTTPS)")
+	fs.StringVar(&o.certFile, "tls-cert", "", "PEM certificate for HTTPS")
+	fs.StringVar(&o.keyFile, "tls-key", "", "PEM key for HTTPS")
+	fs.BoolVar(&o.selfSigned, "tls-self-signed", false, "generate a self-signed certificate for HTTPS (development)")
+	fs.BoolVar(&o.redirectHTTP, "redirect-http", false, "make the HTTP listener redirect to HTTPS")
+	fs.StringVar(&o.dataDir, "data", ".troupe", "data directory (certificates, stores)")
+	fs.DurationVar(&o.timeout, "timeout", time.Second, "budget from a request's arrival to its reply")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Float64Var(&o.panicRate, "hello-panic-rate", 0, "fraction of hello requests that panic on purpose (fault injection)")
+	fs.StringVar(&o.webhook, "alarm-webhook", "", "URL that alarm notifications are POSTed to")
+	fs.Float64Var(&o.surge, "surge-threshold", 20000, "requests per second above which the surge alarm is raised")
+	fs.DurationVar(&o.drain, "drain", 10*time.Second, "how long to drain in-flight requests on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return o, exitError(2)
+	}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		o.manifest = fs.Arg(0)
+	default:
+		fs.Usage()
+		return o, exitError(2)
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("run: -log-format %q: want text or json", o.logFormat)
+	}
+	return o, nil
+}
+
+// loadApp reads the manifest named by o, ./troupe.yaml, or the demo.
+func loadApp(o runOptions) (*troupe.App, string, error) {
+	path := o.manifest
+	if path == "" {
+		if _, err := os.Stat("troupe.yaml"); err == nil {
+			path = "troupe.yaml"
+		}
+	}
+	if path == "" {
+		app, err := manifest.Parse("demo.yaml (built in)", demoManifest)
+		return app, "built-in demo", err
+	}
+	app, err := manifest.Load(path)
+	return app, path, err
+}
+
+func newLogger(o runOptions, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("run: -log-level %q: %w", o.logLevel, err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, hopts)), nil
+}
+
+// linked are the services compiled into this binary, by manifest name.
+func linked(o runOptions) map[string]func(service.Config) (*service.Service, error) {
+	return map[string]func(service.Config) (*service.Service, error){
+		hello.Name: func(cfg service.Config) (*service.Service, error) {
+			return hello.New(cfg, hello.Options{PanicRate: o.panicRate})
+		},
+	}
+}
+
+// runCmd is troupe run.
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseRunFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		return err
+	}
+	app, source, err := loadApp(o)
+	if err != nil {
+		return err
+	}
+	a := &application{opts: o, app: app, log: log, stdout: stdout}
+	if err := a.start(ctx); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.drain)
+		defer cancel()
+		return errors.Join(err, a.stop(stopCtx))
+	}
+	log.Info("application running", "app", app.Name, "manifest", source)
+	_ = sdnotify.Ready()
+	_ = sdnotify.Status("serving " + a.server.URL())
+
+	<-ctx.Done()
+	log.Info("shutting down", "app", app.Name)
+	_ = sdnotify.Stopping()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.drain)
+	defer cancel()
+	return a.stop(stopCtx)
+}
+
+// application is everything troupe run starts, in start order; stop undoes
+// it in reverse.
+type application struct {
+	opts   runOptions
+	app    *troupe.App
+	log    *slog.Logger
+	stdout io.Writer
+
+	registry *prometheus.Registry
+	monitor  *alarm.Monitor
+	webhook  *alarm.Webhook
+	sys      *actor.System
+	events   *actor.Subscription
+	eventsWG sync.WaitGroup
+	bus      *bus.Bus
+	services []*service.Service
+	gw       *gateway.Gateway
+	server   *gateway.Server
+}
+
+func (a *application) start(ctx context.Context) error {
+	o := a.opts
+	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Alarms first, so that everything after can feed them.
+	notifiers := []alarm.Notifier{alarm.LogNotifier(a.log)}
+	if o.webhook != "" {
+		wh, err := alarm.NewWebhook(alarm.WebhookConfig{URL: o.webhook, Logger: a.log})
+		if err != nil {
+			return fmt.Errorf("run: alarm webhook: %w", err)
+		}
+		a.webhook = wh
+		notifiers = append(notifiers, wh)
+		a.registry.MustRegister(wh)
+	}
+	a.monitor = alarm.New(alarm.Config{Notifiers: notifiers, Source: a.app.Name, Logger: a.log})
+	surge, err := a.monitor.Rate("request-surge", alarm.RateConfig{Threshold: alarm.Threshold{High: o.surge}, Noun: "requests"})
+	if err != nil {
+		return fmt.Errorf("run: surge alarm: %w", err)
+	}
+	errorRate, err := a.monitor.ErrorRate("error-rate", alarm.ErrorRateConfig{})
+	if err != nil {
+		return fmt.Errorf("run: error-rate alarm: %w", err)
+	}
+	crashLoop, err := a.monitor.CrashLoop("crash-loop", alarm.CrashLoopConfig{})
+	if err != nil {
+		return fmt.Errorf("run: crash-loop alarm: %w", err)
+	}
+	a.registry.MustRegister(a.monitor)
+	if err := a.monitor.Start(); err != nil {
+		return fmt.Errorf("run: alarms: %w", err)
+	}
+
+	// The actor system; its crashes feed the crash-loop alarm.
+	a.sys = actor.NewSystem(actor.Config{Logger: a.log})
+	a.events = a.sys.Subscribe(1024)
+	a.eventsWG.Add(1)
+	go func() {
+		defer a.eventsWG.Done()
+		for ev := range a.events.C {
+			if ev.Kind == actor.Crashed {
+				crashLoop.Crash(crashKey(ev.PID))
+			}
+		}
+	}()
+
+	// The bus and the services linked into this binary.
+	a.bus, err = bus.New(bus.Config{App: a.app, Timeout: o.timeout, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	a.registry.MustRegister(a.bus.Collector())
+	factories := linked(o)
+	for _, decl := range a.app.Services {
+		if decl.Name == troupe.GatewayService {
+			continue
+		}
+		newService, ok := factories[decl.Name]
+		if !ok {
+			if len(decl.Command) > 0 {
+				return fmt.Errorf("run: service %q: running a command is not supported by this build", decl.Name)
+			}
+			return fmt.Errorf("run: service %q is not linked into this binary (linked: %s)", decl.Name, strings.Join(sortedKeys(factories), ", "))
+		}
+		for i := 1; i <= max(decl.Instances, 1); i++ {
+			s, err := newService(service.Config{Name: decl.Name, Instance: fmt.Sprintf("%s-%d", decl.Name, i)})
+			if err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+			if err := s.Start(ctx, a.bus, a.sys); err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+			a.services = append(a.services, s)
+		}
+	}
+
+	// The gateway last: traffic arrives only when everything can serve it.
+	client, err := a.bus.Join(ctx, troupe.GatewayService, "gateway-1")
+	if err != nil {
+		return fmt.Errorf("run: gateway: %w", err)
+	}
+	a.gw, err = gateway.New(gateway.Config{
+		App:     a.app,
+		Bus:     client,
+		Timeout: o.timeout,
+		Logger:  a.log,
+		Metrics: a.registry,
+		Health: func(context.Context) map[string]any {
+			return map[string]any{"app": a.app.Name, "version": versionString(), "alarms": a.monitor.Snapshot()}
+		},
+		Observer: func(_ string, code troupe.Code, _ time.Duration) {
+			surge.Observe()
+			errorRate.Observe(code != "" && code != troupe.CodeBadRequest && code != troupe.CodeNotFound)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("run: gateway: %w", err)
+	}
+	a.server, err = gateway.Listen(a.gw, gateway.ServerConfig{
+		Addr:         o.addr,
+		TLSAddr:      o.tlsAddr,
+		CertFile:     o.certFile,
+		KeyFile:      o.keyFile,
+		SelfSigned:   o.selfSigned,
+		DataDir:      filepath.Join(o.dataDir, "tls"),
+		RedirectHTTP: o.redirectHTTP,
+	})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if u := a.server.HTTPURL(); u != "" {
+		fmt.Fprintf(a.stdout, "gateway listening on %s\n", u)
+	}
+	if u := a.server.HTTPSURL(); u != "" {
+		fmt.Fprintf(a.stdout, "gateway listening on %s\n", u)
+	}
+	fmt.Fprintf(a.stdout, "try: curl -s -H 'Content-Type: application/json' -d '{\"type\":\"Hello\"}' %s\n", a.server.URL())
+	return nil
+}
+
+// stop undoes start in reverse order: drain the gateway, stop the services,
+// close the bus, shut the actor system down, close the alarms.
+func (a *application) stop(ctx context.Context) error {
+	var errs []error
+	if a.gw != nil {
+		a.gw.SetDraining(true)
+	}
+	if a.server != nil {
+		errs = append(errs, a.server.Shutdown(ctx))
+	}
+	for i := len(a.services) - 1; i >= 0; i-- {
+		errs = append(errs, a.services[i].Stop(ctx))
+	}
+	if a.bus != nil {
+		errs = append(errs, a.bus.Close(ctx))
+	}
+	if a.sys != nil {
+		errs = append(errs, a.sys.Shutdown(ctx))
+		a.events.Close()
+		a.eventsWG.Wait()
+	}
+	if a.monitor != nil {
+		errs = append(errs, a.monitor.Close(ctx))
+	}
+	if a.webhook != nil {
+		errs = append(errs, a.webhook.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// crashKey names a crashed process for the crash-loop alarm: its registered
+// name, else its pid.
+func crashKey(pid actor.PID) string {
+	if n := pid.Name(); n != "" {
+		return n
+	}
+	return pid.String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,79 @@
+// Package hello is seed 001's manageable hello-world service: a Hello message
+// is answered with World within the bus's budget, or with an Error.
+//
+// The service receives both the spec's capitalised form (Hello → World) and
+// the lower-case form the seed's livebook experiment sends (hello → world).
+// It has no HTTP code of its own: the gateway turns POST {"type": "Hello"}
+// into the bus request Hello and the reply World into {"type": "World"}.
+//
+// For demonstrations and tests, Options.PanicRate makes the handler panic for
+// that fraction of requests; each panic becomes one crash report in the log and
+// an Error with the same incident id for the client, and the service keeps
+// serving.
+package hello
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/troupe-go/troupe/service"
+)
+
+// Name is the service's name in the manifest.
+const Name = "hello"
+
+// Hello is the request. It has no fields; any extra fields are ignored.
+type Hello struct{}
+
+// World is the reply. It has no fields.
+type World struct{}
+
+// Options configure the service.
+type Options struct {
+	// PanicRate is the fraction of requests, from 0 (the default) to 1, whose
+	// handler panics on purpose: exactly that share, spread evenly (with 0.1,
+	// every tenth request).
+	PanicRate float64
+}
+
+// New returns the hello service with its handlers registered.
+func New(cfg service.Config, opt Options) (*service.Service, error) {
+	if opt.PanicRate < 0 || opt.PanicRate > 1 {
+		return nil, fmt.Errorf("hello: panic rate %v is not between 0 and 1", opt.PanicRate)
+	}
+	if cfg.Name == "" {
+		cfg.Name = Name
+	}
+	s := service.New(cfg)
+	f := &faults{rate: opt.PanicRate}
+	for _, names := range [][2]string{{"Hello", "World"}, {"hello", "world"}} {
+		if err := service.Handle(s, names[0], names[1], func(context.Context, Hello) (World, error) {
+			f.maybePanic()
+			return World{}, nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// faults decides which requests panic: request n panics when the running
+// total of the rate crosses an integer, so the share is exact.
+type faults struct {
+	rate float64
+	n    atomic.Uint64
+}
+
+// InjectedPanic is the value the handler panics with on purpose.
+const InjectedPanic = "hello: injected fault (Options.PanicRate)"
+
+func (f *faults) maybePanic() {
+	if f.rate == 0 {
+		return
+	}
+	n := f.n.Add(1)
+	if uint64(float64(n)*f.rate) > uint64(float64(n-1)*f.rate) {
+		panic(InjectedPanic)
+	}
+}
