@@ -96,6 +96,34 @@ func BenchmarkBaselineRequest(b *testing.B) {
 	reportCPU(b, start)
 }
 
+// BenchmarkBaselineGoroutine is the bare baseline of a request to a server
+// goroutine (as an actor's Ask is): a channel send to the server, which
+// replies on the request's channel.
+func BenchmarkBaselineGoroutine(b *testing.B) {
+	type req struct {
+		payload json.RawMessage
+		reply   chan json.RawMessage
+	}
+	in := make(chan *req)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range in {
+			r.reply <- r.payload
+		}
+	}()
+	b.ReportAllocs()
+	start := cpuTime()
+	for b.Loop() {
+		r := &req{payload: benchPayload, reply: make(chan json.RawMessage, 1)}
+		in <- r
+		<-r.reply
+	}
+	reportCPU(b, start)
+	close(in)
+	<-done
+}
+
 // BenchmarkSend is one-way notifications to a handler that counts them.
 func BenchmarkSend(b *testing.B) {
 	bb := benchBus(b)

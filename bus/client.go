@@ -357,6 +357,7 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 	p.mu.Lock()
 	p.c, p.id, p.si, p.start, p.deadline, p.finals = c, env.ID, si, env.SentAt, env.Deadline, len(ni.receivers)
 	p.q, p.gotFinals, p.done, p.finished, p.err, p.timer, p.pooled = p.qbuf[:0], 0, false, false, nil, nil, pooled
+	p.last = time.Time{}
 	p.mu.Unlock()
 	c.pend.put(p)
 	ni.stats.inFlight.Add(1)
@@ -429,9 +430,10 @@ type pending struct {
 	q         []*troupe.Envelope
 	qbuf      [1]*troupe.Envelope
 	gotFinals int
-	done      bool  // no more replies accepted
-	finished  bool  // stats recorded, slots released
-	err       error // why it ended, for Next
+	last      time.Time // when the last reply arrived
+	done      bool      // no more replies accepted
+	finished  bool      // stats recorded, slots released
+	err       error     // why it ended, for Next
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pending{ready: make(chan struct{}, 1)} }}
@@ -469,6 +471,7 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 		return
 	}
 	ni := p.si.name
+	now := time.Now()
 	switch {
 	case !validReplier(ni, env.Sender.Service):
 		p.mu.Unlock()
@@ -478,7 +481,7 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 		p.mu.Unlock()
 		b.drop(c.sp, ni, dropOther, "oversized reply", "member", c.member.String(), "name", ni.name, "size", len(env.Payload))
 		return
-	case time.Now().After(p.deadline):
+	case now.After(p.deadline):
 		p.mu.Unlock()
 		b.drop(c.sp, ni, dropLate, "late reply", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
 		return
@@ -488,6 +491,7 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 		return
 	}
 	p.q = append(p.q, env)
+	p.last = now
 	if !env.More {
 		p.gotFinals++
 		if p.gotFinals >= p.finals {
@@ -617,7 +621,7 @@ func (p *pending) finish(err error) {
 			p.err = io.EOF
 		}
 	}
-	t := p.timer
+	t, last := p.timer, p.last
 	p.mu.Unlock()
 	if t != nil {
 		t.Stop()
@@ -625,7 +629,12 @@ func (p *pending) finish(err error) {
 	p.c.pend.remove(p.id)
 	p.release()
 	ni := p.si.name
-	d := time.Since(p.start)
+	var d time.Duration
+	if err == nil && !last.IsZero() {
+		d = last.Sub(p.start) // when the reply arrived
+	} else {
+		d = time.Since(p.start)
+	}
 	ni.stats.latency.observe(d)
 	p.c.sp.stats.latency.observe(d)
 	if err != nil {
