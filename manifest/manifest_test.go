@@ -411,7 +411,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("app: x\nservices: {s: &s {receives: [m]}, t: *s}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		app, err := manifest.Parse("fuzz.yaml", data)
-		lines := bytes.Count(data, []byte("\n")) + 2
+		// YAML breaks lines at \n, \r, NEL, LS and PS.
+		lines := 2
+		for _, br := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+			lines += bytes.Count(data, []byte(br))
+		}
 		if err != nil {
 			var errs manifest.Errors
 			if !errors.As(err, &errs) || len(errs) == 0 {
