@@ -56,7 +56,7 @@ func (tb *testBus) handlers() map[string]bus.HandlerFunc {
 
 // newTestBus starts the test application on a new in-process bus, closed
 // when the test ends, and returns the gateway's client.
-func newTestBus(t *testing.T) *testBus {
+func newTestBus(t testing.TB) *testBus {
 	t.Helper()
 	ctx := context.Background()
 	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler)})

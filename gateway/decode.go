@@ -46,8 +46,8 @@ func DecodeRequest(body []byte, maxDepth int) (typ string, payload json.RawMessa
 		if len(m.val) == 0 || m.val[0] != '"' {
 			return "", nil, badRequest(`"type" must be a string, got %s`, kindOf(m.val))
 		}
-		if err := json.Unmarshal(m.val, &typ); err != nil {
-			return "", nil, badRequest(`"type": %v`, err)
+		if typ, err = unquote(m.val); err != nil {
+			return "", nil, err
 		}
 	}
 	if !found {

@@ -287,8 +287,7 @@ func (g *Gateway) handle(pattern string, h http.Handler) (err error) {
 
 // ServeHTTP serves a request: a route's, /healthz, /readyz or /metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
+	w.Header()["X-Content-Type-Options"] = nosniff
 	g.mux.ServeHTTP(w, r)
 }
 
@@ -466,12 +465,14 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) (*buffer, err
 			status: http.StatusUnsupportedMediaType,
 		}
 	}
-	tooLarge := &edgeError{
-		err:    badRequest("body larger than %d bytes", g.cfg.MaxBodyBytes),
-		status: http.StatusRequestEntityTooLarge,
+	tooLarge := func() error {
+		return &edgeError{
+			err:    badRequest("body larger than %d bytes", g.cfg.MaxBodyBytes),
+			status: http.StatusRequestEntityTooLarge,
+		}
 	}
 	if r.ContentLength > g.cfg.MaxBodyBytes {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	b, _ := bufPool.Get().(*buffer)
 	if b == nil {
@@ -485,7 +486,7 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) (*buffer, err
 		putBuffer(b)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, badRequest("reading body: %v", err)
 	}

@@ -108,12 +108,21 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, pattern string, s
 	g.observe(pattern, code, start)
 }
 
+// Shared header values.
+var (
+	contentTypeJSON = []string{"application/json"}
+	noStore         = []string{"no-store"}
+	nosniff         = []string{"nosniff"}
+)
+
 // writeJSON writes a JSON response.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	// Canonical keys assigned directly: Set would canonicalize them on
+	// every reply. The value slices are shared and never modified.
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -1,0 +1,129 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/troupe-go/troupe/internal/load"
+)
+
+// bareHello is the baseline: seed 001's protocol on a plain net/http
+// handler, nothing between the socket and the reply (as
+// ../shared/bench/http/bare does it).
+func bareHello(w http.ResponseWriter, r *http.Request) {
+	var m struct {
+		Type string `json:"type"`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&m); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"type":"Error","msg":"bad json"}`))
+		return
+	}
+	switch m.Type {
+	case "Hello":
+		_, _ = w.Write([]byte(`{"type":"World"}`))
+	case "hello":
+		_, _ = w.Write([]byte(`{"type":"world"}`))
+	default:
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"type":"Error","msg":"unknown type"}`))
+	}
+}
+
+// benchGateway returns the gateway over the in-process bus with the hello
+// service.
+func benchGateway(b *testing.B) *Gateway {
+	tb := newTestBus(b)
+	g, err := New(Config{App: testApp(), Bus: tb, Logger: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+// BenchmarkHandler measures one Hello through the handler alone, without
+// sockets: the gateway (decode, bus round trip, encode) against the bare
+// handler.
+func BenchmarkHandler(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		h    func(b *testing.B) http.Handler
+	}{
+		{"bare", func(*testing.B) http.Handler { return http.HandlerFunc(bareHello) }},
+		{"gateway", func(b *testing.B) http.Handler { return benchGateway(b) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := bc.h(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest("POST", "/", strings.NewReader(`{"type":"Hello"}`)))
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBurst is seed 001's experiment over loopback: 10,000 concurrent
+// Hello requests through a 50-connection pool, against the bare handler and
+// the gateway, one after the other in the same run. It reports the burst's
+// elapsed time (ms/burst) and latency percentiles.
+func BenchmarkBurst(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		serve func(b *testing.B) string
+	}{
+		{"bare", func(b *testing.B) string {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := &http.Server{Handler: http.HandlerFunc(bareHello), ReadHeaderTimeout: 5 * time.Second}
+			go func() { _ = hs.Serve(ln) }()
+			b.Cleanup(func() { _ = hs.Close() })
+			return "http://" + ln.Addr().String() + "/"
+		}},
+		{"gateway", func(b *testing.B) string {
+			s, err := Listen(benchGateway(b), ServerConfig{Addr: "127.0.0.1:0"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+			return s.URL()
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			url := bc.serve(b)
+			var elapsed, p50, p99 time.Duration
+			n := 0
+			for b.Loop() {
+				r, err := load.Burst(context.Background(), load.Config{URL: url, N: 10000, Duration: 10 * time.Second})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Good != r.N {
+					b.Fatalf("%v: %s", r, r.FirstError)
+				}
+				elapsed += r.Elapsed
+				p50 += r.P50
+				p99 += r.P99
+				n++
+			}
+			b.ReportMetric(float64(elapsed.Milliseconds())/float64(n), "ms/burst")
+			b.ReportMetric(float64(p50.Microseconds())/float64(n)/1000, "p50-ms")
+			b.ReportMetric(float64(p99.Microseconds())/float64(n)/1000, "p99-ms")
+		})
+	}
+}
