@@ -274,3 +274,13 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 var errClosed = errors.New("natsbus: closed")
+
+// CredentialsFrom returns a Config.Credentials that looks users up in m, for
+// example the credentials a parent process hands to a child (Server.Users).
+func CredentialsFrom(m map[string]Credential) func(user string) (Credential, bool) {
+	m = maps.Clone(m)
+	return func(user string) (Credential, bool) {
+		c, ok := m[user]
+		return c, ok
+	}
+}

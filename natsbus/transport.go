@@ -586,14 +586,15 @@ func (p *port) Close() error {
 	for a := range unsettled {
 		_ = a.Nak(0)
 	}
-	err := p.nc.FlushTimeout(5 * time.Second)
+	if p.nc.IsConnected() {
+		// Best effort: what is not flushed is redelivered after
+		// AckWait.
+		_ = p.nc.FlushTimeout(time.Second)
+	}
 	p.nc.Close()
 	p.t.mu.Lock()
 	delete(p.t.members, p.m)
 	p.t.mu.Unlock()
-	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		return fmt.Errorf("natsbus: close %s: %w", p.m, err)
-	}
 	return nil
 }
 
@@ -631,5 +632,8 @@ func (p *port) leave() {
 
 // unavailable wraps a NATS publish error for the sender.
 func unavailable(op, name string, err error) error {
+	if errors.Is(err, nats.ErrReconnectBufExceeded) {
+		return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: %s %q: not connected to the NATS server (reconnecting)", op, name), Err: err}
+	}
 	return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: %s %q: %v", op, name, err), Err: err}
 }
