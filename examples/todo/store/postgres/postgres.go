@@ -1,0 +1,431 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/examples/todo/store/internal/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a [store.Store] in a PostgreSQL database, used through a pgxpool
+// connection pool.
+type Store struct {
+	pool   *pgxpool.Pool
+	closed atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// migrationLock is the key of the advisory lock that keeps two instances
+// starting at once from migrating the same database together.
+const migrationLock = 7_368_040_161_220_317_007
+
+// Open connects to the database dsn names (a URL, postgres://user:pass@host/db,
+// or keyword/value pairs; pgxpool's pool_* parameters set the pool) and
+// applies the migrations it has not seen yet. An unreachable server gives an
+// unavailable *troupe.Error, a malformed DSN a bad_request one.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The parse error may quote the DSN, password and all: keep it local.
+		return nil, fmt.Errorf("postgres: open: %w", &troupe.Error{Code: troupe.CodeBadRequest, Msg: "postgres: malformed DSN", Err: err})
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", store.Unavailable(err))
+	}
+	s := &Store{pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return s, nil
+}
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, all in one transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrate.Read(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return s.wrap("migrate", err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+		return s.wrap("migrate", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT      PRIMARY KEY,
+		name       TEXT        NOT NULL,
+		applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+	)`); err != nil {
+		return s.wrap("migrate", err)
+	}
+	var current int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return s.wrap("migrate", err)
+	}
+	for _, m := range ms {
+		if m.Version <= current {
+			continue
+		}
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, s.wrap("migrate", err))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			return s.wrap("migrate", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.wrap("migrate", err)
+	}
+	return nil
+}
+
+// Close closes the pool, waiting for connections in use to be returned. It
+// is safe to call more than once.
+func (s *Store) Close() error {
+	if !s.closed.Swap(true) {
+		s.pool.Close()
+	}
+	return nil
+}
+
+var errClosed = errors.New("postgres: store is closed")
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return store.Unavailable(errClosed)
+	}
+	return nil
+}
+
+// wrap turns a database error into a *troupe.Error (a *troupe.Error passes
+// through).
+func (s *Store) wrap(op string, err error) error {
+	var te *troupe.Error
+	if errors.As(err, &te) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return store.Timeout(err)
+	}
+	if s.closed.Load() {
+		return store.Unavailable(errClosed)
+	}
+	err = fmt.Errorf("postgres: %s: %w", op, err)
+	if unavailable(err) {
+		return store.Unavailable(err)
+	}
+	return store.Internal(op, err)
+}
+
+// unavailable reports whether err means the server cannot be reached or
+// cannot serve now, so that trying later may work.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			strings.HasPrefix(pe.Code, "53"),       // insufficient resources
+			strings.HasPrefix(pe.Code, "57P"),      // operator intervention: shutdown, cannot connect now
+			pe.Code == "40001", pe.Code == "40P01": // serialization failure, deadlock
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+const todoColumns = `id, list_id, title, completed, created_at, updated_at, version`
+
+func scanTodo(row pgx.Row) (store.Todo, error) {
+	var t store.Todo
+	err := row.Scan(&t.ID, &t.ListID, &t.Title, &t.Completed, &t.CreatedAt, &t.UpdatedAt, &t.Version)
+	t.CreatedAt = t.CreatedAt.UTC()
+	t.UpdatedAt = t.UpdatedAt.UTC()
+	return t, err
+}
+
+// CreateList makes a new, empty list.
+func (s *Store) CreateList(ctx context.Context, name string) (store.List, error) {
+	if err := s.check(); err != nil {
+		return store.List{}, err
+	}
+	name, err := store.NormalizeListName(name)
+	if err != nil {
+		return store.List{}, err
+	}
+	l := store.List{ID: troupe.NewID(), Name: name, CreatedAt: store.Now()}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO lists (id, name, created_at) VALUES ($1, $2, $3)`, l.ID, l.Name, l.CreatedAt); err != nil {
+		return store.List{}, s.wrap("create list", err)
+	}
+	return l, nil
+}
+
+// Lists returns every list in creation order.
+func (s *Store) Lists(ctx context.Context) ([]store.List, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at FROM lists ORDER BY seq`)
+	if err != nil {
+		return nil, s.wrap("lists", err)
+	}
+	ls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.List, error) {
+		var l store.List
+		err := row.Scan(&l.ID, &l.Name, &l.CreatedAt)
+		l.CreatedAt = l.CreatedAt.UTC()
+		return l, err
+	})
+	if err != nil {
+		return nil, s.wrap("lists", err)
+	}
+	return ls, nil
+}
+
+// DeleteList deletes a list and its todos.
+func (s *Store) DeleteList(ctx context.Context, id string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if id == store.DefaultListID {
+		return troupe.Errorf(troupe.CodeBadRequest, "list %q: the default list cannot be deleted", id)
+	}
+	if !store.ValidID(id) {
+		return store.ListNotFound(id)
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM lists WHERE id = $1`, id)
+	if err != nil {
+		return s.wrap("delete list", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ListNotFound(id)
+	}
+	return nil
+}
+
+// Create makes a todo; see [store.Store].
+func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error) {
+	if err := s.check(); err != nil {
+		return store.Todo{}, err
+	}
+	nt, err := store.CheckNewTodo(nt)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	if !store.ValidID(nt.ListID) {
+		return store.Todo{}, store.ListNotFound(nt.ListID)
+	}
+	now := store.Now()
+	t := store.Todo{ID: troupe.NewID(), ListID: nt.ListID, Title: nt.Title, CreatedAt: now, UpdatedAt: now, Version: 1}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if nt.IdempotencyKey != "" {
+			// A concurrent create with the same key waits here until the
+			// first one commits or rolls back.
+			tag, err := tx.Exec(ctx, `INSERT INTO todo_requests (key, todo_id, created_at) VALUES ($1, $2, $3)
+				ON CONFLICT (key) DO NOTHING`, nt.IdempotencyKey, t.ID, now)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				var id string
+				if err := tx.QueryRow(ctx, `SELECT todo_id FROM todo_requests WHERE key = $1`, nt.IdempotencyKey).Scan(&id); err != nil {
+					return err
+				}
+				t, err = scanTodo(tx.QueryRow(ctx, `SELECT `+todoColumns+` FROM todos WHERE id = $1`, id))
+				if errors.Is(err, pgx.ErrNoRows) {
+					return troupe.Errorf(troupe.CodeNotFound, "todo %q: created by this request and deleted since", id)
+				}
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
+			SELECT $1, id, $3, FALSE, $4, $4, 1 FROM lists WHERE id = $2 FOR KEY SHARE`, t.ID, t.ListID, t.Title, now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ListNotFound(nt.ListID)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Todo{}, s.wrap("create", err)
+	}
+	return t, nil
+}
+
+// Get returns one todo.
+func (s *Store) Get(ctx context.Context, id string) (store.Todo, error) {
+	if err := s.check(); err != nil {
+		return store.Todo{}, err
+	}
+	if !store.ValidID(id) {
+		return store.Todo{}, store.TodoNotFound(id)
+	}
+	t, err := scanTodo(s.pool.QueryRow(ctx, `SELECT `+todoColumns+` FROM todos WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Todo{}, store.TodoNotFound(id)
+	} else if err != nil {
+		return store.Todo{}, s.wrap("get", err)
+	}
+	return t, nil
+}
+
+// List returns the todos of a list that pass f, and the list's counts.
+func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.Listing, error) {
+	if err := s.check(); err != nil {
+		return store.Listing{}, err
+	}
+	f, err := store.ParseFilter(string(f))
+	if err != nil {
+		return store.Listing{}, err
+	}
+	if !store.ValidID(listID) {
+		return store.Listing{}, store.ListNotFound(listID)
+	}
+	var l store.Listing
+	// One snapshot for the counts and the rows.
+	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	err = pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT
+				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id),
+				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id AND completed)
+			FROM lists WHERE id = $1`, listID).Scan(&l.Counts.Total, &l.Counts.Completed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ListNotFound(listID)
+		} else if err != nil {
+			return err
+		}
+		l.Counts.Active = l.Counts.Total - l.Counts.Completed
+		q := `SELECT ` + todoColumns + ` FROM todos WHERE list_id = $1`
+		switch f {
+		case store.FilterActive:
+			q += ` AND NOT completed`
+		case store.FilterCompleted:
+			q += ` AND completed`
+		}
+		rows, err := tx.Query(ctx, q+` ORDER BY seq`, listID)
+		if err != nil {
+			return err
+		}
+		l.Todos, err = pgx.AppendRows(make([]store.Todo, 0, l.Counts.Total), rows, func(row pgx.CollectableRow) (store.Todo, error) {
+			return scanTodo(row)
+		})
+		return err
+	})
+	if err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	return l, nil
+}
+
+// Update applies a patch; see [store.Patch].
+func (s *Store) Update(ctx context.Context, id string, p store.Patch) (store.Todo, error) {
+	if err := s.check(); err != nil {
+		return store.Todo{}, err
+	}
+	p, err := store.CheckPatch(p)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	if !store.ValidID(id) {
+		return store.Todo{}, store.TodoNotFound(id)
+	}
+	// One statement: PostgreSQL re-checks the WHERE clause on the newest
+	// row version after waiting for a concurrent writer's lock, so of two
+	// compare-and-set updates of the same version only one matches.
+	t, err := scanTodo(s.pool.QueryRow(ctx, `UPDATE todos SET
+			title = COALESCE($1::text, title),
+			completed = COALESCE($2::boolean, completed),
+			updated_at = $3,
+			version = version + 1
+		WHERE id = $4 AND ($5::bigint = 0 OR version = $5::bigint)
+		RETURNING `+todoColumns, p.Title, p.Completed, store.Now(), id, p.Version))
+	if errors.Is(err, pgx.ErrNoRows) {
+		var current int64
+		err := s.pool.QueryRow(ctx, `SELECT version FROM todos WHERE id = $1`, id).Scan(&current)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.Todo{}, store.TodoNotFound(id)
+		} else if err != nil {
+			return store.Todo{}, s.wrap("update", err)
+		}
+		return store.Todo{}, store.Conflict(id, p.Version, current)
+	} else if err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
+	return t, nil
+}
+
+// Delete deletes a todo.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if !store.ValidID(id) {
+		return store.TodoNotFound(id)
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM todos WHERE id = $1`, id)
+	if err != nil {
+		return s.wrap("delete", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.TodoNotFound(id)
+	}
+	return nil
+}
+
+// ClearCompleted deletes the completed todos of a list.
+func (s *Store) ClearCompleted(ctx context.Context, listID string) (int, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	if !store.ValidID(listID) {
+		return 0, store.ListNotFound(listID)
+	}
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM lists WHERE id = $1 FOR KEY SHARE`, listID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ListNotFound(listID)
+		} else if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM todos WHERE list_id = $1 AND completed`, listID)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, s.wrap("clear completed", err)
+	}
+	return int(n), nil
+}
