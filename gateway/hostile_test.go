@@ -140,6 +140,7 @@ func sendHostile(t *testing.T, url string, tt hostile) {
 	resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		if tt.orClosed {
+			t.Logf("closed: %v", err)
 			return
 		}
 		t.Fatalf("%s: %v", tt.name, err)

@@ -78,6 +78,10 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, pattern string, s
 		if ee.allow != "" {
 			w.Header().Set("Allow", ee.allow)
 		}
+		if status == http.StatusRequestEntityTooLarge {
+			// Do not read the rest of a body that is too large.
+			w.Header().Set("Connection", "close")
+		}
 	}
 	var te *troupe.Error
 	if !errors.As(err, &te) {
