@@ -287,7 +287,7 @@ func (b *Bus) Join(ctx context.Context, service, instance string) (*Client, erro
 		return nil, fmt.Errorf("bus: join %s: instance %w", service, &troupe.Error{Code: troupe.CodeBadRequest, Msg: err.Error()})
 	}
 	c := newClient(b, sp, troupe.Member{Service: service, Instance: instance})
-	port, err := b.tr.Join(ctx, c.member, c)
+	port, err := b.tr.Join(ctx, c.member, (*inbox)(c))
 	if err != nil {
 		return nil, fmt.Errorf("bus: join %s: %w", c.member, err)
 	}

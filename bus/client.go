@@ -30,7 +30,10 @@ type Client struct {
 	subs map[string]bool
 }
 
-var _ Deliverer = (*Client)(nil)
+// inbox is a Client seen as the Deliverer of its replies.
+type inbox Client
+
+var _ Deliverer = (*inbox)(nil)
 
 func newClient(b *Bus, sp *servicePolicy, m troupe.Member) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -385,9 +388,9 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 	return p, nil
 }
 
-// Deliver receives the replies addressed to this member. It implements
-// Deliverer for the transport; it is not for applications.
-func (c *Client) Deliver(env *troupe.Envelope, ack Acker) {
+// Deliver receives the replies addressed to the client's member.
+func (in *inbox) Deliver(env *troupe.Envelope, ack Acker) {
+	c := (*Client)(in)
 	if ack != nil {
 		_ = ack.Ack() // replies are never redelivered
 	}
