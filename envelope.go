@@ -178,8 +178,14 @@ func (e *Envelope) Validate() error {
 	if e.SentAt.IsZero() {
 		return bad("sentAt is missing")
 	}
+	if !wireYear(e.SentAt) {
+		return bad("sentAt is outside the years 0 to 9999 (UTC)")
+	}
 	if e.Kind == KindRequest && e.Deadline.IsZero() {
 		return bad("request without a deadline")
+	}
+	if !e.Deadline.IsZero() && !wireYear(e.Deadline) {
+		return bad("deadline is outside the years 0 to 9999 (UTC)")
 	}
 	if len(e.Headers) > MaxHeaders {
 		return bad("%d headers (at most %d)", len(e.Headers), MaxHeaders)
@@ -235,6 +241,13 @@ func ValidServiceName(s string) error {
 		}
 	}
 	return nil
+}
+
+// wireYear reports whether t can be written in the wire form, which holds
+// RFC 3339 times in UTC with four-digit years.
+func wireYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
 }
 
 func validMember(m Member) error {
