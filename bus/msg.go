@@ -77,6 +77,9 @@ func (m *Msg) ReplyError(ctx context.Context, err error) error {
 	if err == nil {
 		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: nil error", m.Env.Name)}
 	}
+	if m.Env.Kind != troupe.KindRequest {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: it is a %s, nobody waits for a reply", m.Env.Name, m.Env.Kind)}
+	}
 	var te *troupe.Error
 	out := troupe.Error{Code: troupe.CodeInternal, Msg: err.Error()}
 	if errors.As(err, &te) && te.Code.Known() {

@@ -239,6 +239,58 @@ func (s *suite) routing(t *testing.T) {
 			}
 		}
 	})
+	t.Run("Concurrent", func(t *testing.T) {
+		f := s.setup(t, bus.Config{Timeout: Patience})
+		var mu sync.Mutex
+		byInstance := map[string]int{}
+		for _, inst := range []string{"g1", "g2", "g3"} {
+			g := f.join("greeter", inst)
+			f.handle(g, "echo", func(ctx context.Context, m *bus.Msg) {
+				mu.Lock()
+				byInstance[inst]++
+				mu.Unlock()
+				_ = m.Reply(ctx, "echoed", m.Env.Payload)
+			})
+		}
+		const workers, each = 4, 50
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*each)
+		for i := range workers {
+			w := f.join("web", fmt.Sprintf("web%d", i))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range each {
+					want := fmt.Sprintf(`"%d-%d"`, i, j)
+					reply, err := w.Request(context.Background(), "echo", json.RawMessage(want))
+					if err != nil {
+						errs <- err
+						continue
+					}
+					if got := string(reply.Payload); got != want {
+						errs <- fmt.Errorf("reply %s, want %s", got, want)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		st := f.b.Stats().Messages["echo"]
+		if st.Sent != workers*each || st.Received != workers*each || st.InFlight != 0 || st.Errors != 0 {
+			t.Errorf("echo stats sent %d, received %d, in flight %d, errors %d; want %d, %d, 0, 0",
+				st.Sent, st.Received, st.InFlight, st.Errors, workers*each, workers*each)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, inst := range []string{"g1", "g2", "g3"} {
+			if byInstance[inst] == 0 {
+				t.Errorf("greeter/%s handled no request: %v", inst, byInstance)
+			}
+		}
+	})
 	t.Run("ByName", func(t *testing.T) {
 		f := s.setup(t, bus.Config{})
 		got := make(chan string, 10)
