@@ -196,7 +196,7 @@ func (c *Client) Collect(ctx context.Context, name string, payload any, each fun
 	for {
 		reply, err := p.wait(ctx, false)
 		if err != nil {
-			if errors.Is(err, troupe.ErrTimeout) || err == io.EOF {
+			if errors.Is(err, troupe.ErrTimeout) || errors.Is(err, troupe.ErrNoReceiver) || err == io.EOF {
 				p.finish(nil)
 				return n, nil
 			}
@@ -475,6 +475,12 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 	}
 	ni := p.si.name
 	now := time.Now()
+	if noReceiverAnswer(c, env) {
+		p.mu.Unlock()
+		b.refuse(c.sp, ni, "no receiver subscribed (transport)", "sender", c.member.String(), "name", ni.name)
+		p.end(&troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: request %q: no instance receives it", ni.name), Err: troupe.ErrNoReceiver})
+		return
+	}
 	switch {
 	case !validReplier(ni, env.Sender.Service):
 		p.mu.Unlock()
@@ -505,6 +511,33 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 	select {
 	case p.ready <- struct{}{}:
 	default:
+	}
+}
+
+// noReceiverAnswer reports whether env is the transport's own answer that no
+// instance of any receiving service is there (NATS's "no responders"): a
+// not_found Error reply that the transport addressed from this member to
+// itself (see NoReceiverReply). It ends the request at once, with a
+// not_found error whose cause is troupe.ErrNoReceiver, instead of at its
+// deadline.
+func noReceiverAnswer(c *Client, env *troupe.Envelope) bool {
+	if env.Sender != c.member || env.Name != troupe.ErrorName || env.More {
+		return false
+	}
+	e := env.Err()
+	return e != nil && e.Code == troupe.CodeNotFound
+}
+
+// NoReceiverReply returns the envelope that a transport which learns only
+// after Route that no member received request req (as NATS answers "no
+// responders") delivers to the requester's inbox: a final not_found Error
+// reply to req, sent by the requester itself. The requester's bus ends the
+// request at once with a not_found error whose cause is troupe.ErrNoReceiver.
+func NoReceiverReply(req *troupe.Envelope) *troupe.Envelope {
+	payload, _ := json.Marshal(&troupe.Error{Code: troupe.CodeNotFound, Msg: troupe.ErrNoReceiver.Error()})
+	return &troupe.Envelope{
+		Kind: troupe.KindReply, Name: troupe.ErrorName, ID: troupe.NewID(), ActivityID: req.ActivityID,
+		ResponseTo: req.ID, Sender: req.Sender, SentAt: time.Now(), Deadline: req.Deadline, Payload: payload,
 	}
 }
 
