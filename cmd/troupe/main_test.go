@@ -44,16 +44,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startRun runs `troupe run args...` until the test ends and returns the
-// gateway's URL as printed on stdout.
-func startRun(t *testing.T, args ...string) (url string, logs *syncBuffer) {
+// started is what troupe run printed before it was ready.
+type started struct {
+	gateway string // the gateway's URL, without the trailing slash
+	nats    string // the embedded NATS server's URL
+	logs    *syncBuffer
+}
+
+// startRun runs `troupe run args...` until the test ends and returns once
+// it has printed that it is ready.
+func startRun(t *testing.T, args ...string) started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	logs = &syncBuffer{}
+	st := started{logs: &syncBuffer{}}
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"run"}, args...), pw, logs)
+		err := run(ctx, append([]string{"run"}, args...), pw, st.logs)
 		pw.CloseWithError(errors.New("run returned"))
 		done <- err
 	}()
@@ -72,12 +79,18 @@ func startRun(t *testing.T, args ...string) (url string, logs *syncBuffer) {
 	for lines.Scan() {
 		line := lines.Text()
 		if rest, ok := strings.CutPrefix(line, "gateway listening on "); ok {
+			st.gateway = strings.TrimSuffix(rest, "/")
+		}
+		if rest, ok := strings.CutPrefix(line, "nats listening on "); ok {
+			st.nats, _, _ = strings.Cut(rest, " ")
+		}
+		if strings.HasPrefix(line, "ready: ") {
 			go func() { _, _ = io.Copy(io.Discard, pr) }()
-			return strings.TrimSuffix(rest, "/"), logs
+			return st
 		}
 	}
-	t.Fatalf("run printed no URL; logs:\n%s", logs.String())
-	return "", nil
+	t.Fatalf("run did not become ready; logs:\n%s", st.logs.String())
+	return st
 }
 
 func post(t *testing.T, url, body string) (int, map[string]any) {
@@ -95,8 +108,36 @@ func post(t *testing.T, url, body string) (int, map[string]any) {
 }
 
 func TestRunDemo(t *testing.T) {
-	t.Chdir(t.TempDir()) // no troupe.yaml here: the built-in demo runs
-	url, _ := startRun(t, "-addr", "127.0.0.1:0", "-data", t.TempDir())
+	for _, transport := range [][]string{{"-inproc"}, {"-nats-port", "0"}} {
+		t.Run(transport[0], func(t *testing.T) {
+			t.Chdir(t.TempDir()) // no troupe.yaml here: the built-in demo runs
+			st := startRun(t, append(transport, "-addr", "127.0.0.1:0", "-data", t.TempDir())...)
+			checkDemo(t, st.gateway)
+		})
+	}
+}
+
+// TestRunOnly scales out: one troupe run serves the gateway and the embedded
+// NATS server, a second runs only the hello service against that server.
+func TestRunOnly(t *testing.T) {
+	t.Chdir(t.TempDir())
+	data := t.TempDir()
+	front := startRun(t, "-only", "gateway", "-nats-port", "0", "-addr", "127.0.0.1:0", "-data", data)
+	if front.nats == "" {
+		t.Fatal("no NATS URL printed")
+	}
+	// Nobody serves Hello yet: the gateway says so at once.
+	if status, got := post(t, front.gateway+"/", `{"type":"Hello"}`); status != http.StatusNotFound || got["type"] != "Error" {
+		t.Fatalf("Hello with no hello service: %d %v, want 404 Error", status, got)
+	}
+	// Two more processes' worth of hello instances compete for Hello.
+	startRun(t, "-only", "hello", "-nats", front.nats, "-data", data)
+	startRun(t, "-only", "hello", "-nats", front.nats, "-data", data)
+	checkDemo(t, front.gateway)
+}
+
+func checkDemo(t *testing.T, url string) {
+	t.Helper()
 	for _, tt := range []struct{ send, want string }{{"Hello", "World"}, {"hello", "world"}} {
 		status, got := post(t, url+"/", `{"type":"`+tt.send+`"}`)
 		if status != http.StatusOK || got["type"] != tt.want {
@@ -113,15 +154,16 @@ func TestRunDemo(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %d %v", resp.StatusCode, err)
 	}
-	if alarms, ok := health["alarms"].([]any); !ok || len(alarms) != 3 {
-		t.Errorf("healthz alarms = %v, want the three alarms", health["alarms"])
+	if alarms, ok := health["alarms"].([]any); !ok || len(alarms) != 4 {
+		t.Errorf("healthz alarms = %v, want the four alarms", health["alarms"])
 	}
 }
 
 func TestRunCrashGivesIncident(t *testing.T) {
 	t.Chdir(t.TempDir())
-	url, logs := startRun(t, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-hello-panic-rate", "1", "-log-format", "json")
-	status, got := post(t, url+"/", `{"type":"Hello"}`)
+	st := startRun(t, "-inproc", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-hello-panic-rate", "1", "-log-format", "json")
+	logs := st.logs
+	status, got := post(t, st.gateway+"/", `{"type":"Hello"}`)
 	incident, _ := got["incident"].(string)
 	if status != http.StatusInternalServerError || got["type"] != "Error" || incident == "" {
 		t.Fatalf("crashing Hello: %d %v, want 500 Error with an incident", status, got)

@@ -26,6 +26,7 @@ import (
 	"github.com/troupe-go/troupe/gateway"
 	"github.com/troupe-go/troupe/internal/sdnotify"
 	"github.com/troupe-go/troupe/manifest"
+	"github.com/troupe-go/troupe/natsbus"
 	"github.com/troupe-go/troupe/service"
 )
 
@@ -53,6 +54,11 @@ type runOptions struct {
 	webhook      string
 	surge        float64
 	drain        time.Duration
+	inproc       bool
+	natsURL      string
+	natsPort     int
+	natsCreds    string
+	only         string
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
@@ -81,6 +87,11 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 	fs.StringVar(&o.webhook, "alarm-webhook", "", "URL that alarm notifications are POSTed to")
 	fs.Float64Var(&o.surge, "surge-threshold", 20000, "requests per second above which the surge alarm is raised")
 	fs.DurationVar(&o.drain, "drain", 10*time.Second, "how long to drain in-flight requests on shutdown")
+	fs.BoolVar(&o.inproc, "inproc", false, "use the in-process bus instead of NATS (one process only)")
+	fs.StringVar(&o.natsURL, "nats", "", "connect to this NATS server or cluster (comma-separated URLs) instead of starting an embedded one")
+	fs.IntVar(&o.natsPort, "nats-port", 4222, "loopback client port of the embedded NATS server (0 picks a free one)")
+	fs.StringVar(&o.natsCreds, "nats-credentials", "", "JSON file of NATS credentials by user (default: DATA/nats/credentials.json when present)")
+	fs.StringVar(&o.only, "only", "", "run only these services of the manifest (comma-separated; \"gateway\" is the HTTP gateway), for scaling out against -nats")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
 	}
@@ -91,6 +102,9 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 	default:
 		fs.Usage()
 		return o, exitError(2)
+	}
+	if o.inproc && o.natsURL != "" {
+		return o, fmt.Errorf("run: -inproc and -nats exclude each other")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("run: -log-format %q: want text or json", o.logFormat)
@@ -156,8 +170,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.Join(err, a.stop(stopCtx))
 	}
 	log.Info("application running", "app", app.Name, "manifest", source)
+	fmt.Fprintf(stdout, "ready: %s\n", a.summary())
 	_ = sdnotify.Ready()
-	_ = sdnotify.Status("serving " + a.server.URL())
+	if a.server != nil {
+		_ = sdnotify.Status("serving " + a.server.URL())
+	}
 
 	<-ctx.Done()
 	log.Info("shutting down", "app", app.Name)
@@ -181,8 +198,10 @@ type application struct {
 	sys      *actor.System
 	events   *actor.Subscription
 	eventsWG sync.WaitGroup
-	bus      *bus.Bus
-	services []*service.Service
+	natsServer *natsbus.Server
+	transport  *natsbus.Transport
+	bus        *bus.Bus
+	services   []*service.Service
 	gw       *gateway.Gateway
 	server   *gateway.Server
 }
@@ -216,6 +235,11 @@ func (a *application) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("run: crash-loop alarm: %w", err)
 	}
+	// Any durable message that exhausted its attempts raises this alarm.
+	deadLetters, err := a.monitor.Rate("dead-letters", alarm.RateConfig{Threshold: alarm.Threshold{High: 1e-9, Low: 1e-10}, Window: time.Minute, Noun: "dead letters"})
+	if err != nil {
+		return fmt.Errorf("run: dead-letter alarm: %w", err)
+	}
 	a.registry.MustRegister(a.monitor)
 	if err := a.monitor.Start(); err != nil {
 		return fmt.Errorf("run: alarms: %w", err)
@@ -234,15 +258,33 @@ func (a *application) start(ctx context.Context) error {
 		}
 	}()
 
-	// The bus and the services linked into this binary.
-	a.bus, err = bus.New(bus.Config{App: a.app, Timeout: o.timeout, Logger: a.log})
+	// The transport, the bus and the services linked into this binary.
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("run: data directory: %w", err)
+	}
+	transport, err := a.startTransport(ctx, func(env *troupe.Envelope, service, reason string) {
+		deadLetters.Observe()
+		a.log.Error("durable message dead-lettered", "name", env.Name, "id", env.ID, "service", service, "reason", reason)
+	})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	cfg := bus.Config{App: a.app, Timeout: o.timeout, Logger: a.log}
+	if transport != nil {
+		cfg.Transport = transport
+	}
+	a.bus, err = bus.New(cfg)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	a.registry.MustRegister(a.bus.Collector())
+	only, err := a.selected()
+	if err != nil {
+		return err
+	}
 	factories := linked(o)
 	for _, decl := range a.app.Services {
-		if decl.Name == troupe.GatewayService {
+		if decl.Name == troupe.GatewayService || !only(decl.Name) {
 			continue
 		}
 		newService, ok := factories[decl.Name]
@@ -265,6 +307,9 @@ func (a *application) start(ctx context.Context) error {
 	}
 
 	// The gateway last: traffic arrives only when everything can serve it.
+	if !only(troupe.GatewayService) {
+		return nil
+	}
 	client, err := a.bus.Join(ctx, troupe.GatewayService, "gateway-1")
 	if err != nil {
 		return fmt.Errorf("run: gateway: %w", err)
@@ -324,6 +369,12 @@ func (a *application) stop(ctx context.Context) error {
 	if a.bus != nil {
 		errs = append(errs, a.bus.Close(ctx))
 	}
+	if a.transport != nil {
+		errs = append(errs, a.transport.Close(ctx))
+	}
+	if a.natsServer != nil {
+		errs = append(errs, a.natsServer.Shutdown(ctx))
+	}
 	if a.sys != nil {
 		errs = append(errs, a.sys.Shutdown(ctx))
 		a.events.Close()
@@ -336,6 +387,34 @@ func (a *application) stop(ctx context.Context) error {
 		errs = append(errs, a.webhook.Close(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// summary says what this process runs, for the ready line.
+func (a *application) summary() string {
+	var names []string
+	for _, s := range a.services {
+		names = append(names, s.Name())
+	}
+	if a.server != nil {
+		names = append(names, troupe.GatewayService)
+	}
+	return fmt.Sprintf("app %s, running %s", a.app.Name, strings.Join(names, ", "))
+}
+
+// selected returns whether -only selects a service; without -only, all are.
+func (a *application) selected() (func(string) bool, error) {
+	if a.opts.only == "" {
+		return func(string) bool { return true }, nil
+	}
+	set := map[string]bool{}
+	for _, name := range strings.Split(a.opts.only, ",") {
+		name = strings.TrimSpace(name)
+		if name != troupe.GatewayService && a.app.Service(name) == nil {
+			return nil, fmt.Errorf("run: -only %q: the manifest declares no such service", name)
+		}
+		set[name] = true
+	}
+	return func(name string) bool { return set[name] }, nil
 }
 
 // crashKey names a crashed process for the crash-loop alarm: its registered
