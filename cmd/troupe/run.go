@@ -192,18 +192,18 @@ type application struct {
 	log    *slog.Logger
 	stdout io.Writer
 
-	registry *prometheus.Registry
-	monitor  *alarm.Monitor
-	webhook  *alarm.Webhook
-	sys      *actor.System
-	events   *actor.Subscription
-	eventsWG sync.WaitGroup
+	registry   *prometheus.Registry
+	monitor    *alarm.Monitor
+	webhook    *alarm.Webhook
+	sys        *actor.System
+	events     *actor.Subscription
+	eventsWG   sync.WaitGroup
 	natsServer *natsbus.Server
 	transport  *natsbus.Transport
 	bus        *bus.Bus
 	services   []*service.Service
-	gw       *gateway.Gateway
-	server   *gateway.Server
+	gw         *gateway.Gateway
+	server     *gateway.Server
 }
 
 func (a *application) start(ctx context.Context) error {
