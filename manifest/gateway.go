@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -52,6 +53,10 @@ func (p *parser) routes(n *yaml.Node) []route {
 	}
 	var out []route
 	seen := map[string]*yaml.Node{}
+	mux := http.NewServeMux()
+	for _, path := range reserved {
+		_ = conflict(mux, path)
+	}
 	for _, item := range n.Content {
 		r, ok := p.route(deref(item))
 		if !ok {
@@ -62,10 +67,36 @@ func (p *parser) routes(n *yaml.Node) []route {
 			p.errorf(r.node, "duplicate route %s %s (first at line %d)", r.r.Method, r.r.Path, first.Line)
 			continue
 		}
+		if err := conflict(http.NewServeMux(), muxPattern(r.r)); err != nil {
+			p.errorf(r.node, "the gateway cannot serve route %s %s: %v", r.r.Method, r.r.Path, err)
+			continue
+		}
+		if conflict(mux, muxPattern(r.r)) != nil {
+			p.errorf(r.node, "route %s %s conflicts with %s", r.r.Method, r.r.Path, conflictsWith(out, r))
+			continue
+		}
 		seen[key] = r.node
 		out = append(out, r)
 	}
 	return out
+}
+
+// conflictsWith describes the earlier route that r conflicts with.
+func conflictsWith(earlier []route, r route) string {
+	const why = "both match some requests and neither is more specific"
+	for _, path := range reserved {
+		mux := http.NewServeMux()
+		if conflict(mux, path) == nil && conflict(mux, muxPattern(r.r)) != nil {
+			return fmt.Sprintf("the gateway's own %s: %s", path, why)
+		}
+	}
+	for _, e := range earlier {
+		mux := http.NewServeMux()
+		if conflict(mux, muxPattern(e.r)) == nil && conflict(mux, muxPattern(r.r)) != nil {
+			return fmt.Sprintf("the route %s %s at line %d: %s", e.r.Method, e.r.Path, e.node.Line, why)
+		}
+	}
+	return "an earlier route"
 }
 
 func (p *parser) route(n *yaml.Node) (route, bool) {
@@ -152,10 +183,17 @@ func (p *parser) route(n *yaml.Node) (route, bool) {
 	return r, ok
 }
 
-// checkPath reports what is wrong with a route's path, or "". Literal
-// segments hold letters, digits and "-._~"; a REST route's path may have
-// {param} segments, param being a letter or '_' followed by letters, digits
-// and '_', each name once.
+// reserved are the gateway's own paths, which no route may use.
+var reserved = []string{"/healthz", "/readyz", "/metrics"}
+
+// checkPath reports what is wrong with a route's path, or "". Paths are
+// net/http.ServeMux paths, as the gateway serves them: literal segments hold
+// letters, digits and "-._~"; a REST route's path may have {param} segments,
+// each name once, and may end
+// in {rest...} for the rest of the path or {$}.
+//
+// Parameter names are Go identifiers (letters, digits and '_', not starting
+// with a digit), which is what ServeMux accepts.
 func checkPath(path string, rest bool) string {
 	if !strings.HasPrefix(path, "/") {
 		return "must start with '/'"
@@ -163,15 +201,16 @@ func checkPath(path string, rest bool) string {
 	if len(path) > 1024 {
 		return "is longer than 1024 bytes"
 	}
-	if path == "/" {
-		return ""
-	}
-	if strings.HasSuffix(path, "/") {
-		return "must not end with '/'"
+	if slices.Contains(reserved, strings.TrimSuffix(path, "/")) {
+		return fmt.Sprintf("is the gateway's own (%s are reserved)", strings.Join(reserved, ", "))
 	}
 	params := map[string]bool{}
-	for seg := range strings.SplitSeq(path[1:], "/") {
+	segs := strings.Split(path[1:], "/")
+	for i, seg := range segs {
+		last := i == len(segs)-1
 		switch {
+		case seg == "" && last:
+			// "/" or a trailing slash: the gateway matches exactly this path.
 		case seg == "":
 			return "has an empty segment (\"//\")"
 		case seg == "." || seg == "..":
@@ -182,8 +221,21 @@ func checkPath(path string, rest bool) string {
 			}
 			name, ok := strings.CutPrefix(seg, "{")
 			name, ok2 := strings.CutSuffix(name, "}")
-			if !ok || !ok2 || !isIdent(name) {
-				return fmt.Sprintf("has a malformed parameter %q: want a whole segment {name}, name a letter or '_' then letters, digits or '_'", truncate(seg))
+			if !ok || !ok2 {
+				return fmt.Sprintf("has a malformed parameter %q: a parameter is a whole segment {name}", truncate(seg))
+			}
+			if name == "$" {
+				if !last {
+					return "has {$} before its end"
+				}
+				continue
+			}
+			name, dots := strings.CutSuffix(name, "...")
+			if dots && !last {
+				return fmt.Sprintf("has {%s...} before its end: it matches the rest of the path", truncate(name))
+			}
+			if !isIdent(name) {
+				return fmt.Sprintf("has a malformed parameter %q: want {name}, name a letter or '_' then letters, digits or '_'", truncate(seg))
 			}
 			if params[name] {
 				return fmt.Sprintf("has parameter {%s} twice", name)
@@ -201,30 +253,47 @@ func checkPath(path string, rest bool) string {
 	return ""
 }
 
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
-		if !letter && !(i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// patternKey replaces a path's parameter names by "{}", so that two routes
-// that match the same requests compare equal.
+// patternKey replaces a path's parameter names by "{}" (or "{...}"), so that
+// two routes that match the same requests compare equal.
 func patternKey(path string) string {
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
-		if strings.HasPrefix(s, "{") {
+		switch {
+		case s == "{$}":
+		case strings.HasSuffix(s, "...}"):
+			segs[i] = "{...}"
+		case strings.HasPrefix(s, "{"):
 			segs[i] = "{}"
 		}
 	}
 	return strings.Join(segs, "/")
+}
+
+// muxPattern is the net/http.ServeMux pattern under which the gateway serves
+// r: protocol routes for every method (it answers 405 itself), a trailing
+// slash anchored so that it matches only that path.
+func muxPattern(r troupe.Route) string {
+	p := r.Path
+	if strings.HasSuffix(p, "/") {
+		p += "{$}"
+	}
+	if r.Message != "" {
+		p = r.Method + " " + p
+	}
+	return p
+}
+
+// conflict reports whether ServeMux refuses to serve pattern beside the
+// patterns already in mux (two patterns that both match some request and
+// neither is more specific), registering it if not.
+func conflict(mux *http.ServeMux, pattern string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
 }
 
 // checkRoutes checks that every route message has a receiver, and adds or
@@ -260,4 +329,18 @@ func (p *parser) checkRoutes(app *troupe.App, routes []route) {
 		p.pos.sends[svcName{troupe.GatewayService, m.name}] = m.pos
 	}
 	app.Services = append(app.Services, decl)
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		if !letter && !(i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
