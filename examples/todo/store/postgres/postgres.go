@@ -268,7 +268,7 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 			}
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
-			SELECT $1, id, $3, FALSE, $4, $4, 1 FROM lists WHERE id = $2 FOR KEY SHARE`, t.ID, t.ListID, t.Title, now)
+			SELECT $1, id, $3, FALSE, $4, $4, 1 FROM lists WHERE id = $2`, t.ID, t.ListID, t.Title, now)
 		if err != nil {
 			return err
 		}

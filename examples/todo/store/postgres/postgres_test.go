@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
 	"github.com/troupe-go/troupe"
@@ -271,4 +273,62 @@ func (p *proxy) stop() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// BenchmarkBaseline is the bare database under BenchmarkStore: the same
+// schema, plain statements through pgxpool, no validation, no transaction,
+// no idempotency bookkeeping.
+func BenchmarkBaseline(b *testing.B) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(b)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	insert := func() error {
+		now := time.Now()
+		_, err := pool.Exec(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
+			VALUES ($1, 'default', 'benchmark todo', FALSE, $2, $2, 1)`, troupe.NewID(), now)
+		return err
+	}
+	b.Run("Insert", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := insert(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Select1000", func(b *testing.B) {
+		if _, err := pool.Exec(ctx, `DELETE FROM todos`); err != nil {
+			b.Fatal(err)
+		}
+		for range 1000 {
+			if err := insert(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			rows, _ := pool.Query(ctx, `SELECT id, list_id, title, completed, created_at, updated_at, version
+				FROM todos WHERE list_id = 'default' ORDER BY seq`)
+			todos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Todo, error) {
+				var t store.Todo
+				err := row.Scan(&t.ID, &t.ListID, &t.Title, &t.Completed, &t.CreatedAt, &t.UpdatedAt, &t.Version)
+				return t, err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(todos) != 1000 {
+				b.Fatalf("got %d todos", len(todos))
+			}
+		}
+	})
 }

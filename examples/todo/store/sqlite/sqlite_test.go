@@ -2,9 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -98,4 +100,69 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkBaseline is the bare database under BenchmarkStore: the same
+// schema and pragmas, plain statements through database/sql, no validation,
+// no transaction, no idempotency bookkeeping.
+func BenchmarkBaseline(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "todo.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path+"?_busy_timeout=5000&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	insert := func() error {
+		now := time.Now().UnixMicro()
+		_, err := db.ExecContext(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
+			VALUES (?, 'default', 'benchmark todo', 0, ?, ?, 1)`, troupe.NewID(), now, now)
+		return err
+	}
+	b.Run("Insert", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := insert(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Select1000", func(b *testing.B) {
+		if _, err := db.ExecContext(ctx, `DELETE FROM todos`); err != nil {
+			b.Fatal(err)
+		}
+		for range 1000 {
+			if err := insert(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			rows, err := db.QueryContext(ctx, `SELECT id, list_id, title, completed, created_at, updated_at, version
+				FROM todos WHERE list_id = 'default' ORDER BY seq`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var todos []store.Todo
+			for rows.Next() {
+				var t store.Todo
+				var c, u int64
+				if err := rows.Scan(&t.ID, &t.ListID, &t.Title, &t.Completed, &c, &u, &t.Version); err != nil {
+					b.Fatal(err)
+				}
+				t.CreatedAt, t.UpdatedAt = time.UnixMicro(c), time.UnixMicro(u)
+				todos = append(todos, t)
+			}
+			rows.Close()
+			if len(todos) != 1000 {
+				b.Fatalf("got %d todos", len(todos))
+			}
+		}
+	})
 }

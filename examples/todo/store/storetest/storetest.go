@@ -821,8 +821,8 @@ func testClosed(t *testing.T, s store.Store) {
 }
 
 // Bench runs the store benchmarks against the stores newStore makes (as for
-// [Run]): Create (one todo per op) and List1000 (listing a list of 1,000
-// todos per op).
+// [Run]): Create (one todo per op), CreateParallel (the same from 4
+// goroutines per CPU) and List1000 (listing a list of 1,000 todos per op).
 func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 	b.Run("Create", func(b *testing.B) {
 		s := newStore(b)
@@ -838,6 +838,8 @@ func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 		s := newStore(b)
 		ctx := b.Context()
 		b.ReportAllocs()
+		b.SetParallelism(4)
+		b.ResetTimer() // newStore may have made a database
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "benchmark todo"}); err != nil {
