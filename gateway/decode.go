@@ -110,6 +110,7 @@ func decodeObject(body []byte, maxDepth int) ([]member, error) {
 // duplicate keys.
 func splitObject(b []byte) ([]member, error) {
 	var out []member
+	var seen map[string]struct{}
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
 		return nil, nil
@@ -134,10 +135,25 @@ func splitObject(b []byte) ([]member, error) {
 		if i > len(b) || i <= vstart {
 			return nil, badRequest("invalid JSON object")
 		}
-		for _, m := range out {
-			if m.key == key {
-				return nil, badRequest("duplicate key %q", truncate(key, 40))
+		if seen == nil && len(out) >= 8 {
+			// Many members: look duplicates up in a set, not by
+			// comparing each pair (a 1 MiB body can hold 100,000).
+			seen = make(map[string]struct{}, 16)
+			for _, m := range out {
+				seen[m.key] = struct{}{}
 			}
+		}
+		dup := false
+		if seen != nil {
+			_, dup = seen[key]
+			seen[key] = struct{}{}
+		} else {
+			for _, m := range out {
+				dup = dup || m.key == key
+			}
+		}
+		if dup {
+			return nil, badRequest("duplicate key %q", truncate(key, 40))
 		}
 		out = append(out, member{key: key, raw: b[start:i], val: b[vstart:i]})
 		i = skipSpace(b, i)

@@ -471,6 +471,8 @@ func TestDecodeRequest(t *testing.T) {
 		{`{"type":"Hello","type":"Hello"}`, "", "", `duplicate key "type"`},
 		{`{"type":"Hello","\u0074ype":"X"}`, "", "", `duplicate key "type"`},
 		{`{"a":1,"a":2,"type":"Hello"}`, "", "", `duplicate key "a"`},
+		{`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"type":"Hello","c":0}`, "", "", `duplicate key "c"`},
+		{`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"type":"Hello"}`, "Hello", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`, ""},
 		{`{"type":""}`, "", "", `"type": name is empty`},
 		{`{"type":true}`, "", "", `"type" must be a string, got a boolean`},
 		{`{}`, "", "", `missing "type"`},

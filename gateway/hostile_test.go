@@ -40,6 +40,21 @@ type hostile struct {
 
 func str(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }
 
+// manyMembers returns a Hello with n more members, the last repeating
+// the first when dup.
+func manyMembers(n int, dup bool) string {
+	var b strings.Builder
+	b.WriteString(`{"type":"Hello"`)
+	for i := range n {
+		fmt.Fprintf(&b, `,"k%d":0`, i)
+	}
+	if dup {
+		b.WriteString(`,"k0":1`)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
 func nested(n int) string {
 	return `{"type":"Hello","x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`
 }
@@ -74,6 +89,8 @@ func TestHostileRequests(t *testing.T) {
 		{name: "10 MB chunked body", ctype: json, body: tenMB, chunked: true, wantStatus: 413, wantMsg: "body larger than 1048576 bytes", orClosed: true},
 		{name: "10k levels of nesting", ctype: json, body: str(nested(10000)), wantStatus: 400, wantMsg: "nested deeper than 32 levels"},
 		{name: "nesting in strings is text", ctype: json, body: str(`{"type":"Hello","x":"` + strings.Repeat("[", 10000) + `"}`), wantStatus: 200},
+		{name: "80,000 members", ctype: json, body: str(manyMembers(80000, false)), wantStatus: 200},
+		{name: "80,000 members and a duplicate", ctype: json, body: str(manyMembers(80000, true)), wantStatus: 400, wantMsg: `duplicate key "k0"`},
 		{name: "invalid UTF-8", ctype: json, body: str("{\"type\":\"Hello\",\"x\":\"\xff\xfe\"}"), wantStatus: 400, wantMsg: "not valid UTF-8"},
 		{name: "UTF-16 body", ctype: json, body: str("\xff\xfe{\x00}\x00"), wantStatus: 400, wantMsg: "not valid UTF-8"},
 		{name: "GET", method: "GET", body: str(``), wantStatus: 405, wantMsg: "method GET not allowed: want POST"},
