@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -81,4 +82,60 @@ func TestRequestReply(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	bustest.Run(t, func(t *testing.T) bus.Transport { return bus.NewInProc() })
+}
+
+func TestNoReceiverReplyEndsRequest(t *testing.T) {
+	ctx := context.Background()
+	tr := bus.NewInProc()
+	b, err := bus.New(bus.Config{App: testApp(), Transport: tr, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = b.Close(ctx)
+		_ = tr.Close(ctx)
+	})
+	g, err := b.Join(ctx, "greeter", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Handle("greet", bus.HandlerFunc(func(context.Context, *bus.Msg) {})); err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Join(ctx, "web", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := w.Call(ctx, "greet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Cancel()
+	// A transport that learns late that nobody received the request
+	// answers in the requester's name.
+	p, err := tr.Join(ctx, troupe.Member{Service: "raw", Instance: "r1"}, bus.DelivererFunc(func(*troupe.Envelope, bus.Acker) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &troupe.Envelope{ID: call.ID(), ActivityID: call.ID(), Sender: w.Member(), Deadline: time.Now().Add(time.Hour)}
+	if err := p.Reply(ctx, w.Member(), bus.NoReceiverReply(req)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = call.Next(ctx)
+	if !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrNotFound) {
+		t.Errorf("Next = %v, want not_found with ErrNoReceiver", err)
+	}
+	// The same envelope from another member is not believed.
+	call2, err := w.Call(ctx, "greet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call2.Cancel()
+	forged := bus.NoReceiverReply(&troupe.Envelope{ID: call2.ID(), Sender: troupe.Member{Service: "raw", Instance: "r1"}})
+	if err := p.Reply(ctx, w.Member(), forged); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.Stats().Services["web"].Refusals, uint64(2); got != want {
+		t.Errorf("web refusals = %d, want %d (one no receiver, one forged reply)", got, want)
+	}
 }

@@ -576,6 +576,12 @@ func (s *suite) permissions(t *testing.T) {
 				t.Errorf("%s to a name nobody receives = %v, want not_found with ErrNoReceiver", tt.style, tt.err)
 			}
 		}
+		// "lonely" is declared received, but no instance joined: the bus
+		// or the transport must say so before the deadline.
+		lctx := ctxTimeout(t, Patience)
+		if _, err := w.Request(lctx, "lonely", nil); !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrNotFound) {
+			t.Errorf("request to a name no instance receives = %v, want not_found with ErrNoReceiver", err)
+		}
 		if err := w.Publish(ctx, "nobody", nil); err != nil {
 			t.Errorf("Publish to a name nobody receives = %v, want nil", err)
 		}
