@@ -52,6 +52,7 @@ func reply() *troupe.Envelope {
 		ResponseTo: reqID,
 		Sender:     troupe.Member{Service: "todo", Instance: "todo-0"},
 		SentAt:     sentAt.Add(300 * time.Microsecond),
+		Deadline:   deadline,
 		More:       true,
 		Payload:    json.RawMessage(`{"todos":[{"id":1,"title":"milk"}]}`),
 	}
@@ -106,7 +107,7 @@ func TestEnvelopeWireForm(t *testing.T) {
 		{"reply", reply(), `{"v":1,"kind":"reply","name":"todo.listed","id":"01JDQ6Y8Z9MNPQRSTVWXYZ0123",` +
 			`"activity":"01JDQ6Y8Z0000000000000000A","responseTo":"01JDQ6Y8Z4A5B6C7D8E9F0GHJK",` +
 			`"sender":{"service":"todo","instance":"todo-0"},"sentAt":"2026-11-26T16:00:00.123756789Z",` +
-			`"more":true,"payload":{"todos":[{"id":1,"title":"milk"}]}}`},
+			`"deadline":"2026-11-26T16:00:01.123456789Z","more":true,"payload":{"todos":[{"id":1,"title":"milk"}]}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
