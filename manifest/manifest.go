@@ -129,10 +129,31 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 // yamlLine matches go.yaml.in/yaml/v3's syntax errors.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// parserProblems are the syntax errors that go.yaml.in/yaml/v3 (v3.0.6)
+// reports from its parser rather than its scanner. For those it gives the
+// line counted from 0 (of the construct being parsed, or of the problem if
+// that construct is on the first line); scanner errors count from 1.
+var parserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
 func (p *parser) syntax(err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if slices.Contains(parserProblems, m[2]) {
+			line++
+		}
 		p.errs = append(p.errs, Error{File: p.file, Line: line, Msg: "YAML syntax: " + m[2]})
 		return
 	}

@@ -467,3 +467,29 @@ func FuzzParse(f *testing.F) {
 		manifest.Lint(app)
 	})
 }
+
+// TestSyntaxErrorLines checks the lines of YAML syntax errors, which
+// go.yaml.in/yaml/v3 counts from 0 for some errors and from 1 for others.
+func TestSyntaxErrorLines(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{"unclosed flow sequence", "app: demo\nservices:\n  hello:\n    receives: [Hello\n  web: {}\n",
+			"f.yaml:4: YAML syntax: did not find expected ',' or ']'"},
+		{"unclosed flow sequence at the end", "a: 1\nb: 2\nc: [\n", "f.yaml:4: YAML syntax: did not find expected node content"},
+		{"bad indentation", "app: demo\nx: y\n  b: c\n", "f.yaml:3: YAML syntax: mapping values are not allowed in this context"},
+		{"tab", "app: demo\n\tb: c\n", "f.yaml:2: YAML syntax: found a tab character that violates indentation"},
+		{"list in a mapping", "a: b\n- c\n", "f.yaml:2: YAML syntax: did not find expected key"},
+		{"bad token", "a: 1\nb: 2\nc: @x\n", "f.yaml:3: YAML syntax: found character that cannot start any token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := manifest.Parse("f.yaml", []byte(tt.yaml))
+			if got := fmt.Sprint(err); got != tt.want {
+				t.Errorf("Parse error = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
