@@ -47,6 +47,8 @@ func commands() map[string]command {
 	return map[string]command{
 		"run":     {"start the application: bus, services, gateway", runCmd},
 		"lint":    {"check a manifest and report unused messages", runLint},
+		"send":    {"send one message to a running application and print the reply", runSend},
+		"bench":   {"seed 001's experiment: N concurrent Hellos within a duration", runBench},
 		"version": {"print the version", runVersion},
 	}
 }

@@ -226,3 +226,50 @@ func TestCommands(t *testing.T) {
 		})
 	}
 }
+
+func TestSend(t *testing.T) {
+	t.Chdir(t.TempDir())
+	data := t.TempDir()
+	startRun(t, "-nats-port", "0", "-addr", "127.0.0.1:0", "-data", data)
+	tests := []struct {
+		args       []string
+		wantErr    string
+		wantStdout string
+	}{
+		{[]string{"Hello"}, "", `"name": "World"`},
+		{[]string{"hello", `{"extra": 1}`}, "", `"name": "world"`},
+		{[]string{"-kind", "send", "Hello"}, "", "send Hello sent"},
+		{[]string{"Nobody"}, "does not declare that it sends it", ""}, // the operator sends only what some service receives
+		{[]string{"Hello", "{not json"}, "not valid JSON", ""},
+		{[]string{"-kind", "shout", "Hello"}, "want request, send or publish", ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"send", "-data", data}, tt.args...), &stdout, &stderr)
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("err = %v (stderr %s)", err, stderr.String())
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+			if !strings.Contains(stdout.String(), tt.wantStdout) {
+				t.Errorf("stdout = %q, want it to contain %q", stdout.String(), tt.wantStdout)
+			}
+		})
+	}
+}
+
+func TestBenchHello(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	// A small burst with a generous duration: this checks that the tool works
+	// and every reply is World, not how fast it is.
+	err := run(context.Background(), []string{"bench", "hello", "-inproc", "-n", "200", "-duration", "30s"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "200/200 good") || !strings.Contains(stdout.String(), "can handle 200 requests") {
+		t.Errorf("bench output:\n%s", stdout.String())
+	}
+}

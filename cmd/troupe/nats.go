@@ -81,6 +81,9 @@ func (a *application) startTransport(ctx context.Context, onDeadLetter func(env 
 		if err := writeCredentials(path, srv.Users()); err != nil {
 			return nil, err
 		}
+		if err := os.WriteFile(natsURLFile(o.dataDir), []byte(srv.ClientURL()+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("nats url: %w", err)
+		}
 		fmt.Fprintf(a.stdout, "nats listening on %s (credentials in %s)\n", srv.ClientURL(), path)
 		cfg.Server = srv
 	} else {

@@ -128,6 +128,11 @@ func loadApp(o runOptions) (*troupe.App, string, error) {
 	return app, path, err
 }
 
+// newQuietLogger logs warnings and errors only, for the client commands.
+func newQuietLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
 func newLogger(o runOptions, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
@@ -162,6 +167,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	app, source, err := loadApp(o)
 	if err != nil {
 		return err
+	}
+	if app, err = withOperator(app); err != nil {
+		return fmt.Errorf("run: %w", err)
 	}
 	a := &application{opts: o, app: app, log: log, stdout: stdout}
 	if err := a.start(ctx); err != nil {
@@ -284,7 +292,7 @@ func (a *application) start(ctx context.Context) error {
 	}
 	factories := linked(o)
 	for _, decl := range a.app.Services {
-		if decl.Name == troupe.GatewayService || !only(decl.Name) {
+		if decl.Name == troupe.GatewayService || decl.Name == operatorService || !only(decl.Name) {
 			continue
 		}
 		newService, ok := factories[decl.Name]
