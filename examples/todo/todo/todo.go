@@ -1,0 +1,268 @@
+package todo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/service"
+)
+
+// Name is the service's name in the manifest.
+const Name = "todo"
+
+// The requests the service receives.
+const (
+	MsgListAll    = "list.all"
+	MsgListCreate = "list.create"
+	MsgList       = "todo.list"
+	MsgGet        = "todo.get"
+	MsgCreate     = "todo.create"
+	MsgUpdate     = "todo.update"
+	MsgDelete     = "todo.delete"
+	MsgClear      = "todo.clear"
+)
+
+// The replies it sends back.
+const (
+	ReplyLists   = "lists"
+	ReplyList    = "list"
+	ReplyListing = "todo.listing"
+	ReplyTodo    = "todo"
+	ReplyDeleted = "deleted"
+	ReplyCleared = "cleared"
+)
+
+// The events it publishes.
+const (
+	EventCreated     = "todo.created"
+	EventUpdated     = "todo.updated"
+	EventDeleted     = "todo.deleted"
+	EventCleared     = "todo.cleared"
+	EventListCreated = "list.created"
+)
+
+// Receives lists every request name the service handles, for its manifest
+// declaration.
+var Receives = []string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}
+
+// Events lists every event name the service publishes, for its manifest
+// declaration (its sends) and for the services that follow it.
+var Events = []string{EventCreated, EventUpdated, EventDeleted, EventCleared, EventListCreated}
+
+// Options configure the service.
+type Options struct {
+	// Store keeps the lists and todos. Required. The service does not close
+	// it: its owner does, after stopping the service.
+	Store store.Store
+	// Logger receives a record for each event that could not be published.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// New returns the todo service with its handlers registered.
+func New(cfg service.Config, opt Options) (*service.Service, error) {
+	if opt.Store == nil {
+		return nil, errors.New("todo: Options.Store is required")
+	}
+	if cfg.Name == "" {
+		cfg.Name = Name
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	s := service.New(cfg)
+	t := &server{st: opt.Store, svc: s, log: opt.Logger, epoch: troupe.NewID(), seq: map[string]uint64{}}
+	errs := []error{
+		service.Handle(s, MsgListAll, ReplyLists, t.listAll),
+		service.Handle(s, MsgListCreate, ReplyList, t.listCreate),
+		service.Handle(s, MsgList, ReplyListing, t.list),
+		service.Handle(s, MsgGet, ReplyTodo, t.get),
+		service.Handle(s, MsgCreate, ReplyTodo, t.create),
+		service.Handle(s, MsgUpdate, ReplyTodo, t.update),
+		service.Handle(s, MsgDelete, ReplyDeleted, t.delete),
+		service.Handle(s, MsgClear, ReplyCleared, t.clear),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("todo: %w", err)
+	}
+	return s, nil
+}
+
+// server holds the handlers' state.
+type server struct {
+	st  store.Store
+	svc *service.Service
+	log *slog.Logger
+
+	// mu orders writes (with their sequence numbers and events) against
+	// each other and against listings, so that a listing's sequence number
+	// describes exactly the state it shows.
+	mu    sync.RWMutex
+	epoch string
+	seq   map[string]uint64 // list id → changes since start
+}
+
+func (t *server) listAll(ctx context.Context, _ struct{}) (Lists, error) {
+	ls, err := t.st.Lists(ctx)
+	if err != nil {
+		return Lists{}, err
+	}
+	return Lists{Lists: ls}, nil
+}
+
+func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l, err := t.st.CreateList(ctx, req.Name)
+	if err != nil {
+		return store.List{}, err
+	}
+	t.publish(ctx, EventListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.epoch, ListInfo: &l})
+	return l, nil
+}
+
+// findList returns the list with id, or a not_found error.
+func (t *server) findList(ctx context.Context, id string) (store.List, error) {
+	ls, err := t.st.Lists(ctx)
+	if err != nil {
+		return store.List{}, err
+	}
+	for _, l := range ls {
+		if l.ID == id {
+			return l, nil
+		}
+	}
+	return store.List{}, store.ListNotFound(id)
+}
+
+func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
+	f, err := store.ParseFilter(req.Filter)
+	if err != nil {
+		return Listing{}, err
+	}
+	l, err := t.findList(ctx, req.List)
+	if err != nil {
+		return Listing{}, err
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	lst, err := t.st.List(ctx, req.List, f)
+	if err != nil {
+		return Listing{}, err
+	}
+	if lst.Todos == nil {
+		lst.Todos = []store.Todo{}
+	}
+	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Epoch: t.epoch, Seq: t.seq[req.List]}, nil
+}
+
+// getIn returns todo id if it belongs to list.
+func (t *server) getIn(ctx context.Context, list, id string) (store.Todo, error) {
+	td, err := t.st.Get(ctx, id)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	if td.ListID != list {
+		return store.Todo{}, store.TodoNotFound(id)
+	}
+	return td, nil
+}
+
+func (t *server) get(ctx context.Context, req TodoRef) (store.Todo, error) {
+	return t.getIn(ctx, req.List, req.ID)
+}
+
+func (t *server) create(ctx context.Context, req CreateTodo) (store.Todo, error) {
+	nt, err := store.CheckNewTodo(store.NewTodo{ListID: req.List, Title: req.Title})
+	if err != nil {
+		return store.Todo{}, err
+	}
+	if env := bus.EnvelopeFrom(ctx); env != nil {
+		nt.IdempotencyKey = env.ID
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	td, err := t.st.Create(ctx, nt)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	t.changed(ctx, EventCreated, Event{Kind: KindCreated, List: td.ListID, Todo: &td})
+	return td, nil
+}
+
+func (t *server) update(ctx context.Context, req UpdateTodo) (store.Todo, error) {
+	p := store.Patch{Title: req.Title, Version: int64(req.Version)}
+	if req.Completed != nil {
+		c := bool(*req.Completed)
+		p.Completed = &c
+	}
+	p, err := store.CheckPatch(p)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	before, err := t.getIn(ctx, req.List, req.ID)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	td, err := t.st.Update(ctx, req.ID, p)
+	if err != nil {
+		return store.Todo{}, err
+	}
+	t.changed(ctx, EventUpdated, Event{Kind: KindUpdated, List: td.ListID, Todo: &td, WasCompleted: before.Completed})
+	return td, nil
+}
+
+func (t *server) delete(ctx context.Context, req TodoRef) (Deleted, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	before, err := t.getIn(ctx, req.List, req.ID)
+	if err != nil {
+		return Deleted{}, err
+	}
+	if err := t.st.Delete(ctx, req.ID); err != nil {
+		return Deleted{}, err
+	}
+	t.changed(ctx, EventDeleted, Event{Kind: KindDeleted, List: before.ListID, Todo: &before, WasCompleted: before.Completed})
+	return Deleted{List: before.ListID, ID: before.ID}, nil
+}
+
+func (t *server) clear(ctx context.Context, req ClearTodos) (Cleared, error) {
+	if !req.Completed {
+		return Cleared{}, troupe.Errorf(troupe.CodeBadRequest, "completed: only completed todos can be cleared; say completed=true")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, err := t.st.ClearCompleted(ctx, req.List)
+	if err != nil {
+		return Cleared{}, err
+	}
+	if n > 0 {
+		t.changed(ctx, EventCleared, Event{Kind: KindCleared, List: req.List, Cleared: n})
+	}
+	return Cleared{List: req.List, Cleared: n}, nil
+}
+
+// changed numbers a change of ev.List and publishes it. t.mu is held.
+func (t *server) changed(ctx context.Context, name string, ev Event) {
+	t.seq[ev.List]++
+	ev.Seq = t.seq[ev.List]
+	ev.Epoch = t.epoch
+	t.publish(ctx, name, ev)
+}
+
+// publish publishes an event. A change that was made stays made if its event
+// cannot be published: followers see a gap in the sequence numbers (or
+// nothing, until the next change) and ask for the listing again.
+func (t *server) publish(ctx context.Context, name string, ev Event) {
+	if err := t.svc.Publish(context.WithoutCancel(ctx), name, ev); err != nil {
+		t.log.Warn("todo: publish failed", "event", name, "list", ev.List, "err", err)
+	}
+}

@@ -1,0 +1,413 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/examples/todo/todo"
+	"github.com/troupe-go/troupe/gateway"
+	"github.com/troupe-go/troupe/service"
+)
+
+// Name is the service's name in the manifest.
+const Name = "web"
+
+// Sends lists the requests the web service sends, for its manifest
+// declaration; it receives todo.Events.
+var Sends = []string{todo.MsgListAll, todo.MsgListCreate, todo.MsgList, todo.MsgGet, todo.MsgCreate, todo.MsgUpdate, todo.MsgDelete, todo.MsgClear}
+
+// MaxFormBytes bounds the body of a form post.
+const MaxFormBytes = 16 << 10
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI 3 description of the REST API that the
+// gateway serves for the application (examples/todo/troupe.yaml's routes).
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
+
+// Options configure the web service.
+type Options struct {
+	// Timeout bounds each request a page makes to the todo service.
+	// Default 1 s.
+	Timeout time.Duration
+	// QueueLen bounds the events queued for one live connection; a browser
+	// that falls this far behind is disconnected and reconnects. Default 64.
+	QueueLen int
+	// WriteTimeout bounds writing one event to a browser. Default 5 s.
+	WriteTimeout time.Duration
+	// PingInterval is how often idle live connections are pinged, so that
+	// proxies keep them and dead ones are noticed. Default 30 s; negative
+	// means never.
+	PingInterval time.Duration
+	// Logger receives a record per failed page. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves the application's pages, assets, the live-update endpoint
+// and the OpenAPI description:
+//
+//	GET  /                                     the default list
+//	GET  /lists/{list}?filter=active           a list (filter all, active, completed)
+//	POST /lists                                new list (name)
+//	POST /lists/{list}/todos                   add (title)
+//	POST /lists/{list}/todos/{id}/edit         rename (title)
+//	POST /lists/{list}/todos/{id}/complete     complete or reopen (completed=true|false)
+//	POST /lists/{list}/todos/{id}/delete       delete
+//	POST /lists/{list}/clear                   clear completed
+//	GET  /live?list={list}                     WebSocket of the list's events
+//	GET  /static/...                           CSS and JavaScript
+//	GET  /api/openapi.json                     the REST API's description
+//
+// Form posts answer 303 See Other back to the list (post/redirect/get), or,
+// for the page's script (header X-Requested-With: fetch), 204 No Content or
+// a JSON {"error": msg} with the error's status.
+type Handler struct {
+	svc     *service.Service
+	log     *slog.Logger
+	timeout time.Duration
+	tmpl    *template.Template
+	mux     *http.ServeMux
+	hub     *hub
+}
+
+// New returns the web service, which must be started (service.Start) before
+// the handler serves pages, and the handler. Close the handler after
+// stopping the service to disconnect live browsers.
+func New(cfg service.Config, opt Options) (*service.Service, *Handler, error) {
+	if cfg.Name == "" {
+		cfg.Name = Name
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = time.Second
+	}
+	if opt.QueueLen <= 0 {
+		opt.QueueLen = 64
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = 5 * time.Second
+	}
+	if opt.PingInterval == 0 {
+		opt.PingInterval = 30 * time.Second
+	}
+	if opt.PingInterval < 0 {
+		opt.PingInterval = 0
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	tmpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, nil, fmt.Errorf("web: templates: %w", err)
+	}
+	s := service.New(cfg)
+	wb := &Handler{svc: s, log: opt.Logger, timeout: opt.Timeout, tmpl: tmpl, hub: newHub(opt.QueueLen, opt.WriteTimeout, opt.PingInterval)}
+	for _, name := range todo.Events {
+		if err := service.On(s, name, func(_ context.Context, ev todo.Event) error {
+			return wb.hub.publish(ev)
+		}); err != nil {
+			return nil, nil, fmt.Errorf("web: %w", err)
+		}
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", wb.servePage)
+	mux.HandleFunc("GET /lists/{list}", wb.servePage)
+	mux.HandleFunc("POST /lists", wb.form(wb.newList))
+	mux.HandleFunc("POST /lists/{list}/todos", wb.form(wb.add))
+	mux.HandleFunc("POST /lists/{list}/todos/{id}/edit", wb.form(wb.edit))
+	mux.HandleFunc("POST /lists/{list}/todos/{id}/complete", wb.form(wb.complete))
+	mux.HandleFunc("POST /lists/{list}/todos/{id}/delete", wb.form(wb.del))
+	mux.HandleFunc("POST /lists/{list}/clear", wb.form(wb.clear))
+	mux.HandleFunc("GET /live", wb.serveLive)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheShort(http.FileServerFS(static))))
+	mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+	wb.mux = mux
+	return s, wb, nil
+}
+
+// ServeHTTP serves the pages.
+func (wb *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'")
+	wb.mux.ServeHTTP(w, r)
+}
+
+// Close disconnects every live browser and waits until their connections
+// are closed, or until ctx ends.
+func (wb *Handler) Close(ctx context.Context) error {
+	if err := wb.hub.close(ctx); err != nil {
+		return fmt.Errorf("web: close: %w", err)
+	}
+	return nil
+}
+
+// LiveConns returns the number of connected live browsers and how many were
+// disconnected for being too slow.
+func (wb *Handler) LiveConns() (conns, dropped int) { return wb.hub.count() }
+
+func cacheShort(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// page is what the list template renders.
+type page struct {
+	Listing todo.Listing
+	Lists   []store.List
+	Filter  string
+	Edit    string     // id of the todo whose edit form is open (without script)
+	Error   string     // the validation message of a failed post
+	Title   string     // the title of a failed add, to fill the form again
+	Sample  store.Todo // the item the script's template is made of
+}
+
+var funcs = template.FuncMap{
+	"listURL": listURL,
+	"todoURL": func(list, id, action string) string {
+		return "/lists/" + url.PathEscape(list) + "/todos/" + url.PathEscape(id) + "/" + action
+	},
+}
+
+// listURL is the page of a list with a filter.
+func listURL(list, filter string) string {
+	u := "/"
+	if list != store.DefaultListID {
+		u = "/lists/" + url.PathEscape(list)
+	}
+	if filter != "" && filter != string(store.FilterAll) {
+		u += "?filter=" + url.QueryEscape(filter)
+	}
+	return u
+}
+
+func listOf(r *http.Request) string {
+	if l := r.PathValue("list"); l != "" {
+		return l
+	}
+	return store.DefaultListID
+}
+
+func (wb *Handler) servePage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := page{Filter: q.Get("filter"), Edit: q.Get("edit")}
+	wb.render(w, r, http.StatusOK, listOf(r), p)
+}
+
+// render asks the todo service for the list and the lists and renders the
+// page, or the error page.
+func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, list string, p page) {
+	ctx, cancel := context.WithTimeout(r.Context(), wb.timeout)
+	defer cancel()
+	lst, err := service.Request[todo.Listing](ctx, wb.svc, todo.MsgList, todo.ListTodos{List: list, Filter: p.Filter})
+	if err != nil {
+		wb.fail(w, r, err)
+		return
+	}
+	lists, err := service.Request[todo.Lists](ctx, wb.svc, todo.MsgListAll, struct{}{})
+	if err != nil {
+		wb.fail(w, r, err)
+		return
+	}
+	p.Listing, p.Lists, p.Filter = lst, lists.Lists, string(lst.Filter)
+	p.Sample = store.Todo{ListID: lst.List.ID, Title: "", Version: 0}
+	wb.html(w, status, "list.html", p)
+}
+
+func (wb *Handler) html(w http.ResponseWriter, status int, name string, data any) {
+	var b strings.Builder
+	if err := wb.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		wb.log.Error("web: template", "template", name, "err", err)
+		http.Error(w, "web: the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// errorPage is what the error template renders.
+type errorPage struct {
+	Status  int
+	Heading string
+	Msg     string
+}
+
+// fail answers with the error page (or, for the script, JSON) and the
+// status of err's code.
+func (wb *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := troupe.CodeOf(err)
+	status := gateway.StatusOf(code)
+	msg := err.Error()
+	var te *troupe.Error
+	if errors.As(err, &te) && te.Msg != "" {
+		msg = te.Error()
+	}
+	if status >= 500 {
+		wb.log.Warn("web: page failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+	}
+	if fromScript(r) {
+		writeJSONError(w, status, msg)
+		return
+	}
+	heading := map[troupe.Code]string{
+		troupe.CodeBadRequest:  "That did not work",
+		troupe.CodeNotFound:    "Not found",
+		troupe.CodeConflict:    "Changed meanwhile",
+		troupe.CodeTimeout:     "The todo service did not answer in time",
+		troupe.CodeUnavailable: "The todo service is unavailable",
+	}[code]
+	if heading == "" {
+		heading = "Something went wrong"
+	}
+	wb.html(w, status, "error.html", errorPage{Status: status, Heading: heading, Msg: msg})
+}
+
+func fromScript(r *http.Request) bool { return r.Header.Get("X-Requested-With") == "fetch" }
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// formAction handles a decoded form post and returns where to go next.
+type formAction func(ctx context.Context, r *http.Request, list string) (next string, err error)
+
+// form checks and parses a form post, runs act, and answers with a redirect
+// (303), 204 for the script, or the page again with the validation message.
+func (wb *Handler) form(act formAction) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		list := listOf(r)
+		if err := parseForm(w, r); err != nil {
+			wb.fail(w, r, err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), wb.timeout)
+		defer cancel()
+		next, err := act(ctx, r, list)
+		if err != nil {
+			if troupe.CodeOf(err) == troupe.CodeBadRequest && !fromScript(r) && r.PathValue("list") != "" {
+				// A validation message: the list again, with the message
+				// and what the user typed.
+				var te *troupe.Error
+				msg := err.Error()
+				if errors.As(err, &te) {
+					msg = te.Msg
+				}
+				wb.render(w, r, http.StatusBadRequest, list, page{Filter: r.PostForm.Get("filter"), Error: msg, Title: r.PostForm.Get("title")})
+				return
+			}
+			wb.fail(w, r, err)
+			return
+		}
+		if fromScript(r) {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+// parseForm accepts an urlencoded body of at most MaxFormBytes.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != "application/x-www-form-urlencoded" {
+		return troupe.Errorf(troupe.CodeBadRequest, "web: form: Content-Type %.60q: want application/x-www-form-urlencoded", ct)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return troupe.Errorf(troupe.CodeBadRequest, "web: form: larger than %d bytes", MaxFormBytes)
+		}
+		return troupe.Errorf(troupe.CodeBadRequest, "web: form: %v", err)
+	}
+	return nil
+}
+
+func back(r *http.Request, list string) string { return listURL(list, r.PostForm.Get("filter")) }
+
+func (wb *Handler) newList(ctx context.Context, r *http.Request, _ string) (string, error) {
+	l, err := service.Request[store.List](ctx, wb.svc, todo.MsgListCreate, todo.CreateList{Name: r.PostForm.Get("name")})
+	if err != nil {
+		return "", err
+	}
+	return listURL(l.ID, ""), nil
+}
+
+func (wb *Handler) add(ctx context.Context, r *http.Request, list string) (string, error) {
+	_, err := service.Request[store.Todo](ctx, wb.svc, todo.MsgCreate, todo.CreateTodo{List: list, Title: r.PostForm.Get("title")})
+	return back(r, list), err
+}
+
+func (wb *Handler) edit(ctx context.Context, r *http.Request, list string) (string, error) {
+	title := r.PostForm.Get("title")
+	_, err := service.Request[store.Todo](ctx, wb.svc, todo.MsgUpdate, todo.UpdateTodo{List: list, ID: r.PathValue("id"), Title: &title})
+	return back(r, list), err
+}
+
+func (wb *Handler) complete(ctx context.Context, r *http.Request, list string) (string, error) {
+	var c todo.Bool
+	if err := c.UnmarshalJSON([]byte(r.PostForm.Get("completed"))); err != nil {
+		return "", troupe.Errorf(troupe.CodeBadRequest, "completed: want true or false")
+	}
+	_, err := service.Request[store.Todo](ctx, wb.svc, todo.MsgUpdate, todo.UpdateTodo{List: list, ID: r.PathValue("id"), Completed: &c})
+	return back(r, list), err
+}
+
+func (wb *Handler) del(ctx context.Context, r *http.Request, list string) (string, error) {
+	_, err := service.Request[todo.Deleted](ctx, wb.svc, todo.MsgDelete, todo.TodoRef{List: list, ID: r.PathValue("id")})
+	return back(r, list), err
+}
+
+func (wb *Handler) clear(ctx context.Context, r *http.Request, list string) (string, error) {
+	_, err := service.Request[todo.Cleared](ctx, wb.svc, todo.MsgClear, todo.ClearTodos{List: list, Completed: true})
+	return back(r, list), err
+}
+
+// Combine returns the handler of the whole application at one address: the
+// gateway (gw) for the REST API under /api/ and for its own /healthz,
+// /readyz and /metrics, and for POST / (seed 001's protocol route, which
+// troupe run's hello service uses); the pages for everything else, the
+// OpenAPI description at /api/openapi.json included.
+func Combine(pages *Handler, gw http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", gw)
+	mux.Handle("GET /api/openapi.json", pages)
+	mux.Handle("POST /{$}", gw)
+	for _, p := range []string{gateway.HealthPath, gateway.ReadyPath, gateway.MetricsPath} {
+		mux.Handle(p, gw)
+	}
+	mux.Handle("/", pages)
+	return mux
+}
