@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -138,4 +139,77 @@ func TestNoReceiverReplyEndsRequest(t *testing.T) {
 	if got, want := b.Stats().Services["web"].Refusals, uint64(2); got != want {
 		t.Errorf("web refusals = %d, want %d (one no receiver, one forged reply)", got, want)
 	}
+}
+
+func TestCallReleasesItsSlot(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler), MaxOutstanding: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(ctx) })
+	g, err := b.Join(ctx, "greeter", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Handle("greet", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+		if string(m.Env.Payload) == `"answer"` {
+			_ = m.Reply(ctx, "greeting", nil)
+		}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Join(ctx, "web", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight := func() int64 { return b.Stats().Services["web"].InFlight }
+
+	t.Run("AllRepliesIn", func(t *testing.T) {
+		call, err := w.Call(ctx, "greet", "answer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The in-process handler replied during Call: the slot is free
+		// before anyone reads the reply.
+		if got := inFlight(); got != 0 {
+			t.Errorf("in flight = %d, want 0", got)
+		}
+		if _, err := call.Next(ctx); err != nil {
+			t.Errorf("Next = %v, want the reply", err)
+		}
+		if _, err := call.Next(ctx); err != io.EOF {
+			t.Errorf("second Next = %v, want io.EOF", err)
+		}
+	})
+	t.Run("CancelDropsReplies", func(t *testing.T) {
+		call, err := w.Call(ctx, "greet", "answer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		call.Cancel()
+		if _, err := call.Next(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("Next after Cancel = %v, want context.Canceled", err)
+		}
+	})
+	t.Run("DeadlineWithoutNext", func(t *testing.T) {
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		call, err := w.Call(dctx, "greet", "silence")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); inFlight() != 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the slot was never released")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if _, err := w.Request(ctx, "greet", "answer"); err != nil {
+			t.Errorf("Request after the Call's deadline = %v, want nil", err)
+		}
+		if _, err := call.Next(ctx); !errors.Is(err, troupe.ErrTimeout) {
+			t.Errorf("Next after the deadline = %v, want ErrTimeout", err)
+		}
+	})
 }

@@ -507,10 +507,16 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 			p.done = true
 		}
 	}
+	complete := p.done && !p.pooled && p.err == nil
 	p.mu.Unlock()
 	select {
 	case p.ready <- struct{}{}:
 	default:
+	}
+	if complete {
+		// A Call or Collect has all its replies: release its slot now;
+		// Next still yields the queued replies, then io.EOF.
+		p.finish(nil)
 	}
 }
 
@@ -618,7 +624,16 @@ func (p *pending) arm() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.done && p.err == nil {
-		p.timer = time.AfterFunc(time.Until(p.deadline), p.expire)
+		p.timer = time.AfterFunc(time.Until(p.deadline), func() {
+			p.expire()
+			p.mu.Lock()
+			err := p.err
+			p.mu.Unlock()
+			if err == io.EOF {
+				err = nil
+			}
+			p.finish(err) // release the slot even if nobody calls Next
+		})
 	}
 }
 
@@ -630,7 +645,7 @@ func (p *pending) expire() {
 // end stops accepting replies; queued replies can still be taken.
 func (p *pending) end(err error) {
 	p.mu.Lock()
-	if p.err == nil && !(p.done && len(p.q) == 0 && p.gotFinals >= p.finals) {
+	if p.err == nil && p.gotFinals < p.finals {
 		p.err = err
 		p.done = true
 	}
@@ -710,7 +725,7 @@ func (c *Call) Next(ctx context.Context) (*troupe.Envelope, error) {
 	if err != nil {
 		if err == io.EOF {
 			c.p.finish(nil)
-		} else if c.p.err == err {
+		} else {
 			c.p.finish(err)
 		}
 		return nil, err
@@ -724,8 +739,16 @@ func (c *Call) Next(ctx context.Context) (*troupe.Envelope, error) {
 // Cancel stops waiting for replies: later ones are dropped and Next returns
 // an error. It releases the request's bulkhead slot. Cancel is idempotent.
 func (c *Call) Cancel() {
-	c.p.end(fmt.Errorf("bus: request %q: %w", c.p.si.name.name, context.Canceled))
-	c.p.finish(nil)
+	p := c.p
+	p.mu.Lock()
+	if p.err == nil || p.err == io.EOF {
+		p.err = fmt.Errorf("bus: request %q: %w", p.si.name.name, context.Canceled)
+	}
+	p.done = true
+	clear(p.q)
+	p.q = p.q[:0]
+	p.mu.Unlock()
+	p.finish(nil)
 }
 
 // pendingTable maps request IDs to pending requests, sharded to keep
