@@ -154,7 +154,9 @@ func (c *Client) Publish(ctx context.Context, name string, payload any) error {
 
 // Call sends a request named name and returns at once; the replies
 // (one or several from each receiving service) come from the Call's Next.
-// The deadline is computed as for Request.
+// The deadline is computed as for Request. The request's bulkhead slot is
+// released when every final reply is in, at the deadline, or on Cancel,
+// whether or not Next is called.
 func (c *Client) Call(ctx context.Context, name string, payload any) (*Call, error) {
 	env, si, err := c.prepare(ctx, troupe.KindRequest, name, payload)
 	if err != nil {
@@ -736,8 +738,9 @@ func (c *Call) Next(ctx context.Context) (*troupe.Envelope, error) {
 	return env, nil
 }
 
-// Cancel stops waiting for replies: later ones are dropped and Next returns
-// an error. It releases the request's bulkhead slot. Cancel is idempotent.
+// Cancel stops waiting for replies: replies not yet taken and later ones are
+// dropped, and Next returns an error wrapping context.Canceled. It releases
+// the request's bulkhead slot. Cancel is idempotent.
 func (c *Call) Cancel() {
 	p := c.p
 	p.mu.Lock()
