@@ -370,10 +370,13 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 	if err := c.port.Route(ctx, env); err != nil {
 		c.pend.remove(p.id)
 		p.mu.Lock()
+		already := p.finished // replies may have completed it during Route
 		p.done = true
 		p.finished = true
 		p.mu.Unlock()
-		p.release()
+		if !already {
+			p.release()
+		}
 		if pooled {
 			p.recycle()
 		}
