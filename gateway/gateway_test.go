@@ -54,6 +54,11 @@ func newGateway(t *testing.T, cfg Config) *Gateway {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Timeout == 0 {
+		// Tests assert behaviour, not speed: a loaded machine must not
+		// turn a reply into a timeout.
+		cfg.Timeout = time.Minute
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
@@ -192,7 +197,6 @@ func TestTimeout(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	hello(t, c, s.URL())
 }
 
 // lateRequester ignores its context and answers after the deadline: a
