@@ -51,6 +51,10 @@ func (p *parser) routes(n *yaml.Node) []route {
 		p.errorf(n, "gateway routes must be a list of routes, not %s", describe(n))
 		return nil
 	}
+	if len(n.Content) > MaxRoutes {
+		p.errorf(n, "gateway has %d routes (at most %d)", len(n.Content), MaxRoutes)
+		return nil
+	}
 	var out []route
 	seen := map[string]*yaml.Node{}
 	mux := http.NewServeMux()
@@ -303,15 +307,27 @@ func (p *parser) checkRoutes(app *troupe.App, routes []route) {
 		return
 	}
 	gw := app.Service(troupe.GatewayService)
+	received := map[string]bool{}
+	for _, s := range app.Services {
+		for _, m := range s.Receives {
+			received[m] = true
+		}
+	}
+	gwSends := map[string]bool{}
+	if gw != nil {
+		for _, m := range gw.Sends {
+			gwSends[m] = true
+		}
+	}
 	var sends []posName
 	seen := map[string]bool{}
 	for _, r := range routes {
 		app.Routes = append(app.Routes, r.r)
 		for _, m := range r.msgs {
-			if len(app.Receivers(m.name)) == 0 {
+			if !received[m.name] {
 				p.errorf(m.node, "route message %q is received by no service; add it to the receives of the service that handles it", m.name)
 			}
-			if gw != nil && !slices.Contains(gw.Sends, m.name) {
+			if gw != nil && !gwSends[m.name] {
 				p.errorf(m.node, "service %q is declared, so its sends must list the route message %q", troupe.GatewayService, m.name)
 			}
 			if !seen[m.name] {

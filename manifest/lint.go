@@ -88,8 +88,11 @@ func Lint(app *troupe.App) []Warning {
 	return out
 }
 
+// appendNew appends service s to list unless it is already its last element:
+// the services are visited one after the other, so this drops a name that a
+// service lists twice without a quadratic search.
 func appendNew(list []string, s string) []string {
-	if slices.Contains(list, s) {
+	if len(list) > 0 && list[len(list)-1] == s {
 		return list
 	}
 	return append(list, s)

@@ -21,6 +21,9 @@ const MaxSize = 1 << 20
 // MaxInstances is the largest instance count a service may declare.
 const MaxInstances = 1000
 
+// MaxRoutes is the largest number of gateway routes a manifest may declare.
+const MaxRoutes = 1000
+
 // Error is one problem found in a manifest, at a position in its file.
 // Line and Column count from 1; they are 0 when the problem has no position
 // (Column alone is 0 for some YAML syntax errors).
@@ -332,8 +335,12 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 			s.Env = p.env(f.v, where)
 		}
 	}
+	receives := make(map[string]bool, len(s.Receives))
+	for _, m := range s.Receives {
+		receives[m] = true
+	}
 	for _, m := range durable {
-		if !slices.Contains(s.Receives, m.name) {
+		if !receives[m.name] {
 			p.errorf(m.node, "%s: durable message %q is not in its receives (only received messages can be durable)", where, m.name)
 		}
 	}
