@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -59,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FailedCreateWritesNothing", testFailedCreateWritesNothing},
 		{"VerbatimTitles", testVerbatimTitles},
 		{"LargeList", testLargeList},
+		{"DeadlinePassed", testDeadlinePassed},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
@@ -797,6 +799,22 @@ func testLargeList(t *testing.T, s store.Store) {
 	}
 	if diff := cmp.Diff(want, titles(l.Todos)); diff != "" {
 		t.Errorf("titles (-want +got):\n%s", diff)
+	}
+}
+
+func testDeadlinePassed(t *testing.T, s store.Store) {
+	td := mustCreate(t, s, store.DefaultListID, "before")
+	ctx, cancel := context.WithTimeout(context.Background(), -time.Second)
+	defer cancel()
+	_, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "too late"})
+	wantCode(t, "Create after the deadline", err, troupe.CodeTimeout)
+	_, err = s.Update(ctx, td.ID, store.Patch{Title: ptr("too late")})
+	wantCode(t, "Update after the deadline", err, troupe.CodeTimeout)
+	_, err = s.List(ctx, store.DefaultListID, store.FilterAll)
+	wantCode(t, "List after the deadline", err, troupe.CodeTimeout)
+	l := mustList(t, s, store.DefaultListID, store.FilterAll)
+	if diff := cmp.Diff([]store.Todo{td}, l.Todos); diff != "" {
+		t.Errorf("todos after calls past their deadline (-want +got):\n%s", diff)
 	}
 }
 
