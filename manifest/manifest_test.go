@@ -493,3 +493,30 @@ func TestSyntaxErrorLines(t *testing.T) {
 		})
 	}
 }
+
+func TestParseTooManyRoutes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("app: a\nservices: {s: {receives: [m]}}\ngateway:\n  routes:\n")
+	for i := range manifest.MaxRoutes + 1 {
+		fmt.Fprintf(&b, "    - {method: GET, path: /r%d, message: m}\n", i)
+	}
+	_, err := manifest.Parse("f.yaml", []byte(b.String()))
+	want := fmt.Sprintf("f.yaml:5:5: gateway has %d routes (at most %d)", manifest.MaxRoutes+1, manifest.MaxRoutes)
+	if got := fmt.Sprint(err); got != want {
+		t.Errorf("Parse error = %q, want %q", got, want)
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "good", "demo.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := manifest.Parse("demo.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
