@@ -89,9 +89,12 @@ func (m *Msg) ReplyError(ctx context.Context, err error) error {
 	if merr != nil {
 		return fmt.Errorf("bus: reply to %q: %w", m.Env.Name, merr)
 	}
+	if err := m.reply(ctx, troupe.ErrorName, json.RawMessage(raw), false); err != nil {
+		return err
+	}
 	m.ni.stats.handlerErrors.Add(1)
 	m.c.sp.stats.handlerErrors.Add(1)
-	return m.reply(ctx, troupe.ErrorName, json.RawMessage(raw), false)
+	return nil
 }
 
 func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) error {
