@@ -193,9 +193,7 @@ var reserved = []string{"/healthz", "/readyz", "/metrics"}
 // checkPath reports what is wrong with a route's path, or "". Paths are
 // net/http.ServeMux paths, as the gateway serves them: literal segments hold
 // letters, digits and "-._~"; a REST route's path may have {param} segments,
-// each name once, and may end
-// in {rest...} for the rest of the path or {$}.
-//
+// each name once, and may end in {rest...} for the rest of the path or {$}.
 // Parameter names are Go identifiers (letters, digits and '_', not starting
 // with a digit), which is what ServeMux accepts.
 func checkPath(path string, rest bool) string {
