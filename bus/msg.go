@@ -89,11 +89,15 @@ func (m *Msg) ReplyError(ctx context.Context, err error) error {
 	if merr != nil {
 		return fmt.Errorf("bus: reply to %q: %w", m.Env.Name, merr)
 	}
-	if err := m.reply(ctx, troupe.ErrorName, json.RawMessage(raw), false); err != nil {
-		return err
-	}
+	// Counted before the reply leaves, so that a requester that sees the
+	// reply also sees the count; taken back if the reply is not sent.
 	m.ni.stats.handlerErrors.Add(1)
 	m.c.sp.stats.handlerErrors.Add(1)
+	if err := m.reply(ctx, troupe.ErrorName, json.RawMessage(raw), false); err != nil {
+		m.ni.stats.handlerErrors.Add(^uint64(0))
+		m.c.sp.stats.handlerErrors.Add(^uint64(0))
+		return err
+	}
 	return nil
 }
 
