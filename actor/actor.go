@@ -152,6 +152,7 @@ type System struct {
 	closed  atomic.Bool
 
 	mu    sync.Mutex // guards the list of live processes and names
+	live  int
 	first *process
 	last  *process
 	names map[string]*process
@@ -174,6 +175,13 @@ func (s *System) Logger() *slog.Logger { return s.log }
 // DeadLetters returns how many messages could not be delivered: sent to an
 // exited process, refused by a full mailbox, or left in a mailbox at exit.
 func (s *System) DeadLetters() uint64 { return s.dead.Load() }
+
+// NumProcesses returns how many processes are alive.
+func (s *System) NumProcesses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live
+}
 
 // Spawn starts a top-level process running b. Init, if b has one, runs
 // before Spawn returns. System.Shutdown stops top-level processes in
@@ -353,6 +361,7 @@ func (s *System) lastLive(topOnly bool) *process {
 
 func (s *System) list(p *process) {
 	s.mu.Lock()
+	s.live++
 	p.prev = s.last
 	if s.last != nil {
 		s.last.next = p
@@ -368,6 +377,7 @@ func (s *System) unlist(p *process) {
 	s.mu.Lock()
 	if !p.unlisted {
 		p.unlisted = true
+		s.live--
 		if p.prev != nil {
 			p.prev.next = p.next
 		} else {
@@ -433,7 +443,11 @@ func (s *System) spawn(b Behavior, opt Options, parent *process, top bool, label
 		}
 	}
 	if opt.Link && parent != nil {
-		link(parent, p)
+		p.getExt().parent = parent
+		if err := link(parent, p); err != nil {
+			p.exit(ReasonNoProc, true)
+			return nil, fmt.Errorf("actor: spawn: link: %w", err)
+		}
 	}
 	s.events.publish(Event{Kind: Started, PID: PID{p}})
 	p.idle()

@@ -50,6 +50,8 @@ type ext struct {
 
 	drainMu sync.Mutex // serialises draining the mailbox after death
 
+	parent *process // spawned linked by parent; set before the process runs
+
 	// Owned by the process's goroutine.
 	stopReason error
 	supPath    string
@@ -234,15 +236,24 @@ func (p *process) handleSystem() bool {
 		n = next
 	}
 	for n := list; n != nil; n = n.next {
-		m := n.msg
-		if m.reason == ReasonKill && m.kind == sigExit {
-			p.exit(ReasonKilled, false)
+		if n.msg.reason == ReasonKill && n.msg.kind == sigExit {
+			p.exit(ReasonKilled, false) // kill overtakes every other signal
 			return true
 		}
+	}
+	for n := list; n != nil; n = n.next {
+		m := n.msg
 		if m.kind == sigLinkExit && !p.dropLink(m.from) {
 			continue // unlinked meanwhile
 		}
 		if p.trap.Load() {
+			// As in OTP's gen_server, an exit signal from the parent
+			// (the process that spawned this one linked, or the
+			// System) stops a trapping process too, with Terminate.
+			if m.from == nil || m.from == p.getExt().parent {
+				p.exit(m.reason, true)
+				return true
+			}
 			p.pushSys(Exited{From: PID{m.from}, Reason: m.reason})
 			continue
 		}
@@ -325,8 +336,7 @@ func (p *process) exit(reason error, callTerminate bool) {
 	}
 	e := p.getExt()
 	e.mu.Lock()
-	p.state.Store(stateDead)
-	e.dead = true
+	e.dead = true // no new links, monitors or timers from here on
 	links, watchers, monitoring, timers, done := e.links, e.watchers, e.monitoring, e.timers, e.done
 	e.links, e.watchers, e.monitoring, e.timers = nil, nil, nil, nil
 	e.mu.Unlock()
@@ -344,6 +354,9 @@ func (p *process) exit(reason error, callTerminate bool) {
 	for ref, w := range watchers {
 		w.pushSys(Down{Ref: ref, PID: PID{p}, Reason: reason})
 	}
+	// Only now do senders see the process dead, so that whoever gets
+	// ErrNoProcess knows that links and monitors have been notified.
+	p.state.Store(stateDead)
 	e.drainMu.Lock()
 	p.drainDead()
 	e.drainMu.Unlock()

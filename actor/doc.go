@@ -1,0 +1,79 @@
+// Package actor is troupe's OTP core: processes with mailboxes,
+// supervisors, links, monitors, a name registry, crash reports, timers and
+// an event stream, with Erlang/OTP's semantics.
+//
+// # Processes
+//
+// A process runs a [Behavior]: Receive is called with one message at a
+// time. A [System] spawns processes and stops them all on Shutdown:
+//
+//	sys := actor.NewSystem(actor.Config{})        // zero Config: slog.Default()
+//	defer sys.Shutdown(ctx)
+//	pid, err := sys.Spawn(&greeter{}, actor.Options{Name: "greeter"})
+//	actor.Send(pid, Hello{})                      // one-way, never blocks
+//	reply, err := actor.Ask(ctx, pid, "world")    // the receiver calls ctx.Reply
+//
+// A behaviour may implement [Initializer] (Init runs before Spawn returns,
+// on the caller's goroutine; an error or panic makes Spawn fail) and
+// [Terminator] (Terminate runs once, when the process exits).
+//
+// Mailboxes are lock-free queues scheduled on demand: a process owns a
+// goroutine only while it has messages, so an idle process costs a couple
+// of hundred bytes and no goroutine. Messages from one sender to one
+// receiver arrive in the order sent. Exit signals travel in a separate
+// queue that is checked before each message, so they overtake queued user
+// messages. [Options].MailboxSize bounds a mailbox: when it is full, Send
+// drops the new message, counts a dead letter and returns [ErrMailboxFull].
+//
+// [Ask] returns distinct errors: a wrapped ctx.Err() when the context ends,
+// [ErrNoProcess] when the receiver is dead or dies before handling the
+// message, [ErrNoReply] when it handles the message without replying, and a
+// [*CrashError] (errors.Is(err, [ErrCrashed])) at once when it panics while
+// handling it.
+//
+// # Crashes
+//
+// A panic in Receive or Init is recovered at the process boundary. The
+// runtime logs exactly one crash report (level Error, message "process
+// crashed") with the process name and pid, its supervisor's path
+// ("root/api/workers"), the type and a bounded rendering of the message,
+// the panic value, the stack, the restart count and an incident id. The
+// process then exits with the [*CrashError] as its reason. A message that
+// implements [CrashObserver] is told about the crash (with the same
+// incident id) right after the report: the service SDK uses it to answer a
+// bus request with an error the client can quote.
+//
+// # Links, monitors, exits
+//
+// [Context.Link] ties two processes: when one exits, the other gets an exit
+// signal with the same reason and exits too, unless the reason is
+// [ReasonNormal]. A process that traps exits ([Options].TrapExit or
+// [Context.TrapExit]) gets an [Exited] message instead, except from its
+// parent (the process that spawned it linked, or the System), which stops
+// it as OTP's gen_server does; [ReasonKill] cannot be trapped.
+// [Context.Monitor] asks for a [Down] message when a process exits. Links,
+// monitors, timers and the registered name are released when a process
+// exits.
+//
+// # Supervisors
+//
+// [System.StartSupervisor] starts a tree from a [SupervisorSpec]: children
+// start in order and stop in reverse order, each with its shutdown
+// timeout. The strategies are [OneForOne], [OneForAll], [RestForOne] and
+// [SimpleOneForOne] (children added with [StartChild]); children are
+// [Permanent], [Transient] or [Temporary]. A supervisor that needs more
+// than Intensity restarts within Period stops its children and exits with
+// [ReasonShutdown], escalating to its own supervisor. [Children] lists a
+// supervisor's children.
+//
+// # Timers and events
+//
+// [Context.SendAfter] and [Context.SendInterval] send a message to the
+// process later; they are cancelled by [Timer.Cancel] or when the process
+// exits. [System.Subscribe] streams [Event]s (started, stopped, crashed,
+// restarted, dead letter) through a bounded buffer: a subscriber that
+// falls behind loses events, counted by [Subscription.Dropped], and never
+// slows the runtime. [System.DeadLetters] counts undeliverable messages.
+//
+// docs/actors.md draws the happy path and each path a crash takes.
+package actor
