@@ -302,8 +302,8 @@ func TestSupervisorEscalation(t *testing.T) {
 
 // terminator logs its Terminate; trap makes it trap exits.
 type terminator struct {
-	name     string
-	log      chan<- string
+	name string
+	log  chan<- string
 	trap bool
 }
 
