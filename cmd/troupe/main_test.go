@@ -18,6 +18,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("TROUPE_TEST_HELPER") == "echo" {
+		os.Exit(echoService())
+	}
 	goleak.VerifyTestMain(m,
 		// net/http's keep-alive connections of the test's client.
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),

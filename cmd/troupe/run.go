@@ -24,6 +24,7 @@ import (
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/examples/hello"
 	"github.com/troupe-go/troupe/gateway"
+	"github.com/troupe-go/troupe/internal/proc"
 	"github.com/troupe-go/troupe/internal/sdnotify"
 	"github.com/troupe-go/troupe/manifest"
 	"github.com/troupe-go/troupe/natsbus"
@@ -171,7 +172,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if app, err = withOperator(app); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	a := &application{opts: o, app: app, log: log, stdout: stdout}
+	a := &application{opts: o, app: app, log: log, stdout: stdout, stderr: stderr}
+	if source != "built-in demo" {
+		a.source = source
+	}
 	if err := a.start(ctx); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.drain)
 		defer cancel()
@@ -199,6 +203,7 @@ type application struct {
 	app    *troupe.App
 	log    *slog.Logger
 	stdout io.Writer
+	stderr io.Writer // where the output of command services goes, prefixed
 
 	registry   *prometheus.Registry
 	monitor    *alarm.Monitor
@@ -210,6 +215,8 @@ type application struct {
 	transport  *natsbus.Transport
 	bus        *bus.Bus
 	services   []*service.Service
+	procs      []*proc.Process
+	source     string // the manifest's path, "" for the built-in demo
 	gw         *gateway.Gateway
 	server     *gateway.Server
 }
@@ -295,11 +302,14 @@ func (a *application) start(ctx context.Context) error {
 		if decl.Name == troupe.GatewayService || decl.Name == operatorService || !only(decl.Name) {
 			continue
 		}
+		if len(decl.Command) > 0 {
+			if err := a.startCommand(decl, crashLoop); err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+			continue
+		}
 		newService, ok := factories[decl.Name]
 		if !ok {
-			if len(decl.Command) > 0 {
-				return fmt.Errorf("run: service %q: running a command is not supported by this build", decl.Name)
-			}
 			return fmt.Errorf("run: service %q is not linked into this binary (linked: %s)", decl.Name, strings.Join(sortedKeys(factories), ", "))
 		}
 		for i := 1; i <= max(decl.Instances, 1); i++ {
@@ -373,6 +383,9 @@ func (a *application) stop(ctx context.Context) error {
 	}
 	for i := len(a.services) - 1; i >= 0; i-- {
 		errs = append(errs, a.services[i].Stop(ctx))
+	}
+	for i := len(a.procs) - 1; i >= 0; i-- {
+		errs = append(errs, a.procs[i].Stop(ctx))
 	}
 	if a.bus != nil {
 		errs = append(errs, a.bus.Close(ctx))
