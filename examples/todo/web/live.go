@@ -85,6 +85,11 @@ func (h *hub) remove(c *liveConn) {
 // offer queues msg for c or, if c's queue is full, drops c. h.mu is held.
 func (h *hub) offer(c *liveConn, msg []byte) {
 	select {
+	case <-c.kick:
+		return // dropped already, on its way out
+	default:
+	}
+	select {
 	case c.q <- msg:
 	default:
 		h.drops++
