@@ -686,7 +686,6 @@ func (s *suite) deadlines(t *testing.T) {
 		held := make(chan *bus.Msg, 1)
 		g := f.join("greeter", "g1")
 		f.handle(g, "slow", func(ctx context.Context, m *bus.Msg) { held <- m })
-		var inbox lockedList
 		w := f.join("web", "web1")
 		_, err := w.Request(ctxTimeout(t, Quiet), "slow", nil)
 		if !errors.Is(err, troupe.ErrTimeout) {
@@ -702,7 +701,7 @@ func (s *suite) deadlines(t *testing.T) {
 		}
 		// A reply that arrives late anyway (another process's clock) is
 		// dropped and counted by the requester's bus.
-		liar := f.raw("greeter", "liar", &inbox)
+		liar := f.raw("greeter", "liar", nil)
 		late := &troupe.Envelope{
 			Kind: troupe.KindReply, Name: "late", ID: troupe.NewID(), ActivityID: m.Env.ActivityID,
 			ResponseTo: m.Env.ID, Sender: troupe.Member{Service: "greeter", Instance: "liar"},
@@ -735,18 +734,6 @@ func (s *suite) deadlines(t *testing.T) {
 		eventually(t, "an expired drop at greeter", func() bool { return f.b.Stats().Messages["greet"].Expired == 1 })
 		silent(t, got, "delivery of an expired request")
 	})
-}
-
-// lockedList is a Deliverer that keeps what it gets.
-type lockedList struct {
-	mu   sync.Mutex
-	envs []*troupe.Envelope
-}
-
-func (l *lockedList) Deliver(env *troupe.Envelope, ack bus.Acker) {
-	l.mu.Lock()
-	l.envs = append(l.envs, env)
-	l.mu.Unlock()
 }
 
 func (s *suite) bulkhead(t *testing.T) {
