@@ -82,7 +82,7 @@ func decodeObject(body []byte, maxDepth int) ([]member, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
-	body = bytes.TrimSpace(body)
+	body = trimSpace(body)
 	if len(body) == 0 {
 		return nil, badRequest(`empty body: want a JSON object like {"type": "Hello"}`)
 	}
@@ -212,6 +212,17 @@ func checkDepth(b []byte, max int) error {
 		}
 	}
 	return nil
+}
+
+// trimSpace removes JSON's white space (space, tab, CR, LF; not the other
+// characters bytes.TrimSpace removes, which JSON refuses) from both ends.
+func trimSpace(b []byte) []byte {
+	i := skipSpace(b, 0)
+	j := len(b)
+	for j > i && (b[j-1] == ' ' || b[j-1] == '\t' || b[j-1] == '\n' || b[j-1] == '\r') {
+		j--
+	}
+	return b[i:j]
 }
 
 func skipSpace(b []byte, i int) int {

@@ -372,7 +372,7 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, rt *route) {
 			g.fail(w, r, rt.pattern, start, err)
 			return
 		}
-		if len(strings.TrimSpace(body.String())) > 0 {
+		if len(trimSpace(body.Bytes())) > 0 {
 			members, err = decodeObject(body.Bytes(), g.cfg.MaxDepth)
 			if err != nil {
 				putBuffer(body)

@@ -480,6 +480,8 @@ func TestDecodeRequest(t *testing.T) {
 		{`{"type":""}`, "", "", `"type": name is empty`},
 		{`{"type":true}`, "", "", `"type" must be a string, got a boolean`},
 		{`{}`, "", "", `missing "type"`},
+		{"\f{\"type\":\"Hello\"}", "", "", "invalid JSON"},
+		{"{\"type\":\"Hello\"}\u00a0", "", "", "invalid JSON"},
 		{`{"type":"Hello"}}`, "", "", "invalid JSON"},
 	}
 	for _, tt := range tests {

@@ -140,7 +140,7 @@ func encodeReply(env *troupe.Envelope) ([]byte, error) {
 	if err := troupe.ValidName(env.Name); err != nil {
 		return nil, troupe.Errorf(troupe.CodeInternal, "reply has an invalid type: %v", err)
 	}
-	p := bytes.TrimSpace(env.Payload)
+	p := trimSpace(env.Payload)
 	out := make([]byte, 0, len(`{"type":"`)+len(env.Name)+len(p)+12)
 	out = append(out, `{"type":`...)
 	out = append(out, quote(env.Name)...)
