@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
@@ -210,4 +211,60 @@ func ExampleMsg_ReplyError() {
 	_, err := web.Request(ctx, "price.get", "caviar")
 	fmt.Println(errors.Is(err, troupe.ErrNotFound), err)
 	// Output: true no such item
+}
+
+// Stats counts per message name and per service.
+func ExampleBus_Stats() {
+	ctx := context.Background()
+	b := exampleBus()
+	defer b.Close(ctx)
+
+	pricing, _ := b.Join(ctx, "pricing", "p1")
+	_ = pricing.Handle("price.get", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+		_ = m.Reply(ctx, "price", 250)
+	}))
+	web, _ := b.Join(ctx, "web", "w1")
+	for range 3 {
+		_, _ = web.Request(ctx, "price.get", "tea")
+	}
+	_, _ = web.Request(ctx, "order.track", nil) // nobody joined "orders": refused
+
+	s := b.Stats()
+	price := s.Messages["price.get"]
+	fmt.Println("price.get sent", price.Sent, "received", price.Received, "in flight", price.InFlight, "latency samples", price.Latency.Count)
+	fmt.Println("web sent", s.Services["web"].Sent, "refusals", s.Services["web"].Refusals)
+	// Output:
+	// price.get sent 3 received 3 in flight 0 latency samples 3
+	// web sent 3 refusals 1
+}
+
+// Durable names are delivered at least once: a failed handler gets the
+// envelope again.
+func ExampleMsg_Done() {
+	ctx := context.Background()
+	app := &troupe.App{Name: "jobs", Services: []troupe.ServiceDecl{
+		{Name: "web", Sends: []string{"invoice.send"}},
+		{Name: "billing", Receives: []string{"invoice.send"}, Durable: []string{"invoice.send"}},
+	}}
+	b, _ := bus.New(bus.Config{App: app, Logger: slog.New(slog.DiscardHandler), Backoff: func(int) time.Duration { return time.Millisecond }})
+	defer b.Close(ctx)
+
+	done := make(chan struct{})
+	billing, _ := b.Join(ctx, "billing", "b1")
+	_ = billing.Handle("invoice.send", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+		fmt.Println("attempt", m.Attempt())
+		if m.Attempt() < 3 {
+			m.Done(errors.New("mail server down"))
+			return
+		}
+		m.Done(nil)
+		close(done)
+	}))
+	web, _ := b.Join(ctx, "web", "w1")
+	_ = web.Send(ctx, "invoice.send", map[string]int{"invoice": 1})
+	<-done
+	// Output:
+	// attempt 1
+	// attempt 2
+	// attempt 3
 }
