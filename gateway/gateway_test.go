@@ -43,7 +43,7 @@ func testApp() *troupe.App {
 
 // newGateway returns a gateway for testApp on the test bus, with cfg's
 // other fields.
-func newGateway(t *testing.T, cfg Config) *Gateway {
+func newGateway(t testing.TB, cfg Config) *Gateway {
 	t.Helper()
 	if cfg.App == nil {
 		cfg.App = testApp()
