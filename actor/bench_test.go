@@ -10,9 +10,14 @@ import (
 
 type benchMsg struct{ N int }
 
+// BenchmarkSend measures one outside goroutine sending to one process
+// (the W1 workload of docs/benchmarks.md).
 func BenchmarkSend(b *testing.B) {
 	sys := actor.NewSystem(actor.Config{})
-	defer sys.Shutdown(context.Background())
+	defer func() {
+		b.StopTimer()
+		sys.Shutdown(context.Background())
+	}()
 	done := make(chan struct{})
 	n := b.N
 	count := 0
@@ -33,9 +38,13 @@ func BenchmarkSend(b *testing.B) {
 	<-done
 }
 
+// BenchmarkAsk measures sequential Ask round trips to an echo process.
 func BenchmarkAsk(b *testing.B) {
 	sys := actor.NewSystem(actor.Config{})
-	defer sys.Shutdown(context.Background())
+	defer func() {
+		b.StopTimer()
+		sys.Shutdown(context.Background())
+	}()
 	pid, err := sys.Spawn(actor.BehaviorFunc(func(ctx *actor.Context, msg any) {
 		ctx.Reply(msg)
 	}), actor.Options{})
@@ -58,9 +67,13 @@ type idle struct{ started *atomic.Int64 }
 func (a idle) Init(*actor.Context) error { a.started.Add(1); return nil }
 func (idle) Receive(*actor.Context, any) {}
 
+// BenchmarkSpawn measures spawning idle processes whose Init counts them.
 func BenchmarkSpawn(b *testing.B) {
 	sys := actor.NewSystem(actor.Config{})
-	defer sys.Shutdown(context.Background())
+	defer func() {
+		b.StopTimer()
+		sys.Shutdown(context.Background())
+	}()
 	var started atomic.Int64
 	beh := idle{&started}
 	b.ReportAllocs()

@@ -8,11 +8,19 @@ import "sync/atomic"
 // reads slots in order and drops a segment once it has read all of it.
 // The first segment is small so that a process that receives a few
 // messages stays small; later segments are larger.
+//
+// The producers' fields (queue) and the consumer's (cursor) are kept apart
+// in the process struct so that the consumer's writes do not bounce the
+// cache line the producers read.
 type queue struct {
 	first atomic.Pointer[segment] // the first segment, set once
 	tail  atomic.Pointer[segment] // producers: segment to claim slots in
-	head  *segment                // consumer only
-	hi    uint32                  // consumer only: next slot to read in head
+}
+
+// cursor is the consumer's position in a queue.
+type cursor struct {
+	head *segment
+	hi   uint32 // next slot to read in head
 }
 
 type slot struct {
@@ -66,57 +74,68 @@ func (q *queue) push(m any) {
 // pop removes the oldest published message. It reports false when the queue
 // is empty or its oldest message is claimed but not yet published (the
 // producer then schedules the consumer again). Only the consumer calls pop.
-func (q *queue) pop() (any, bool) {
-	seg := q.head
+//
+// Slots are not cleared as they are read, which would bounce their cache
+// lines between consumer and producers; a read segment is dropped whole, and
+// release clears what was read of the current one.
+func (q *queue) pop(c *cursor) (any, bool) {
+	seg := c.head
 	if seg == nil {
 		seg = q.first.Load()
 		if seg == nil {
 			return nil, false
 		}
-		q.head = seg
+		c.head = seg
+		q.first.Store(nil) // let read segments be collected
 	}
 	for {
-		if int(q.hi) < len(seg.slots) {
-			s := &seg.slots[q.hi]
+		if int(c.hi) < len(seg.slots) {
+			s := &seg.slots[c.hi]
 			if s.ready.Load() == 0 {
 				return nil, false
 			}
-			m := s.msg
-			s.msg = nil
-			q.hi++
-			return m, true
+			c.hi++
+			return s.msg, true
 		}
 		next := seg.next.Load()
 		if next == nil {
 			return nil, false
 		}
 		seg = next
-		q.head = next
-		q.hi = 0
+		c.head = next
+		c.hi = 0
+	}
+}
+
+// release drops the references to messages already read from the current
+// segment, so that an idle process does not keep them alive. Only the
+// consumer calls it.
+func release(c *cursor) {
+	if c.head == nil {
+		return
+	}
+	for i := range c.hi {
+		c.head.slots[i].msg = nil
 	}
 }
 
 // empty reports whether pop would find nothing. Only the consumer calls it.
-func (q *queue) empty() bool {
-	seg := q.head
+func (q *queue) empty(c *cursor) bool {
+	seg := c.head
 	if seg == nil {
 		f := q.first.Load()
 		return f == nil || f.slots[0].ready.Load() == 0
 	}
-	if int(q.hi) < len(seg.slots) {
-		return seg.slots[q.hi].ready.Load() == 0
+	if int(c.hi) < len(seg.slots) {
+		return seg.slots[c.hi].ready.Load() == 0
 	}
 	next := seg.next.Load()
 	return next == nil || next.slots[0].ready.Load() == 0
 }
 
-// snapshot returns the consumer's position. Together with pendingAt it lets
-// the consumer check for new messages after giving up ownership, reading
-// only atomics.
-func (q *queue) snapshot() (*segment, uint32) { return q.head, q.hi }
-
-// pendingAt reports whether a message was published at position (seg, hi)
-// or later. It is safe to call concurrently with producers and a consumer.
+// pendingAt reports whether a message was published at the consumer's
+// position (seg, hi) or later. It lets a consumer that gave up ownership
+// look for new messages reading only atomics. It is safe to call concurrently with producers and a consumer.
 func pendingAt(q *queue, seg *segment, hi uint32) bool {
 	if seg == nil {
 		f := q.first.Load()

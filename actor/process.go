@@ -19,23 +19,29 @@ const (
 const spinRounds = 64
 
 type process struct {
-	state    atomic.Int32
-	bound    int32
-	count    atomic.Int32 // messages in the mailbox, kept only when bound > 0
-	trap     atomic.Bool
+	// Read by senders on every message.
+	state atomic.Int32
+	bound int32
+	sys   *System
+	mbox  queue
+	count atomic.Int32 // messages in the mailbox, kept only when bound > 0
+	trap  atomic.Bool
+
 	top      bool // spawned by System.Spawn
 	unlisted bool // guarded by sys.mu
 	id       uint64
-	sys      *System
 	behavior Behavior
-	mbox     queue
 	sysq     atomic.Pointer[sysNode]
 	ext      atomic.Pointer[ext]
-	ctx      Context
 	name     string
 	regName  string   // guarded by sys.mu
 	prev     *process // guarded by sys.mu
 	next     *process
+
+	// Written by the process's goroutine on every message: kept at the
+	// end, more than a cache line away from what senders read.
+	ctx Context
+	cur cursor
 }
 
 // ext holds what most processes never need; it is allocated on first use.
@@ -173,7 +179,7 @@ func (p *process) signal(m sysMsg) {
 
 // idle gives up ownership after Init.
 func (p *process) idle() {
-	seg, hi := p.mbox.snapshot()
+	seg, hi := p.cur.head, p.cur.hi
 	p.state.Store(stateIdle)
 	if (pendingAt(&p.mbox, seg, hi) || p.sysq.Load() != nil) && p.state.CompareAndSwap(stateIdle, stateRunning) {
 		go p.run()
@@ -187,7 +193,7 @@ func (p *process) run() {
 		}
 		busy := false
 		for i := 0; i < spinRounds; i++ {
-			if !p.mbox.empty() || p.sysq.Load() != nil {
+			if !p.mbox.empty(&p.cur) || p.sysq.Load() != nil {
 				busy = true
 				break
 			}
@@ -196,7 +202,8 @@ func (p *process) run() {
 		if busy {
 			continue
 		}
-		seg, hi := p.mbox.snapshot()
+		release(&p.cur)
+		seg, hi := p.cur.head, p.cur.hi
 		p.state.Store(stateIdle)
 		if !pendingAt(&p.mbox, seg, hi) && p.sysq.Load() == nil {
 			return
@@ -214,7 +221,7 @@ func (p *process) drain() bool {
 		if p.sysq.Load() != nil && p.handleSystem() {
 			return true
 		}
-		m, ok := p.mbox.pop()
+		m, ok := p.mbox.pop(&p.cur)
 		if !ok {
 			return false
 		}
@@ -342,6 +349,11 @@ func (p *process) exit(reason error, callTerminate bool) {
 	e.mu.Unlock()
 
 	p.sys.unlist(p)
+	kind := Stopped
+	if _, ok := reason.(*CrashError); ok {
+		kind = Crashed
+	}
+	p.sys.events.publish(Event{Kind: kind, PID: PID{p}, Reason: reason})
 	for t := range timers {
 		t.stop()
 	}
@@ -361,11 +373,6 @@ func (p *process) exit(reason error, callTerminate bool) {
 	p.drainDead()
 	e.drainMu.Unlock()
 
-	kind := Stopped
-	if _, ok := reason.(*CrashError); ok {
-		kind = Crashed
-	}
-	p.sys.events.publish(Event{Kind: kind, PID: PID{p}, Reason: reason})
 	if done != nil {
 		close(done)
 	}
@@ -382,7 +389,7 @@ func (p *process) drainDead() {
 	for p.sysq.Swap(nil) != nil {
 	}
 	for {
-		m, ok := p.mbox.pop()
+		m, ok := p.mbox.pop(&p.cur)
 		if !ok {
 			return
 		}
