@@ -213,3 +213,31 @@ func TestCallReleasesItsSlot(t *testing.T) {
 		}
 	})
 }
+
+func TestHandlerPanicIsContained(t *testing.T) {
+	ctx := context.Background()
+	b := newBus(t)
+	g, err := b.Join(ctx, "greeter", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Handle("greet", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+		panic("boom")
+	})); err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Join(ctx, "web", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Request(ctx, "greet", nil)
+	if !errors.Is(err, troupe.ErrInternal) {
+		t.Errorf("Request to a panicking handler = %v, want ErrInternal", err)
+	}
+	if err := w.Send(ctx, "greet", nil); err != nil {
+		t.Errorf("Send to a panicking handler = %v, want nil", err)
+	}
+	if got, want := b.Stats().Services["greeter"].HandlerErrors, uint64(2); got != want {
+		t.Errorf("greeter handler errors = %d, want %d", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -232,7 +233,27 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 	c.sp.stats.received.Add(1)
 	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack}
 	m.ctx = msgContext{Context: c.ctx, env: env}
+	defer func() {
+		if r := recover(); r != nil {
+			s.crashed(m, r)
+		}
+	}()
 	s.h.Serve(&m.ctx, m)
+}
+
+// crashed contains a handler that panicked in Serve, so that the panic does
+// not unwind into the transport or, in-process, into the sender: one log
+// record with the stack, an internal Error reply to a request, and a failed
+// delivery (redelivered if durable).
+func (s *subscription) crashed(m *Msg, r any) {
+	c := s.c
+	c.bus.log.Error("bus: handler panicked", "member", c.member.String(), "name", m.Env.Name, "id", m.Env.ID,
+		"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	err := &troupe.Error{Code: troupe.CodeInternal, Msg: fmt.Sprintf("%s: the handler crashed", m.Env.Name)}
+	if m.Env.Kind == troupe.KindRequest && !m.final.Load() {
+		_ = m.ReplyError(context.WithoutCancel(&m.ctx), err)
+	}
+	m.Done(err)
 }
 
 // check returns why env may not be delivered, or "".
