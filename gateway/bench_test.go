@@ -65,6 +65,12 @@ func BenchmarkHandler(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			h := bc.h(b)
 			b.ReportAllocs()
+			cpu0 := cpuTime()
+			defer func() {
+				if cpu0 > 0 && b.N > 0 {
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+				}
+			}()
 			for b.Loop() {
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, httptest.NewRequest("POST", "/", strings.NewReader(`{"type":"Hello"}`)))
@@ -108,6 +114,7 @@ func BenchmarkBurst(b *testing.B) {
 			url := bc.serve(b)
 			var elapsed, p50, p99 time.Duration
 			n := 0
+			cpu0 := cpuTime()
 			for b.Loop() {
 				r, err := load.Burst(context.Background(), load.Config{URL: url, N: 10000, Duration: 10 * time.Second})
 				if err != nil {
@@ -120,6 +127,12 @@ func BenchmarkBurst(b *testing.B) {
 				p50 += r.P50
 				p99 += r.P99
 				n++
+			}
+			if cpu := cpuTime() - cpu0; cpu0 > 0 {
+				// Client and server together, per request: the cost,
+				// which a busy machine does not distort as it does
+				// the elapsed time.
+				b.ReportMetric(float64(cpu.Microseconds())/float64(n*10000), "cpu-µs/req")
 			}
 			b.ReportMetric(float64(elapsed.Milliseconds())/float64(n), "ms/burst")
 			b.ReportMetric(float64(p50.Microseconds())/float64(n)/1000, "p50-ms")
