@@ -126,7 +126,10 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = contentTypeJSON
 	h["Cache-Control"] = noStore
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if len(body) > 2048 {
+		// net/http sets Content-Length itself for short bodies.
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
@@ -142,8 +145,10 @@ func encodeReply(env *troupe.Envelope) ([]byte, error) {
 	}
 	p := trimSpace(env.Payload)
 	out := make([]byte, 0, len(`{"type":"`)+len(env.Name)+len(p)+12)
-	out = append(out, `{"type":`...)
-	out = append(out, quote(env.Name)...)
+	// A valid name has nothing to escape.
+	out = append(out, `{"type":"`...)
+	out = append(out, env.Name...)
+	out = append(out, '"')
 	if len(p) == 0 || string(p) == "null" || string(p) == "{}" {
 		return append(out, '}'), nil
 	}
