@@ -338,7 +338,7 @@ func (t *Transport) drop(counter *atomic.Uint64, reason, subject string, data []
 // It returns nil after counting and logging an envelope it drops. Whether
 // the sender may send it is the receiving bus's to check.
 func (t *Transport) decode(subject, name string, data []byte) *troupe.Envelope {
-	env, err := troupe.DecodeEnvelope(data)
+	env, err := decodeEnvelope(data)
 	if err != nil {
 		t.drop(&t.malformed, "malformed", subject, data, err)
 		return nil
@@ -512,21 +512,37 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 	if app := p.t.cfg.App; app != nil && len(app.Receivers(env.Name)) == 0 {
 		return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("natsbus: route %q: %v", env.Name, troupe.ErrNoReceiver), Err: troupe.ErrNoReceiver}
 	}
-	data, err := env.MarshalJSON()
+	buf := getBuf()
+	defer putBuf(buf)
+	data, err := encodeEnvelope((*buf)[:0], env)
+	*buf = data
 	if err != nil {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route %q: %v", env.Name, err)
 	}
 	if env.Durable {
 		return p.routeDurable(ctx, env, data)
 	}
-	msg := &nats.Msg{Subject: p.t.subj.msg(env.Name), Data: data}
+	// Publish and PublishRequest copy data before they return.
 	if env.Kind == troupe.KindRequest {
-		msg.Reply = p.t.subj.reply(p.m, env.ID)
+		err = p.nc.PublishRequest(p.t.subj.msg(env.Name), p.t.subj.reply(p.m, env.ID), data)
+	} else {
+		err = p.nc.Publish(p.t.subj.msg(env.Name), data)
 	}
-	if err := p.nc.PublishMsg(msg); err != nil {
+	if err != nil {
 		return unavailable("route", env.Name, err)
 	}
 	return nil
+}
+
+// bufs recycles the buffers envelopes are encoded into.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getBuf() *[]byte { return bufs.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		bufs.Put(b)
+	}
 }
 
 // Reply sends env to the reply subject of member to.
@@ -543,7 +559,10 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	if err := env.Validate(); err != nil {
 		return fmt.Errorf("natsbus: reply: %w", err)
 	}
-	data, err := env.MarshalJSON()
+	buf := getBuf()
+	defer putBuf(buf)
+	data, err := encodeEnvelope((*buf)[:0], env)
+	*buf = data
 	if err != nil {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: %v", err)
 	}

@@ -1,0 +1,292 @@
+package natsbus_test
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/natsbus"
+)
+
+// The benchmarks follow /work/shared/bench/nats: one embedded server (no
+// users, JetStream in a temporary directory) per benchmark, raw nats.go and
+// natsbus side by side against the same server, 16-byte payloads, untimed
+// set-up and warm-up, runtime.GC before the clock starts.
+
+// benchConns are the two ways of reaching the server.
+var benchConns = []struct {
+	name string
+	opts func(srv *natsbus.Server) (url string, opts []nats.Option)
+}{
+	{"inproc", func(srv *natsbus.Server) (string, []nats.Option) {
+		return "", []nats.Option{nats.InProcessServer(srv)}
+	}},
+	{"tcp", func(srv *natsbus.Server) (string, []nats.Option) { return srv.ClientURL(), nil }},
+}
+
+func benchServer(b *testing.B) *natsbus.Server {
+	b.Helper()
+	return runServer(b, natsbus.ServerConfig{})
+}
+
+func benchTransport(b *testing.B, srv *natsbus.Server, conn string, app *troupe.App) *natsbus.Transport {
+	b.Helper()
+	cfg := natsbus.Config{App: app, Logger: quiet}
+	if conn == "inproc" {
+		cfg.Server = srv
+	} else {
+		cfg.URL = srv.ClientURL()
+	}
+	return newTransport(b, cfg)
+}
+
+// payload16 is a 16-byte JSON payload (a string).
+var payload16 = json.RawMessage(`"0123456789abcd"`)
+
+// reportLatency adds p50 and p99 round-trip metrics.
+func reportLatency(b *testing.B, rtts []time.Duration) {
+	if len(rtts) == 0 {
+		return
+	}
+	slices.Sort(rtts)
+	b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// BenchmarkRequestReply measures one sequential request/reply round trip:
+// raw nats.go Request to a responder that echoes, and a request envelope
+// routed through natsbus to a member that replies through its Port.
+func BenchmarkRequestReply(b *testing.B) {
+	for _, c := range benchConns {
+		b.Run(c.name+"/raw", func(b *testing.B) {
+			srv := benchServer(b)
+			url, opts := c.opts(srv)
+			resp, err := nats.Connect(url, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer resp.Close()
+			if _, err := resp.Subscribe("bench.echo", func(m *nats.Msg) { _ = m.Respond(m.Data) }); err != nil {
+				b.Fatal(err)
+			}
+			if err := resp.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			cli, err := nats.Connect(url, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cli.Close()
+			data := []byte(payload16)
+			for range 1000 {
+				if _, err := cli.Request("bench.echo", data, 5*time.Second); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rtts := make([]time.Duration, 0, b.N)
+			runtime.GC()
+			b.ResetTimer()
+			for range b.N {
+				start := time.Now()
+				if _, err := cli.Request("bench.echo", data, 5*time.Second); err != nil {
+					b.Fatal(err)
+				}
+				rtts = append(rtts, time.Since(start))
+			}
+			b.StopTimer()
+			reportLatency(b, rtts)
+		})
+		b.Run(c.name+"/natsbus", func(b *testing.B) {
+			srv := benchServer(b)
+			tr := benchTransport(b, srv, c.name, nil)
+			var responder bus.Port
+			var ready sync.WaitGroup
+			ready.Add(1)
+			respMember := troupe.Member{Service: "echo", Instance: "e1"}
+			responder = join(b, tr, "echo", "e1", bus.DelivererFunc(func(*troupe.Envelope, bus.Acker) {}))
+			err := responder.Subscribe("bench.echo", bus.DelivererFunc(func(req *troupe.Envelope, _ bus.Acker) {
+				rep := &troupe.Envelope{Kind: troupe.KindReply, Name: "bench.echoed", ID: troupe.NewID(),
+					ActivityID: req.ActivityID, ResponseTo: req.ID, Sender: respMember, SentAt: time.Now(), Payload: req.Payload}
+				if err := responder.Reply(context.Background(), req.Sender, rep); err != nil {
+					b.Error(err)
+				}
+			}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			replies := make(chan *troupe.Envelope, 1)
+			from := troupe.Member{Service: "client", Instance: "c1"}
+			cli := join(b, tr, "client", "c1", bus.DelivererFunc(func(env *troupe.Envelope, _ bus.Acker) { replies <- env }))
+			request := func() {
+				now := time.Now()
+				id := troupe.NewID()
+				req := &troupe.Envelope{Kind: troupe.KindRequest, Name: "bench.echo", ID: id, ActivityID: id,
+					Sender: from, SentAt: now, Deadline: now.Add(5 * time.Second), Payload: payload16}
+				if err := cli.Route(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+				select {
+				case rep := <-replies:
+					if rep.ResponseTo != id {
+						b.Fatalf("reply to %s, want %s", rep.ResponseTo, id)
+					}
+				case <-time.After(5 * time.Second):
+					b.Fatal("no reply")
+				}
+			}
+			for range 1000 {
+				request()
+			}
+			rtts := make([]time.Duration, 0, b.N)
+			runtime.GC()
+			b.ResetTimer()
+			for range b.N {
+				start := time.Now()
+				request()
+				rtts = append(rtts, time.Since(start))
+			}
+			b.StopTimer()
+			reportLatency(b, rtts)
+		})
+	}
+}
+
+// durableSenders is how many goroutines call Route at once in
+// BenchmarkDurable: Route returns only after the store's acknowledgement,
+// so a sender keeps many in flight by being many.
+const durableSenders = 256
+
+// BenchmarkDurable measures durable throughput: b.N messages published to a
+// file-backed stream while a durable consumer receives and acks them; the
+// clock stops at the last ack. Raw: js.PublishAsync (4,000 acks in flight)
+// and Consume with m.Ack. natsbus: Route of durable envelopes from
+// durableSenders goroutines and a member whose Deliverer acks.
+func BenchmarkDurable(b *testing.B) {
+	for _, c := range benchConns {
+		b.Run(c.name+"/raw", func(b *testing.B) {
+			srv := benchServer(b)
+			url, opts := c.opts(srv)
+			nc, err := nats.Connect(url, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			cc, err := nats.Connect(url, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cc.Close()
+			ctx := context.Background()
+			js, _ := jetstream.New(nc)
+			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH", Subjects: []string{"bench.js"}, Storage: jetstream.FileStorage}); err != nil {
+				b.Fatal(err)
+			}
+			cjs, _ := jetstream.New(cc)
+			cons, err := cjs.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: "bench", AckPolicy: jetstream.AckExplicitPolicy})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var acked atomic.Int64
+			all := make(chan struct{})
+			target := int64(b.N + 100)
+			consume, err := cons.Consume(func(m jetstream.Msg) {
+				if err := m.Ack(); err != nil {
+					b.Error(err)
+				}
+				if acked.Add(1) == target {
+					close(all)
+				}
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer consume.Stop()
+			data := []byte(payload16)
+			publish := func(n int) {
+				for range n {
+					if _, err := js.PublishAsync("bench.js", data); err != nil {
+						b.Fatal(err)
+					}
+				}
+				select {
+				case <-js.PublishAsyncComplete():
+				case <-time.After(time.Minute):
+					b.Fatal("publish acks missing")
+				}
+			}
+			publish(100) // warm-up
+			for acked.Load() < 100 {
+				time.Sleep(time.Millisecond)
+			}
+			runtime.GC()
+			b.ResetTimer()
+			publish(b.N)
+			<-all
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+		b.Run(c.name+"/natsbus", func(b *testing.B) {
+			srv := benchServer(b)
+			app := &troupe.App{Name: "bench", Services: []troupe.ServiceDecl{
+				{Name: "producer", Sends: []string{"bench.js"}},
+				{Name: "consumer", Receives: []string{"bench.js"}, Durable: []string{"bench.js"}},
+			}}
+			tr := benchTransport(b, srv, c.name, app)
+			var acked atomic.Int64
+			all := make(chan struct{})
+			target := int64(b.N + 100)
+			cons := join(b, tr, "consumer", "c1", bus.DelivererFunc(func(*troupe.Envelope, bus.Acker) {}))
+			err := cons.Subscribe("bench.js", bus.DelivererFunc(func(env *troupe.Envelope, ack bus.Acker) {
+				if err := ack.Ack(); err != nil {
+					b.Error(err)
+				}
+				if acked.Add(1) == target {
+					close(all)
+				}
+			}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			prod := join(b, tr, "producer", "p1", bus.DelivererFunc(func(*troupe.Envelope, bus.Acker) {}))
+			from := troupe.Member{Service: "producer", Instance: "p1"}
+			publish := func(n int) {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range min(durableSenders, n) {
+					wg.Go(func() {
+						for next.Add(1) <= int64(n) {
+							id := troupe.NewID()
+							env := &troupe.Envelope{Kind: troupe.KindSend, Name: "bench.js", ID: id, ActivityID: id,
+								Sender: from, SentAt: time.Now(), Durable: true, Payload: payload16}
+							if err := prod.Route(context.Background(), env); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+			}
+			publish(100) // warm-up
+			for acked.Load() < 100 {
+				time.Sleep(time.Millisecond)
+			}
+			runtime.GC()
+			b.ResetTimer()
+			publish(b.N)
+			<-all
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}

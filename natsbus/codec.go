@@ -1,0 +1,268 @@
+package natsbus
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/troupe-go/troupe"
+)
+
+// The envelope codec. The wire form is troupe.Envelope's MarshalJSON and
+// troupe.DecodeEnvelope; these are faster equivalents for the common case,
+// which fall back to them for anything unusual: encodeEnvelope writes the
+// very bytes MarshalJSON writes, and decodeEnvelope returns what
+// DecodeEnvelope returns (codec_test.go and FuzzDecode check both).
+
+// encodeEnvelope appends the wire form of env, which must have passed
+// Validate, to buf.
+func encodeEnvelope(buf []byte, env *troupe.Envelope) ([]byte, error) {
+	if !plainEnvelope(env) {
+		data, err := env.MarshalJSON()
+		return append(buf, data...), err
+	}
+	buf = append(buf, `{"v":`...)
+	buf = strconv.AppendInt(buf, troupe.WireVersion, 10)
+	buf = appendField(buf, "kind", string(env.Kind))
+	buf = appendField(buf, "name", env.Name)
+	buf = appendField(buf, "id", env.ID)
+	if env.ActivityID != "" {
+		buf = appendField(buf, "activity", env.ActivityID)
+	}
+	if env.ResponseTo != "" {
+		buf = appendField(buf, "responseTo", env.ResponseTo)
+	}
+	buf = append(buf, `,"sender":{"service":"`...)
+	buf = append(buf, env.Sender.Service...)
+	buf = append(buf, `","instance":"`...)
+	buf = append(buf, env.Sender.Instance...)
+	buf = append(buf, `"},"sentAt":`...)
+	buf = env.SentAt.UTC().AppendFormat(append(buf, '"'), time.RFC3339Nano)
+	buf = append(buf, '"')
+	if !env.Deadline.IsZero() {
+		buf = append(buf, `,"deadline":`...)
+		buf = env.Deadline.UTC().AppendFormat(append(buf, '"'), time.RFC3339Nano)
+		buf = append(buf, '"')
+	}
+	if len(env.Headers) > 0 {
+		buf = append(buf, `,"headers":{`...)
+		keys := make([]string, 0, len(env.Headers))
+		for k := range env.Headers {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, '"')
+			buf = append(buf, k...)
+			buf = append(buf, `":"`...)
+			buf = append(buf, env.Headers[k]...)
+			buf = append(buf, '"')
+		}
+		buf = append(buf, '}')
+	}
+	if env.More {
+		buf = append(buf, `,"more":true`...)
+	}
+	if env.Durable {
+		buf = append(buf, `,"durable":true`...)
+	}
+	if len(env.Payload) > 0 {
+		buf = append(buf, `,"payload":`...)
+		buf = append(buf, env.Payload...)
+	}
+	return append(buf, '}'), nil
+}
+
+func appendField(buf []byte, key, value string) []byte {
+	buf = append(buf, ',', '"')
+	buf = append(buf, key...)
+	buf = append(buf, `":"`...)
+	buf = append(buf, value...)
+	return append(buf, '"')
+}
+
+// plainEnvelope reports whether encodeEnvelope may write env itself: every
+// string needs no escaping, the times are in years 0-9999, and the payload
+// is compact JSON that encoding/json would copy unchanged.
+func plainEnvelope(env *troupe.Envelope) bool {
+	if !plainString(string(env.Kind)) || !plainString(env.Name) || !plainString(env.ID) ||
+		!plainString(env.ActivityID) || !plainString(env.ResponseTo) ||
+		!plainString(env.Sender.Service) || !plainString(env.Sender.Instance) ||
+		!plainTime(env.SentAt) || !env.Deadline.IsZero() && !plainTime(env.Deadline) {
+		return false
+	}
+	for k, v := range env.Headers {
+		if !plainString(k) || !plainString(v) {
+			return false
+		}
+	}
+	for _, c := range env.Payload {
+		// Whitespace is dropped and <, >, & are escaped by
+		// encoding/json; non-ASCII may be too.
+		if c <= ' ' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainString reports whether s is printable ASCII that JSON writes as is.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+func plainTime(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
+}
+
+// decodeEnvelope reads one envelope as troupe.DecodeEnvelope does.
+func decodeEnvelope(data []byte) (*troupe.Envelope, error) {
+	if env := decodeCanonical(data); env != nil {
+		return env, nil
+	}
+	return troupe.DecodeEnvelope(data)
+}
+
+// decodeCanonical reads the form encodeEnvelope writes: its keys in its
+// order, strings without escapes. It returns nil for anything else
+// (including every invalid envelope), leaving those to DecodeEnvelope.
+func decodeCanonical(data []byte) *troupe.Envelope {
+	d := canonical{data: data}
+	env := &troupe.Envelope{}
+	if !d.lit(`{"v":1`) {
+		return nil
+	}
+	var kind string
+	if !d.field("kind", &kind) || !d.field("name", &env.Name) || !d.field("id", &env.ID) {
+		return nil
+	}
+	env.Kind = troupe.Kind(kind)
+	if d.peekKey("activity") && !d.field("activity", &env.ActivityID) {
+		return nil
+	}
+	if d.peekKey("responseTo") && !d.field("responseTo", &env.ResponseTo) {
+		return nil
+	}
+	if !d.lit(`,"sender":{"service":`) || !d.str(&env.Sender.Service) ||
+		!d.lit(`,"instance":`) || !d.str(&env.Sender.Instance) || !d.lit(`}`) {
+		return nil
+	}
+	if !d.lit(`,"sentAt":`) || !d.time(&env.SentAt) {
+		return nil
+	}
+	if d.peekKey("deadline") && (!d.lit(`,"deadline":`) || !d.time(&env.Deadline)) {
+		return nil
+	}
+	if d.peekKey("headers") {
+		if !d.lit(`,"headers":{`) {
+			return nil
+		}
+		env.Headers = map[string]string{}
+		for i := 0; !d.lit("}"); i++ {
+			var k, v string
+			if i > 0 && !d.lit(",") || !d.str(&k) || !d.lit(":") || !d.str(&v) {
+				return nil
+			}
+			if _, dup := env.Headers[k]; dup {
+				return nil
+			}
+			env.Headers[k] = v
+		}
+	}
+	if d.peekKey("more") {
+		if !d.lit(`,"more":true`) {
+			return nil
+		}
+		env.More = true
+	}
+	if d.peekKey("durable") {
+		if !d.lit(`,"durable":true`) {
+			return nil
+		}
+		env.Durable = true
+	}
+	if d.peekKey("payload") {
+		if !d.lit(`,"payload":`) || len(d.data) < 2 || d.data[len(d.data)-1] != '}' {
+			return nil
+		}
+		p := d.data[:len(d.data)-1]
+		// Validate below checks that p is one JSON value.
+		if len(p) == 0 || p[0] <= ' ' || p[len(p)-1] <= ' ' || bytes.Equal(p, []byte("null")) {
+			return nil
+		}
+		env.Payload = json.RawMessage(bytes.Clone(p))
+		d.data = d.data[len(d.data)-1:]
+	}
+	if !d.lit("}") || len(d.data) != 0 {
+		return nil
+	}
+	if env.Validate() != nil {
+		return nil
+	}
+	if env.ActivityID == "" {
+		env.ActivityID = env.ID
+	}
+	return env
+}
+
+// canonical is a cursor over the canonical wire form.
+type canonical struct{ data []byte }
+
+func (d *canonical) lit(s string) bool {
+	if len(d.data) < len(s) || string(d.data[:len(s)]) != s {
+		return false
+	}
+	d.data = d.data[len(s):]
+	return true
+}
+
+// peekKey reports whether the next member is key.
+func (d *canonical) peekKey(key string) bool {
+	n := len(key) + 3 // ,"key"
+	return len(d.data) > n && d.data[0] == ',' && d.data[1] == '"' &&
+		string(d.data[2:2+len(key)]) == key && d.data[2+len(key)] == '"'
+}
+
+func (d *canonical) field(key string, v *string) bool {
+	return d.lit(`,"`) && d.lit(key) && d.lit(`":`) && d.str(v)
+}
+
+// str reads a string of printable ASCII without escapes.
+func (d *canonical) str(v *string) bool {
+	if len(d.data) == 0 || d.data[0] != '"' {
+		return false
+	}
+	for i := 1; i < len(d.data); i++ {
+		c := d.data[i]
+		if c == '"' {
+			*v = string(d.data[1:i])
+			d.data = d.data[i+1:]
+			return true
+		}
+		if c < ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return false
+}
+
+func (d *canonical) time(t *time.Time) bool {
+	var s string
+	start := d.data
+	if !d.str(&s) {
+		return false
+	}
+	return t.UnmarshalJSON(start[:len(s)+2]) == nil
+}
