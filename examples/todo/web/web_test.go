@@ -402,10 +402,16 @@ func TestCloseDisconnectsBrowsers(t *testing.T) {
 	if n, _ := a.Pages.LiveConns(); n != 1 {
 		t.Errorf("live connections %d, want 1", n)
 	}
+	// Read while closing, so that the close handshake is answered.
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := c.Read(context.Background())
+		read <- err
+	}()
 	if err := a.Pages.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := c.Read(context.Background())
+	err := <-read
 	if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
 		t.Errorf("close status %v (%v), want going away", got, err)
 	}

@@ -225,4 +225,8 @@
     };
   }
   connect();
+
+  // For tests and debugging: drop the live connection as a network fault
+  // would; the page reconnects and catches up.
+  window.todoLive = { drop: function () { if (state.ws) state.ws.close(); } };
 })();

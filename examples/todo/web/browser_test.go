@@ -1,0 +1,191 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
+)
+
+// browserPath returns the Chromium to drive, or skips the test when there
+// is none, except in CI (CI=true), where a missing browser is a failure.
+func browserPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("TROUPE_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium found (apt-get install chromium); CI=true, so the browser test must run")
+	}
+	t.Skip("no chromium found (apt-get install chromium); skipping the browser test")
+	return ""
+}
+
+// artifacts returns the directory screenshots are saved in.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("TROUPE_ARTIFACTS"); dir != "" {
+		dir = filepath.Join(dir, "todo-browser")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// TestBrowserLiveUpdates drives two tabs of a headless Chromium: every
+// change made in the first appears in the second without a reload.
+func TestBrowserLiveUpdates(t *testing.T) {
+	path := browserPath(t)
+	a := apptest.Start(t, apptest.Options{})
+	dir := artifacts(t)
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("window-size", "900,760"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancelAlloc()
+	tab1, cancel1 := chromedp.NewContext(allocCtx)
+	defer cancel1()
+	if err := chromedp.Do(tab1); err != nil { // starts the browser
+		t.Fatalf("starting chromium: %v", err)
+	}
+	tab2, cancel2 := chromedp.NewContext(tab1)
+	defer cancel2()
+	if err := chromedp.Do(tab2); err != nil { // opens the tab, for as long as tab2 lives
+		t.Fatalf("opening a second tab: %v", err)
+	}
+
+	// step runs actions with a bound, so a broken page fails the test
+	// instead of hanging it (a bound, not a timing assertion).
+	step := func(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
+			state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({live: document.getElementById("app").dataset, status: document.querySelector(".live").textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
+			dcancel()
+			t.Logf("page state: %s", state)
+			shot(t, tab, dir, "failed-"+strings.ReplaceAll(what, " ", "-"))
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(tab context.Context, expr string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return s
+	}
+	// Poll at an interval: requestAnimationFrame, the default, does not run
+	// in a tab that is not in front.
+	every := chromedp.WithPollingInterval(50 * time.Millisecond)
+	live := chromedp.Poll[chromedp.Void](`document.getElementById("app").dataset.live === "on"`, every)
+	// itemJS finds the item titled %q.
+	itemJS := `[...document.querySelectorAll("li.todo")].find(li => li.querySelector(".title").textContent === %q)`
+
+	step(tab1, "open tab 1", chromedp.Navigate(a.Server.URL+"/"), live)
+	step(tab2, "open tab 2", chromedp.Navigate(a.Server.URL+"/"), live,
+		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+
+	evil := `<img src=x onerror="window.pwned=1">`
+	for _, title := range []string{"buy milk", "write the report", "water the plants", evil} {
+		step(tab1, "add "+title,
+			chromedp.SendKeys(chromedp.CSS("input.new-title"), title),
+			chromedp.Click(chromedp.CSS("form.add button")),
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(itemJS, title)+` !== undefined && document.querySelector("input.new-title").value === ""`, every),
+		)
+		step(tab2, "see "+title+" in tab 2", chromedp.Poll[chromedp.Void](fmt.Sprintf(itemJS, title)+` !== undefined`, every))
+	}
+
+	id := eval(tab1, fmt.Sprintf(itemJS, "buy milk")+`.dataset.id`)
+	step(tab1, "complete buy milk", chromedp.Click(chromedp.CSS(`li[data-id="`+id+`"] form.toggle button`)))
+	step(tab2, "see buy milk completed in tab 2",
+		chromedp.Poll[chromedp.Void](`document.querySelector('li[data-id="`+id+`"]')?.classList.contains("completed") && document.querySelector(".completed-count").textContent === "1"`, every))
+
+	id = eval(tab1, fmt.Sprintf(itemJS, "water the plants")+`.dataset.id`)
+	step(tab1, "delete water the plants", chromedp.Click(chromedp.CSS(`li[data-id="`+id+`"] form.delete button`)))
+	step(tab2, "see water the plants gone in tab 2",
+		chromedp.Poll[chromedp.Void](`!document.querySelector('li[data-id="`+id+`"]') && document.querySelector(".total-count").textContent === "3"`, every))
+
+	// An empty title gets its message, in place.
+	step(tab1, "add an empty title",
+		chromedp.Click(chromedp.CSS("form.add button")),
+		chromedp.Poll[chromedp.Void](`!document.querySelector("p.error").hidden && document.querySelector("p.error").textContent.includes("empty")`, every))
+
+	if got := eval(tab2, `String(window.notReloaded === true)`); got != "true" {
+		t.Errorf("tab 2 reloaded")
+	}
+	if got := eval(tab2, `String(window.pwned)`); got != "undefined" {
+		t.Errorf("a title ran script in tab 2: window.pwned = %s", got)
+	}
+	if got := eval(tab2, fmt.Sprintf(itemJS, evil)+`.querySelector(".title").children.length + ""`); got != "0" {
+		t.Errorf("the injected title became %s element(s) in tab 2", got)
+	}
+	got := eval(tab2, `[...document.querySelectorAll("li.todo")].map(li => (li.classList.contains("completed") ? "[x] " : "") + li.querySelector(".title").textContent).join(" | ")`)
+	if want := "[x] buy milk | write the report | " + evil; got != want {
+		t.Errorf("tab 2 shows %q, want %q", got, want)
+	}
+	shot(t, tab1, dir, "tab1")
+	shot(t, tab2, dir, "tab2")
+
+	// A dropped connection: tab 2 misses a change, reconnects and catches
+	// up, still without a reload.
+	step(tab2, "drop tab 2's connection", chromedp.Evaluate[chromedp.Void](`window.todoLive.drop()`),
+		chromedp.Poll[chromedp.Void](`document.getElementById("app").dataset.live === "off"`, every))
+	step(tab1, "add while tab 2 is away",
+		chromedp.SendKeys(chromedp.CSS("input.new-title"), "while you were away"),
+		chromedp.Click(chromedp.CSS("form.add button")),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(itemJS, "while you were away")+` !== undefined`, every))
+	step(tab2, "tab 2 catches up", live,
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(itemJS, "while you were away")+` !== undefined && document.querySelector(".total-count").textContent === "4"`, every))
+	if got := eval(tab2, `String(window.notReloaded === true)`); got != "true" {
+		t.Errorf("tab 2 reloaded to catch up")
+	}
+	shot(t, tab2, dir, "tab2-caught-up")
+}
+
+// shot saves a screenshot of tab as name.png in dir and logs its path.
+func shot(t *testing.T, tab context.Context, dir, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	t.Logf("screenshot: %s", p)
+}
