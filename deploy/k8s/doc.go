@@ -1,0 +1,29 @@
+// Package k8s holds the Kubernetes manifests of the troupe demo application
+// (hello, and the todo app's web and todo services) as files for kubectl and
+// as an embedded file system for tools and tests:
+//
+//	kubectl apply -k deploy/k8s
+//
+// kustomization.yaml lists the resources, all in the namespace troupe:
+// namespace.yaml (the namespace, with the restricted Pod Security Standard
+// enforced, and the pods' ServiceAccount), secret.yaml (placeholders for the
+// PostgreSQL, NATS and store secrets), config.yaml (the application's
+// troupe.yaml), nats.yaml (a three-server NATS cluster with JetStream on
+// persistent volumes), postgres.yaml (PostgreSQL on a persistent volume), and
+// gateway.yaml, web.yaml and todo.yaml (one Deployment per service, run with
+// troupe run --only, each with its Service, PodDisruptionBudget and
+// HorizontalPodAutoscaler).
+//
+// The tests of this package check every manifest offline against the
+// Kubernetes API types and the rules of internal/k8scheck, keep the list of
+// objects in testdata/objects.golden, and check the repository's Dockerfile
+// and the static binary its build step makes. docs/operations.md
+// ("Kubernetes") explains how to deploy.
+package k8s
+
+import "embed"
+
+// Files holds kustomization.yaml and the manifests it lists.
+//
+//go:embed *.yaml
+var Files embed.FS

@@ -1,0 +1,34 @@
+// Package k8scheck checks Kubernetes manifests offline: every document
+// decoded strictly into the official API type its apiVersion and kind name,
+// then checked as a whole for the mistakes a schema cannot see.
+//
+// Decode splits a YAML file into documents and decodes each one into the Go
+// type of k8s.io/api that the API server would use (a Deployment into
+// apps/v1.Deployment, and so on). Decoding is strict: an unknown field (a
+// typo such as "readinesProbe"), a duplicate key, a value of the wrong type
+// or a malformed quantity is an error, as is an apiVersion and kind that the
+// check does not know, such as a removed beta version.
+//
+// Load reads a kustomization.yaml and decodes every resource it lists,
+// reporting files that are listed but missing or present but not listed.
+//
+// Check looks at the objects together and returns every Problem it finds:
+//
+//   - workloads: selectors that match their pod template; liveness and
+//     readiness probes on every container (/healthz and /readyz for troupe's
+//     own image) whose ports exist; CPU and memory requests and limits; a
+//     restricted security context (non-root, read-only root file system, no
+//     privilege escalation, all capabilities dropped, RuntimeDefault
+//     seccomp); pinned image tags; volume mounts, ConfigMaps, Secrets and
+//     keys that exist; $(VAR) references to defined variables;
+//   - Deployments: spread over nodes (topology spread or pod anti-affinity), a
+//     PodDisruptionBudget that allows a disruption, a HorizontalPodAutoscaler;
+//   - Services, PodDisruptionBudgets and HorizontalPodAutoscalers that select
+//     or target workloads that exist, with ports that exist;
+//   - troupe: every ConfigMap key troupe.yaml parses with package manifest and
+//     lints clean, and every service a troupe container runs with --only is
+//     declared in the manifest it is given.
+//
+// The check needs no cluster and no network, so tests can run it: see
+// deploy/k8s.
+package k8scheck
