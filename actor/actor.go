@@ -442,6 +442,11 @@ func (s *System) spawn(b Behavior, opt Options, parent *process, top bool, label
 			return nil, fmt.Errorf("actor: spawn: init: %w", err)
 		}
 	}
+	if e := p.ext.Load(); e != nil && e.stopReason != nil {
+		reason := e.stopReason // Init called ctx.Stop
+		p.finishNoRun(reason)
+		return nil, fmt.Errorf("actor: spawn: init stopped: %w", reason)
+	}
 	if opt.Link && parent != nil {
 		p.getExt().parent = parent
 		if err := link(parent, p); err != nil {

@@ -151,9 +151,16 @@ func TestAskQueuedWhenExiting(t *testing.T) {
 	}
 }
 
-type initFails struct{ err error }
+type initFails struct {
+	err  error
+	stop error // Init calls ctx.Stop with it
+}
 
-func (b initFails) Init(*actor.Context) error {
+func (b initFails) Init(ctx *actor.Context) error {
+	if b.stop != nil {
+		ctx.Stop(b.stop)
+		return nil
+	}
 	if b.err == nil {
 		panic("init panics")
 	}
@@ -170,8 +177,9 @@ func TestInitFailure(t *testing.T) {
 		want    error
 		crashes int
 	}{
-		{"error", initFails{myErr}, myErr, 0},
+		{"error", initFails{err: myErr}, myErr, 0},
 		{"panic", initFails{}, actor.ErrCrashed, 1},
+		{"stop", initFails{stop: myErr}, myErr, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -362,7 +362,7 @@ func TestSupervisorStartFailure(t *testing.T) {
 		Name: "sup",
 		Children: []actor.ChildSpec{
 			{Name: "ok", New: func(any) actor.Behavior { return &terminator{name: "ok", log: log} }},
-			{Name: "bad", New: func(any) actor.Behavior { return initFails{errors.New("no db")} }},
+			{Name: "bad", New: func(any) actor.Behavior { return initFails{err: errors.New("no db")} }},
 		},
 	})
 	if err == nil {
