@@ -3,10 +3,12 @@ package k8s_test
 import (
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,6 +28,62 @@ func TestManifests(t *testing.T) {
 	}
 	for _, p := range k8scheck.Check(b) {
 		t.Error(p)
+	}
+}
+
+// TestManifestsBroken breaks the real manifests in the ways a careless edit
+// would and checks that TestManifests' check notices.
+func TestManifestsBroken(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		old, new string
+		want     string
+	}{
+		{"lost readiness probe", "web.yaml", "readinessProbe:", "startupProbe:", "Deployment troupe/web: container troupe: no readinessProbe"},
+		{"typo'd field", "todo.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true", `todo.yaml:1: Deployment: unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"`},
+		{"missing Secret", "todo.yaml", "name: troupe\n                  key: TROUPE_STORE_DSN", "name: troupe-db\n                  key: TROUPE_STORE_DSN", `env TROUPE_STORE_DSN: no such Secret "troupe-db"`},
+		{"missing Secret key", "nats.yaml", "key: NATS_CLUSTER_PASSWORD", "key: NATS_ROUTE_PASSWORD", `Secret "nats" has no key "NATS_ROUTE_PASSWORD"`},
+		{"service not run", "todo.yaml", "--only=todo", "--only=web", `service "todo" of the manifest is run by no troupe container`},
+		{"headless Service lost", "nats.yaml", "  clusterIP: None\n  publishNotReadyAddresses", "  publishNotReadyAddresses", `serviceName "nats-headless": the governing Service must be headless`},
+		{"file not listed", "kustomization.yaml", "  - todo.yaml\n", "", "todo.yaml is not listed in kustomization.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			err := fs.WalkDir(k8s.Files, ".", func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := fs.ReadFile(k8s.Files, path)
+				fsys[path] = &fstest.MapFile{Data: data}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := string(fsys[tt.file].Data)
+			if !strings.Contains(data, tt.old) {
+				t.Fatalf("%s does not contain %q", tt.file, tt.old)
+			}
+			fsys[tt.file].Data = []byte(strings.Replace(data, tt.old, tt.new, 1))
+			var got []string
+			b, err := k8scheck.Load(fsys)
+			if err != nil {
+				got = strings.Split(err.Error(), "\n")
+			}
+			if b != nil {
+				for _, p := range k8scheck.Check(b) {
+					got = append(got, p.String())
+				}
+			}
+			for _, g := range got {
+				if strings.Contains(g, tt.want) {
+					return
+				}
+			}
+			t.Errorf("got:\n%s\nwant one containing %q", strings.Join(got, "\n"), tt.want)
+		})
 	}
 }
 

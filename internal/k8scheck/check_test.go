@@ -49,7 +49,8 @@ func TestBad(t *testing.T) {
 	}{
 		{"no-liveness-probe", "Deployment demo/hello: container troupe: no livenessProbe"},
 		{"no-readiness-probe", "Deployment demo/hello: container troupe: no readinessProbe"},
-		{"typo-field", `typo-field.yaml:31: Deployment: error unmarshaling JSON: while decoding JSON: json: unknown field "readinesProbe"`},
+		{"typo-field", `typo-field.yaml:31: Deployment: unknown field "spec.template.spec.containers[0].readinesProbe"`},
+		{"case-typo", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"`},
 		{"wrong-type", "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"},
 		{"bad-quantity", "quantities must match the regular expression"},
 		{"duplicate-key", `key "replicas" already set in map`},
@@ -159,7 +160,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"not yaml", "a: [", "x.yaml:1: not a Kubernetes object"},
 		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", "x.yaml:1: not a Kubernetes object: apiVersion and kind are required"},
 		{"unknown kind", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n", `x.yaml:1: apiVersion "v1" kind "Pod" is not a known API type`},
-		{"second document", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {nam: b}\n", `x.yaml:5: Namespace: error unmarshaling JSON: while decoding JSON: json: unknown field "nam"`},
+		{"second document", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {nam: b}\n", `x.yaml:5: Namespace: unknown field "metadata.nam"`},
 		{"too big", strings.Repeat("#", k8scheck.MaxSize+1), "more than"},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -161,9 +162,24 @@ func decodeDocument(data []byte) (Object, error) {
 	if !ok {
 		return Object{}, fmt.Errorf("apiVersion %q kind %q is not a known API type (known: %s)", tm.APIVersion, tm.Kind, strings.Join(Kinds(), ", "))
 	}
-	v := newValue()
-	if err := yaml.UnmarshalStrict(data, v); err != nil {
+	// Decode as the API server does: YAML to JSON, then JSON into the type
+	// with field names matched case-sensitively (encoding/json alone would
+	// take "readOnlyRootFileSystem" for readOnlyRootFilesystem).
+	j, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
 		return Object{}, fmt.Errorf("%s: %w", tm.Kind, err)
+	}
+	v := newValue()
+	strict, err := sigsjson.UnmarshalStrict(j, v)
+	if err != nil {
+		return Object{}, fmt.Errorf("%s: %w", tm.Kind, err)
+	}
+	if len(strict) > 0 {
+		msgs := make([]string, len(strict))
+		for i, e := range strict {
+			msgs[i] = e.Error()
+		}
+		return Object{}, fmt.Errorf("%s: %s", tm.Kind, strings.Join(msgs, "; "))
 	}
 	meta := v.(metav1.Object)
 	return Object{

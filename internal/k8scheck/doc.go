@@ -4,10 +4,12 @@
 //
 // Decode splits a YAML file into documents and decodes each one into the Go
 // type of k8s.io/api that the API server would use (a Deployment into
-// apps/v1.Deployment, and so on). Decoding is strict: an unknown field (a
-// typo such as "readinesProbe"), a duplicate key, a value of the wrong type
-// or a malformed quantity is an error, as is an apiVersion and kind that the
-// check does not know, such as a removed beta version.
+// apps/v1.Deployment, and so on), with the API server's JSON rules
+// (sigs.k8s.io/json: field names are case-sensitive). Decoding is strict, as
+// kubectl's server-side field validation is: an unknown field (a typo such as
+// "readinesProbe" or "readOnlyRootFileSystem"), a duplicate key, a value of
+// the wrong type or a malformed quantity is an error, as is an apiVersion and
+// kind that the check does not know, such as a removed beta version.
 //
 // Load reads a kustomization.yaml and decodes every resource it lists,
 // reporting files that are listed but missing or present but not listed.
