@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/troupe-go/troupe"
@@ -88,6 +89,7 @@ type Handler struct {
 	tmpl    *template.Template
 	mux     *http.ServeMux
 	hub     *hub
+	items   itemCache
 }
 
 // New returns the web service, which must be started (service.Start) before
@@ -186,6 +188,7 @@ type page struct {
 	Error   string     // the validation message of a failed post
 	Title   string     // the title of a failed add, to fill the form again
 	Sample  store.Todo // the item the script's template is made of
+	Items   []template.HTML
 }
 
 var funcs = template.FuncMap{
@@ -236,7 +239,26 @@ func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, li
 		return
 	}
 	p.Listing, p.Lists, p.Filter = lst, lists.Lists, string(lst.Filter)
-	p.Sample = store.Todo{ListID: lst.List.ID, Title: "", Version: 0}
+	p.Sample = store.Todo{ListID: lst.List.ID}
+	p.Items = make([]template.HTML, 0, len(lst.Todos))
+	for _, td := range lst.Todos {
+		var h template.HTML
+		var err error
+		if td.ID == p.Edit {
+			h, err = wb.exec("edit-item", struct {
+				Todo   store.Todo
+				Filter string
+			}{td, p.Filter})
+		} else {
+			h, err = wb.items.render(wb, td)
+		}
+		if err != nil {
+			wb.log.Error("web: template", "template", "item", "err", err)
+			http.Error(w, "web: the page could not be rendered", http.StatusInternalServerError)
+			return
+		}
+		p.Items = append(p.Items, h)
+	}
 	wb.html(w, status, "list.html", p)
 }
 
@@ -251,6 +273,51 @@ func (wb *Handler) html(w http.ResponseWriter, status int, name string, data any
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// exec renders one template into HTML that the page includes as is.
+func (wb *Handler) exec(name string, data any) (template.HTML, error) {
+	var b strings.Builder
+	if err := wb.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil // #nosec: produced by html/template
+}
+
+// itemCache keeps the rendered HTML of todos by id and version: a todo's
+// item changes only with its version (title and completion both bump it),
+// so a page of 1,000 todos renders only those that changed.
+type itemCache struct {
+	mu sync.Mutex
+	m  map[string]cachedItem
+}
+
+type cachedItem struct {
+	version int64
+	html    template.HTML
+}
+
+// maxCachedItems bounds the cache; past it, the cache starts over.
+const maxCachedItems = 20000
+
+func (c *itemCache) render(wb *Handler, td store.Todo) (template.HTML, error) {
+	c.mu.Lock()
+	it, ok := c.m[td.ID]
+	c.mu.Unlock()
+	if ok && it.version == td.Version {
+		return it.html, nil
+	}
+	h, err := wb.exec("item", td)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedItems {
+		c.m = make(map[string]cachedItem)
+	}
+	c.m[td.ID] = cachedItem{version: td.Version, html: h}
+	c.mu.Unlock()
+	return h, nil
 }
 
 // errorPage is what the error template renders.

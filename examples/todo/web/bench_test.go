@@ -1,0 +1,210 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
+	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/examples/todo/todo"
+	"github.com/troupe-go/troupe/examples/todo/web"
+	"github.com/troupe-go/troupe/service"
+)
+
+// fill puts n todos into the default list, straight into the store.
+func fill(tb testing.TB, a *apptest.App, n int) {
+	tb.Helper()
+	for i := range n {
+		td, err := a.Store.Create(context.Background(), store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo number %d <with> some & text", i)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if i%3 == 0 {
+			done := true
+			if _, err := a.Store.Update(context.Background(), td.ID, store.Patch{Completed: &done}); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+func fetch(b *testing.B, c *http.Client, u string) int {
+	res, err := c.Get(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		b.Fatalf("status %d", res.StatusCode)
+	}
+	return int(n)
+}
+
+// BenchmarkHomePage1000 renders the home page of a list with 1,000 todos:
+// HTTP → web → bus (todo.list, list.all) → todo → SQLite → html/template.
+// The baseline serves the same bytes from memory with a bare net/http
+// handler through the same client.
+func BenchmarkHomePage1000(b *testing.B) {
+	a := apptest.Start(b, apptest.Options{})
+	fill(b, a, 1000)
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer c.CloseIdleConnections()
+	res, err := c.Get(a.Server.URL + "/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	b.Run("todo", func(b *testing.B) {
+		b.SetBytes(int64(len(page)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				fetch(b, c, a.Server.URL+"/")
+			}
+		})
+	})
+	b.Run("baseline-static", func(b *testing.B) {
+		bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write(page)
+		}))
+		defer bare.Close()
+		b.SetBytes(int64(len(page)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				fetch(b, c, bare.URL)
+			}
+		})
+	})
+}
+
+// BenchmarkCreateTodo creates todos through the REST API: HTTP → gateway →
+// bus (durable todo.create) → todo service → SQLite, with 8 clients per
+// CPU. The baseline calls the store directly.
+func BenchmarkCreateTodo(b *testing.B) {
+	a := apptest.Start(b, apptest.Options{})
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer c.CloseIdleConnections()
+	b.Run("gateway", func(b *testing.B) {
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				res, err := c.Post(a.Server.URL+"/api/lists/default/todos", "application/json", strings.NewReader(`{"title":"benchmark todo"}`))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+	})
+	b.Run("baseline-store", func(b *testing.B) {
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := a.Store.Create(context.Background(), store.NewTodo{ListID: store.DefaultListID, Title: "benchmark todo"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+	})
+}
+
+// BenchmarkFanOut1000 connects 1,000 WebSocket clients to one list and
+// measures, per change, the time from the todo's creation in the store
+// (its CreatedAt) to each client having read the event: p50, p99 and max
+// over all deliveries. One op is one change delivered to all clients.
+func BenchmarkFanOut1000(b *testing.B) {
+	const clients = 1000
+	a := apptest.Start(b, apptest.Options{Web: webOptsForBench()})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var (
+		mu    sync.Mutex
+		lat   []time.Duration
+		got   = make(chan struct{}, clients*4)
+		wg    sync.WaitGroup
+		conns []*websocket.Conn
+	)
+	dialer := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0}}
+	for range clients {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.Server.URL, "http")+"/live?list=default", &websocket.DialOptions{HTTPClient: dialer})
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, _, err := c.Read(ctx); err != nil { // the state message
+			b.Fatal(err)
+		}
+		wg.Go(func() {
+			for {
+				_, msg, err := c.Read(ctx)
+				if err != nil {
+					return
+				}
+				now := time.Now()
+				var ev todo.Event
+				if json.Unmarshal(msg, &ev) != nil || ev.Todo == nil {
+					continue
+				}
+				mu.Lock()
+				lat = append(lat, now.Sub(ev.Todo.CreatedAt))
+				mu.Unlock()
+				got <- struct{}{}
+			}
+		})
+	}
+	defer func() {
+		for _, c := range conns {
+			c.CloseNow()
+		}
+		cancel()
+		wg.Wait()
+	}()
+
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := service.Request[store.Todo](ctx, a.Web, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: fmt.Sprint("fan-out ", i)}); err != nil {
+			b.Fatal(err)
+		}
+		for range clients {
+			select {
+			case <-got:
+			case <-time.After(30 * time.Second):
+				n, drops := a.Pages.LiveConns()
+				b.Fatalf("an event did not reach every client (connections %d, dropped %d)", n, drops)
+			}
+		}
+	}
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(lat)
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(q(1), "max-ms")
+	if _, drops := a.Pages.LiveConns(); drops > 0 {
+		b.Errorf("%d slow clients were dropped", drops)
+	}
+}
+
+func webOptsForBench() web.Options { return web.Options{PingInterval: -1} }
