@@ -217,19 +217,55 @@ func (p *process) run() {
 // drain handles messages until the mailbox is empty. It reports whether the
 // process exited.
 func (p *process) drain() bool {
+	exited, ce, msg := p.drainGuarded()
+	if ce == nil {
+		return exited
+	}
+	if o, ok := msg.(CrashObserver); ok {
+		o.Crashed(ce)
+	}
+	if p.ctx.req != nil {
+		p.ctx.req.complete(nil, ce)
+		p.ctx.req = nil
+	}
+	p.exit(ce, true)
+	return true
+}
+
+// drainGuarded is drain's loop under one deferred recover (rather than one
+// per message). When a callback panics it returns the crash and the
+// message being handled.
+func (p *process) drainGuarded() (exited bool, ce *CrashError, msg any) {
+	defer func() {
+		if v := recover(); v != nil {
+			ce = p.crash(v, msg, "receive")
+		}
+	}()
 	for {
 		if p.sysq.Load() != nil && p.handleSystem() {
-			return true
+			return true, nil, nil
 		}
 		m, ok := p.mbox.pop(&p.cur)
 		if !ok {
-			return false
+			return false, nil, nil
 		}
 		if p.bound > 0 {
 			p.count.Add(-1)
 		}
-		if p.handle(m) {
-			return true
+		msg = m
+		if r, isAsk := m.(*askReq); isAsk {
+			msg = r.msg
+			p.ctx.req = r
+		}
+		p.behavior.Receive(&p.ctx, msg)
+		msg = nil
+		if p.ctx.req != nil {
+			p.ctx.req.complete(nil, ErrNoReply)
+			p.ctx.req = nil
+		}
+		if e := p.ext.Load(); e != nil && e.stopReason != nil {
+			p.exit(e.stopReason, true)
+			return true, nil, nil
 		}
 	}
 }
@@ -271,46 +307,6 @@ func (p *process) handleSystem() bool {
 		return true
 	}
 	return false
-}
-
-// handle runs one user message and reports whether the process exited.
-func (p *process) handle(m any) bool {
-	msg := m
-	r, isAsk := m.(*askReq)
-	if isAsk {
-		msg = r.msg
-		p.ctx.req = r
-	}
-	if ce := p.receive(msg); ce != nil {
-		if o, ok := msg.(CrashObserver); ok {
-			o.Crashed(ce)
-		}
-		if p.ctx.req != nil {
-			p.ctx.req.complete(nil, ce)
-			p.ctx.req = nil
-		}
-		p.exit(ce, true)
-		return true
-	}
-	if p.ctx.req != nil {
-		p.ctx.req.complete(nil, ErrNoReply)
-		p.ctx.req = nil
-	}
-	if e := p.ext.Load(); e != nil && e.stopReason != nil {
-		p.exit(e.stopReason, true)
-		return true
-	}
-	return false
-}
-
-func (p *process) receive(msg any) (ce *CrashError) {
-	defer func() {
-		if v := recover(); v != nil {
-			ce = p.crash(v, msg, "receive")
-		}
-	}()
-	p.behavior.Receive(&p.ctx, msg)
-	return nil
 }
 
 func (p *process) init(in Initializer) (err error) {

@@ -490,6 +490,9 @@ func (s *supervisor) stopChild(c *child) {
 	select {
 	case <-done:
 	case <-t.C:
+		// OTP reports this as a shutdown_error with reason killed.
+		s.self.sys.log.Error("supervisor killed child after its shutdown timeout",
+			"supervisor", s.path, "child", c.spec.Name, "pid", PID{p}.String(), "timeout", timeout.String())
 		p.signal(sysMsg{kind: sigExit, from: s.self, reason: ReasonKill})
 		<-done
 	}

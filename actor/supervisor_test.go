@@ -464,3 +464,59 @@ func TestSimpleOneForOne(t *testing.T) {
 		}
 	})
 }
+
+// A child that does not stop within its shutdown timeout is killed: it
+// exits with ReasonKilled as soon as its callback returns, without
+// Terminate, and the supervisor reports it.
+func TestSupervisorKillsAfterShutdownTimeout(t *testing.T) {
+	sys, rec := newSystem(t)
+	log := make(chan string, 10)
+	entered, release := make(chan struct{}), make(chan struct{})
+	sup, err := sys.StartSupervisor(actor.SupervisorSpec{
+		Name: "sup",
+		Children: []actor.ChildSpec{{
+			Name:     "busy",
+			Shutdown: time.Millisecond,
+			Options:  actor.Options{Name: "busy"},
+			New: func(any) actor.Behavior {
+				return &busy{terminator: terminator{name: "busy", log: log}, entered: entered, release: release}
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _ := sys.Whereis("busy")
+	down := watch(t, sys, child)
+	_ = actor.Send(child, "work")
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- actor.Stop(ctxT(t), sup) }()
+	for i := 0; rec.count("supervisor killed child after its shutdown timeout") == 0; i++ {
+		if i == 10000 {
+			t.Fatal("no report of the kill")
+		}
+		sleepABit()
+	}
+	close(release)
+	if err := recv(t, stopped); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitDown(t, down); got != actor.ReasonKilled {
+		t.Errorf("got %v, want %v", got, actor.ReasonKilled)
+	}
+	if len(log) != 0 {
+		t.Errorf("Terminate ran for a killed child: %v", <-log)
+	}
+}
+
+// busy blocks in its first message until released.
+type busy struct {
+	terminator
+	entered, release chan struct{}
+}
+
+func (b *busy) Receive(*actor.Context, any) {
+	close(b.entered)
+	<-b.release
+}
