@@ -1,7 +1,6 @@
 package natsbus
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -139,7 +138,8 @@ func decodeEnvelope(data []byte) (*troupe.Envelope, error) {
 // order, strings without escapes. It returns nil for anything else
 // (including every invalid envelope), leaving those to DecodeEnvelope.
 func decodeCanonical(data []byte) *troupe.Envelope {
-	d := canonical{data: data}
+	// One string for the whole envelope: the fields are slices of it.
+	d := canonical{data: string(data)}
 	env := &troupe.Envelope{}
 	if !d.lit(`{"v":1`) {
 		return nil
@@ -148,7 +148,12 @@ func decodeCanonical(data []byte) *troupe.Envelope {
 	if !d.field("kind", &kind) || !d.field("name", &env.Name) || !d.field("id", &env.ID) {
 		return nil
 	}
-	env.Kind = troupe.Kind(kind)
+	switch troupe.Kind(kind) {
+	case troupe.KindRequest, troupe.KindSend, troupe.KindPublish, troupe.KindReply:
+		env.Kind = troupe.Kind(kind)
+	default:
+		return nil
+	}
 	if d.peekKey("activity") && !d.field("activity", &env.ActivityID) {
 		return nil
 	}
@@ -199,10 +204,10 @@ func decodeCanonical(data []byte) *troupe.Envelope {
 		}
 		p := d.data[:len(d.data)-1]
 		// Validate below checks that p is one JSON value.
-		if len(p) == 0 || p[0] <= ' ' || p[len(p)-1] <= ' ' || bytes.Equal(p, []byte("null")) {
+		if len(p) == 0 || p[0] <= ' ' || p[len(p)-1] <= ' ' || p == "null" {
 			return nil
 		}
-		env.Payload = json.RawMessage(bytes.Clone(p))
+		env.Payload = json.RawMessage(p)
 		d.data = d.data[len(d.data)-1:]
 	}
 	if !d.lit("}") || len(d.data) != 0 {
@@ -218,10 +223,10 @@ func decodeCanonical(data []byte) *troupe.Envelope {
 }
 
 // canonical is a cursor over the canonical wire form.
-type canonical struct{ data []byte }
+type canonical struct{ data string }
 
 func (d *canonical) lit(s string) bool {
-	if len(d.data) < len(s) || string(d.data[:len(s)]) != s {
+	if len(d.data) < len(s) || d.data[:len(s)] != s {
 		return false
 	}
 	d.data = d.data[len(s):]
@@ -232,7 +237,7 @@ func (d *canonical) lit(s string) bool {
 func (d *canonical) peekKey(key string) bool {
 	n := len(key) + 3 // ,"key"
 	return len(d.data) > n && d.data[0] == ',' && d.data[1] == '"' &&
-		string(d.data[2:2+len(key)]) == key && d.data[2+len(key)] == '"'
+		d.data[2:2+len(key)] == key && d.data[2+len(key)] == '"'
 }
 
 func (d *canonical) field(key string, v *string) bool {
@@ -247,7 +252,7 @@ func (d *canonical) str(v *string) bool {
 	for i := 1; i < len(d.data); i++ {
 		c := d.data[i]
 		if c == '"' {
-			*v = string(d.data[1:i])
+			*v = d.data[1:i]
 			d.data = d.data[i+1:]
 			return true
 		}
@@ -260,9 +265,15 @@ func (d *canonical) str(v *string) bool {
 
 func (d *canonical) time(t *time.Time) bool {
 	var s string
-	start := d.data
-	if !d.str(&s) {
+	if !d.str(&s) || len(s) == 0 || s[len(s)-1] != 'Z' {
 		return false
 	}
-	return t.UnmarshalJSON(start[:len(s)+2]) == nil
+	// Only the form Time.MarshalJSON writes for a UTC time: for it,
+	// time.Parse and Time.UnmarshalJSON agree.
+	p, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || p.Format(time.RFC3339Nano) != s {
+		return false
+	}
+	*t = p
+	return true
 }

@@ -122,3 +122,38 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCodec measures the encoder and decoder on a request envelope,
+// beside MarshalJSON and DecodeEnvelope.
+func BenchmarkCodec(b *testing.B) {
+	env := codecEnvelopes()["request with headers"]
+	env.Headers = nil
+	env.Payload = json.RawMessage(`"0123456789abcd"`)
+	data, _ := env.MarshalJSON()
+	b.Run("encode", func(b *testing.B) {
+		buf := make([]byte, 0, 1024)
+		for b.Loop() {
+			buf, _ = encodeEnvelope(buf[:0], env)
+		}
+	})
+	b.Run("MarshalJSON", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = env.MarshalJSON()
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = decodeEnvelope(data)
+		}
+	})
+	b.Run("DecodeEnvelope", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = troupe.DecodeEnvelope(data)
+		}
+	})
+	b.Run("Validate", func(b *testing.B) {
+		for b.Loop() {
+			_ = env.Validate()
+		}
+	})
+}
