@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
@@ -21,7 +22,9 @@ func benchBus(b *testing.B) *bus.Bus {
 	for i := range 10 {
 		app.Services = append(app.Services, troupe.ServiceDecl{Name: fmt.Sprintf("sub%d", i), Receives: []string{"tick"}})
 	}
-	bb, err := bus.New(bus.Config{App: app, Logger: slog.New(slog.DiscardHandler)})
+	// A long Timeout: on a loaded machine a stalled thread must not make
+	// a benchmark fail.
+	bb, err := bus.New(bus.Config{App: app, Logger: slog.New(slog.DiscardHandler), Timeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
