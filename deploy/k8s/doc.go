@@ -23,7 +23,7 @@ package k8s
 
 import "embed"
 
-// Files holds kustomization.yaml and the manifests it lists.
+// Files holds kustomization.yaml and the files it lists.
 //
-//go:embed *.yaml
+//go:embed *.yaml *.conf
 var Files embed.FS

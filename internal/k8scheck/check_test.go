@@ -188,6 +188,8 @@ func TestLoad(t *testing.T) {
 		{"missing resource", map[string]string{"kustomization.yaml": kust}, `resource "ns.yaml": open ns.yaml: file does not exist`},
 		{"remote resource", map[string]string{"kustomization.yaml": kust + "  - https://example.com/x.yaml\n", "ns.yaml": ns}, `want a .yaml file in this directory`},
 		{"unlisted file", map[string]string{"kustomization.yaml": kust, "ns.yaml": ns, "extra.yaml": ns}, "extra.yaml is not listed"},
+		{"generator", map[string]string{"kustomization.yaml": kust + "configMapGenerator:\n  - name: c\n    files: [a.conf, b=b.conf]\n    literals: [c=3]\n", "ns.yaml": ns, "a.conf": "1", "b.conf": "2"}, ""},
+		{"generator missing file", map[string]string{"kustomization.yaml": kust + "configMapGenerator:\n  - name: c\n    files: [a.conf]\n", "ns.yaml": ns}, "configMapGenerator c: open a.conf: file does not exist"},
 		{"bad resource", map[string]string{"kustomization.yaml": kust, "ns.yaml": ns + "spec: {finalizers: 3}\n"}, "ns.yaml:1: Namespace"},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -20,6 +21,19 @@ type Kustomization struct {
 	Namespace  string   `json:"namespace,omitempty"`
 	Resources  []string `json:"resources"`
 	Images     []Image  `json:"images,omitempty"`
+
+	ConfigMapGenerator []Generator `json:"configMapGenerator,omitempty"`
+}
+
+// Generator is a configMapGenerator entry: a ConfigMap made from files of
+// the kustomization's directory (key = file name, or "key=file") and
+// literals ("key=value"). Kustomize appends a hash of the content to the
+// name and rewrites the references to it, so that a change rolls the pods
+// that use it; the check treats it as a ConfigMap of the given name.
+type Generator struct {
+	Name     string   `json:"name"`
+	Files    []string `json:"files,omitempty"`
+	Literals []string `json:"literals,omitempty"`
 }
 
 // Image is an image override of a kustomization.
@@ -69,6 +83,14 @@ func Load(fsys fs.FS) (*Bundle, error) {
 		errs = append(errs, err)
 		b.Objects = append(b.Objects, objs...)
 	}
+	for _, g := range k.ConfigMapGenerator {
+		cm, err := generate(fsys, k.Namespace, g)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		b.Objects = append(b.Objects, Object{File: "kustomization.yaml", APIVersion: "v1", Kind: "ConfigMap", Namespace: cm.Namespace, Name: cm.Name, Value: cm})
+	}
 	files, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("k8scheck: %w", err)
@@ -79,4 +101,37 @@ func Load(fsys fs.FS) (*Bundle, error) {
 		}
 	}
 	return b, errors.Join(errs...)
+}
+
+// generate makes the ConfigMap of a configMapGenerator entry.
+func generate(fsys fs.FS, namespace string, g Generator) (*corev1.ConfigMap, error) {
+	cm := &corev1.ConfigMap{Data: map[string]string{}}
+	cm.APIVersion, cm.Kind = "v1", "ConfigMap"
+	cm.Name, cm.Namespace = g.Name, namespace
+	var errs []error
+	for _, f := range g.Files {
+		key, file, ok := strings.Cut(f, "=")
+		if !ok {
+			key, file = path.Base(f), f
+		}
+		if !fs.ValidPath(file) {
+			errs = append(errs, fmt.Errorf("k8scheck: kustomization.yaml: configMapGenerator %s: file %q: want a file in this directory", g.Name, file))
+			continue
+		}
+		data, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("k8scheck: kustomization.yaml: configMapGenerator %s: %w", g.Name, err))
+			continue
+		}
+		cm.Data[key] = string(data)
+	}
+	for _, l := range g.Literals {
+		key, value, ok := strings.Cut(l, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("k8scheck: kustomization.yaml: configMapGenerator %s: literal %q: want key=value", g.Name, l))
+			continue
+		}
+		cm.Data[key] = value
+	}
+	return cm, errors.Join(errs...)
 }
