@@ -30,7 +30,9 @@ func testApp() *troupe.App {
 
 func newBus(t *testing.T) *bus.Bus {
 	t.Helper()
-	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler)})
+	// A long Timeout: a stalled thread on a loaded machine must not fail
+	// a test that expects a reply.
+	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler), Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +145,7 @@ func TestNoReceiverReplyEndsRequest(t *testing.T) {
 
 func TestCallReleasesItsSlot(t *testing.T) {
 	ctx := context.Background()
-	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler), MaxOutstanding: 1})
+	b, err := bus.New(bus.Config{App: testApp(), Logger: slog.New(slog.DiscardHandler), MaxOutstanding: 1, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func TestGatewayDeclaredByRoutes(t *testing.T) {
 			{Path: "/", Types: []string{"todo.add"}},
 		},
 	}
-	b, err := bus.New(bus.Config{App: app, Logger: slog.New(slog.DiscardHandler)})
+	b, err := bus.New(bus.Config{App: app, Logger: slog.New(slog.DiscardHandler), Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,6 +90,11 @@ func (s *suite) setup(t *testing.T, cfg bus.Config) *fixture {
 	tr := s.newTransport(t)
 	cfg.App = App()
 	cfg.Transport = tr
+	if cfg.Timeout == 0 {
+		// Requests that must succeed get plenty of time on a loaded
+		// machine; tests of the deadline set their own.
+		cfg.Timeout = Patience
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -498,7 +503,7 @@ func (s *suite) styles(t *testing.T) {
 		m := f.join("mail", "i1")
 		f.handle(m, "poll", func(ctx context.Context, m *bus.Msg) {}) // never answers
 		w := f.join("web", "web1")
-		n, err := w.Collect(ctxTimeout(t, Quiet), "poll", nil, func(env *troupe.Envelope) bool { return true })
+		n, err := w.Collect(ctxTimeout(t, 5*Quiet), "poll", nil, func(env *troupe.Envelope) bool { return true })
 		if err != nil || n != 1 {
 			t.Errorf("Collect until the deadline = %d, %v; want 1, nil", n, err)
 		}
