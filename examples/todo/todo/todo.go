@@ -152,6 +152,9 @@ func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	if req.Epoch != "" && req.Epoch == t.epoch && uint64(req.Seq) == t.seq[req.List] {
+		return Listing{List: l, Filter: f, Epoch: t.epoch, Seq: uint64(req.Seq), NotModified: true}, nil
+	}
 	lst, err := t.st.List(ctx, req.List, f)
 	if err != nil {
 		return Listing{}, err

@@ -21,9 +21,15 @@ type CreateList struct {
 
 // ListTodos is the request todo.list. Filter is "", "all", "active" or
 // "completed".
+//
+// A client that holds a listing may send its Epoch and Seq: if the list has
+// not changed since, the reply says NotModified and carries no todos, which
+// spares the store and the encoding (the web service caches listings so).
 type ListTodos struct {
 	List   string `json:"list"`
 	Filter string `json:"filter,omitempty"`
+	Epoch  string `json:"epoch,omitempty"`
+	Seq    Int    `json:"seq,omitempty"`
 }
 
 // Listing is the reply todo.listing: the list, the todos that pass the
@@ -36,6 +42,9 @@ type Listing struct {
 	Counts store.Counts `json:"counts"`
 	Epoch  string       `json:"epoch"`
 	Seq    uint64       `json:"seq"`
+	// NotModified says that the list is still at the Epoch and Seq the
+	// request named; Todos and Counts are then empty.
+	NotModified bool `json:"notModified,omitempty"`
 }
 
 // TodoRef names one todo of one list: the requests todo.get and todo.delete.

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +91,9 @@ type Handler struct {
 	mux     *http.ServeMux
 	hub     *hub
 	items   itemCache
+
+	cacheMu  sync.Mutex
+	listings map[listingKey]cachedListing
 }
 
 // New returns the web service, which must be started (service.Start) before
@@ -184,11 +188,12 @@ type page struct {
 	Listing todo.Listing
 	Lists   []store.List
 	Filter  string
-	Edit    string     // id of the todo whose edit form is open (without script)
-	Error   string     // the validation message of a failed post
-	Title   string     // the title of a failed add, to fill the form again
-	Sample  store.Todo // the item the script's template is made of
-	Items   []template.HTML
+	Edit    string        // id of the todo whose edit form is open (without script)
+	Error   string        // the validation message of a failed post
+	Title   string        // the title of a failed add, to fill the form again
+	Sample  store.Todo    // the item the script's template is made of
+	Items   template.HTML // the rendered items, one after the other
+	Empty   bool          // no items
 }
 
 var funcs = template.FuncMap{
@@ -228,7 +233,7 @@ func (wb *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, list string, p page) {
 	ctx, cancel := context.WithTimeout(r.Context(), wb.timeout)
 	defer cancel()
-	lst, err := service.Request[todo.Listing](ctx, wb.svc, todo.MsgList, todo.ListTodos{List: list, Filter: p.Filter})
+	lst, items, err := wb.listing(ctx, list, p.Filter)
 	if err != nil {
 		wb.fail(w, r, err)
 		return
@@ -238,26 +243,27 @@ func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, li
 		wb.fail(w, r, err)
 		return
 	}
-	p.Listing, p.Lists, p.Filter = lst, lists.Lists, string(lst.Filter)
+	p.Listing, p.Lists, p.Filter, p.Items, p.Empty = lst, lists.Lists, string(lst.Filter), items.joined, len(items.each) == 0
 	p.Sample = store.Todo{ListID: lst.List.ID}
-	p.Items = make([]template.HTML, 0, len(lst.Todos))
-	for _, td := range lst.Todos {
-		var h template.HTML
-		var err error
-		if td.ID == p.Edit {
-			h, err = wb.exec("edit-item", struct {
+	if p.Edit != "" {
+		// The todo being edited is shown as a form.
+		each := slices.Clone(items.each)
+		for i, td := range lst.Todos {
+			if td.ID != p.Edit {
+				continue
+			}
+			h, err := wb.exec("edit-item", struct {
 				Todo   store.Todo
 				Filter string
 			}{td, p.Filter})
-		} else {
-			h, err = wb.items.render(wb, td)
+			if err != nil {
+				wb.log.Error("web: template", "template", "edit-item", "err", err)
+				http.Error(w, "web: the page could not be rendered", http.StatusInternalServerError)
+				return
+			}
+			each[i] = h
 		}
-		if err != nil {
-			wb.log.Error("web: template", "template", "item", "err", err)
-			http.Error(w, "web: the page could not be rendered", http.StatusInternalServerError)
-			return
-		}
-		p.Items = append(p.Items, h)
+		p.Items = join(each)
 	}
 	wb.html(w, status, "list.html", p)
 }
@@ -273,6 +279,71 @@ func (wb *Handler) html(w http.ResponseWriter, status int, name string, data any
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// listingKey names a cached listing.
+type listingKey struct{ list, filter string }
+
+// cachedListing is a listing with its rendered items.
+type cachedListing struct {
+	lst   todo.Listing
+	items renderedItems
+}
+
+// renderedItems are the items of a listing, one by one and joined.
+type renderedItems struct {
+	each   []template.HTML
+	joined template.HTML
+}
+
+func join(each []template.HTML) template.HTML {
+	var b strings.Builder
+	for _, h := range each {
+		b.WriteString(string(h))
+		b.WriteByte('\n')
+	}
+	return template.HTML(b.String()) // #nosec: items rendered by html/template
+}
+
+// maxCachedListings bounds the listing cache; past it, it starts over.
+const maxCachedListings = 256
+
+// listing returns the listing of list with filter and its rendered items.
+// It asks the todo service with the epoch and sequence number of the
+// listing it has cached, if any, and keeps using it while the service says
+// it is not modified.
+func (wb *Handler) listing(ctx context.Context, list, filter string) (todo.Listing, renderedItems, error) {
+	key := listingKey{list, filter}
+	wb.cacheMu.Lock()
+	c, ok := wb.listings[key]
+	wb.cacheMu.Unlock()
+	req := todo.ListTodos{List: list, Filter: filter}
+	if ok {
+		req.Epoch, req.Seq = c.lst.Epoch, todo.Int(c.lst.Seq)
+	}
+	lst, err := service.Request[todo.Listing](ctx, wb.svc, todo.MsgList, req)
+	if err != nil {
+		return todo.Listing{}, renderedItems{}, err
+	}
+	if lst.NotModified && ok {
+		return c.lst, c.items, nil
+	}
+	each := make([]template.HTML, 0, len(lst.Todos))
+	for _, td := range lst.Todos {
+		h, err := wb.items.render(wb, td)
+		if err != nil {
+			return todo.Listing{}, renderedItems{}, fmt.Errorf("web: template item: %w", err)
+		}
+		each = append(each, h)
+	}
+	items := renderedItems{each: each, joined: join(each)}
+	wb.cacheMu.Lock()
+	if wb.listings == nil || len(wb.listings) >= maxCachedListings {
+		wb.listings = make(map[listingKey]cachedListing)
+	}
+	wb.listings[key] = cachedListing{lst: lst, items: items}
+	wb.cacheMu.Unlock()
+	return lst, items, nil
 }
 
 // exec renders one template into HTML that the page includes as is.
