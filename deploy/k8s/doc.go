@@ -9,14 +9,17 @@
 // enforced, and the pods' ServiceAccount), secret.yaml (placeholders for the
 // PostgreSQL, NATS and store secrets), config.yaml (the application's
 // troupe.yaml), nats.yaml (a three-server NATS cluster with JetStream on
-// persistent volumes), postgres.yaml (PostgreSQL on a persistent volume), and
+// persistent volumes; nats-auth.conf, generated from troupe.yaml by this
+// package's tests with -update, gives it one user per service with exactly
+// that service's permissions), postgres.yaml (PostgreSQL on a persistent volume), and
 // gateway.yaml, web.yaml and todo.yaml (one Deployment per service, run with
 // troupe run --only, each with its Service, PodDisruptionBudget and
 // HorizontalPodAutoscaler).
 //
 // The tests of this package check every manifest offline against the
 // Kubernetes API types and the rules of internal/k8scheck, keep the list of
-// objects in testdata/objects.golden, and check the repository's Dockerfile
+// objects in testdata/objects.golden, parse the NATS configuration with
+// nats-server's own parser, and check the repository's Dockerfile
 // and the static binary its build step makes. docs/operations.md
 // ("Kubernetes") explains how to deploy.
 package k8s

@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/troupe-go/troupe/internal/k8scheck"
 )
@@ -170,6 +171,31 @@ func TestDecodeErrors(t *testing.T) {
 				t.Errorf("got error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoadGenerator(t *testing.T) {
+	fsys := fstest.MapFS{
+		"kustomization.yaml": {Data: []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: a\nresources: []\nconfigMapGenerator:\n  - name: c\n    files: [a.conf, b=b.conf]\n    literals: [c=3]\n")},
+		"a.conf":             {Data: []byte("1")},
+		"b.conf":             {Data: []byte("2")},
+	}
+	b, err := k8scheck.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Objects) != 1 {
+		t.Fatalf("got %d objects, want 1", len(b.Objects))
+	}
+	cm, ok := b.Objects[0].Value.(*corev1.ConfigMap)
+	if !ok {
+		t.Fatalf("got a %T, want a ConfigMap", b.Objects[0].Value)
+	}
+	if got, want := b.Objects[0].String(), "ConfigMap a/c"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if diff := cmp.Diff(map[string]string{"a.conf": "1", "b": "2", "c": "3"}, cm.Data); diff != "" {
+		t.Errorf("data (-want +got):\n%s", diff)
 	}
 }
 

@@ -12,7 +12,8 @@
 // kind that the check does not know, such as a removed beta version.
 //
 // Load reads a kustomization.yaml and decodes every resource it lists,
-// reporting files that are listed but missing or present but not listed.
+// reporting files that are listed but missing or present but not listed; a
+// configMapGenerator becomes the ConfigMap it would generate.
 //
 // Check looks at the objects together and returns every Problem it finds:
 //
