@@ -190,13 +190,10 @@ func TestNATSConfig(t *testing.T) {
 	dir := t.TempDir()
 	conf := byName["ConfigMap nats-config"].(*corev1.ConfigMap).Data["nats.conf"]
 	auth := byName["ConfigMap nats-auth"].(*corev1.ConfigMap).Data["nats-auth.conf"]
-	if err := os.MkdirAll(filepath.Join(dir, "auth"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(filepath.Join(dir, "nats.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "auth", "nats-auth.conf"), []byte(auth), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "nats-auth.conf"), []byte(auth), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	secret := byName["Secret nats"].(*corev1.Secret)

@@ -289,8 +289,8 @@ func spreads(w *workload) bool {
 	return false
 }
 
-// checkVolumes checks that the pod's ConfigMap and Secret volumes name
-// objects and keys that exist.
+// checkVolumes checks that the pod's ConfigMap and Secret volumes (also as
+// sources of projected volumes) name objects and keys that exist.
 func (c *checker) checkVolumes(w *workload) {
 	o := w.obj
 	for _, v := range w.template.Spec.Volumes {
@@ -307,6 +307,23 @@ func (c *checker) checkVolumes(w *workload) {
 				keys = append(keys, it.Key)
 			}
 			c.checkRef(o, "volume "+v.Name, "Secret", v.Secret.SecretName, keys, v.Secret.Optional)
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.ConfigMap != nil {
+					var keys []string
+					for _, it := range src.ConfigMap.Items {
+						keys = append(keys, it.Key)
+					}
+					c.checkRef(o, "volume "+v.Name, "ConfigMap", src.ConfigMap.Name, keys, src.ConfigMap.Optional)
+				}
+				if src.Secret != nil {
+					var keys []string
+					for _, it := range src.Secret.Items {
+						keys = append(keys, it.Key)
+					}
+					c.checkRef(o, "volume "+v.Name, "Secret", src.Secret.Name, keys, src.Secret.Optional)
+				}
+			}
 		case v.PersistentVolumeClaim != nil:
 			if c.lookup("PersistentVolumeClaim", o.Namespace, v.PersistentVolumeClaim.ClaimName) == nil {
 				c.addf(o, "volume %s: no such PersistentVolumeClaim %q", v.Name, v.PersistentVolumeClaim.ClaimName)
