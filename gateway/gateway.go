@@ -77,6 +77,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics is served at /metrics. Default prometheus.DefaultGatherer.
 	Metrics prometheus.Gatherer
+	// Registerer, if set, receives the gateway's own metrics:
+	// troupe_gateway_requests_total{route, code} and
+	// troupe_gateway_request_duration_seconds{route}, where route is
+	// the route's pattern ("unmatched" when none matched) and code the
+	// Error code or "ok". Optional.
+	Registerer prometheus.Registerer
 	// Health adds entries (alarm states, say) to the /healthz body.
 	// Optional.
 	Health func(ctx context.Context) map[string]any
@@ -98,7 +104,34 @@ type Gateway struct {
 	cfg      Config
 	mux      *http.ServeMux
 	metrics  http.Handler
+	stats    *stats // nil without a Registerer
 	draining atomic.Bool
+}
+
+// stats are the gateway's own metrics.
+type stats struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newStats(r prometheus.Registerer) (*stats, error) {
+	s := &stats{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "troupe_gateway_requests_total",
+			Help: "HTTP requests answered by the gateway, by route pattern and Error code (ok on success).",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "troupe_gateway_request_duration_seconds",
+			Help:    "Time from a request's arrival at the gateway to its reply, by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	for _, c := range []prometheus.Collector{s.requests, s.latency} {
+		if err := r.Register(c); err != nil {
+			return nil, fmt.Errorf("gateway: metrics: %w", err)
+		}
+	}
+	return s, nil
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -150,6 +183,13 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, mux: http.NewServeMux()}
 	g.metrics = promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})
+	if cfg.Registerer != nil {
+		st, err := newStats(cfg.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		g.stats = st
+	}
 	if err := g.handle(HealthPath, http.HandlerFunc(g.serveHealth)); err != nil {
 		return nil, err
 	}
@@ -434,8 +474,23 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, s
 }
 
 func (g *Gateway) observe(pattern string, code troupe.Code, start time.Time) {
+	if g.cfg.Observer == nil && g.stats == nil {
+		return
+	}
+	d := time.Since(start)
+	if g.stats != nil {
+		route, c := pattern, string(code)
+		if route == "" {
+			route = "unmatched"
+		}
+		if c == "" {
+			c = "ok"
+		}
+		g.stats.requests.WithLabelValues(route, c).Inc()
+		g.stats.latency.WithLabelValues(route).Observe(d.Seconds())
+	}
 	if g.cfg.Observer != nil {
-		g.cfg.Observer(pattern, code, time.Since(start))
+		g.cfg.Observer(pattern, code, d)
 	}
 }
 

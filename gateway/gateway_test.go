@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/troupe-go/troupe"
@@ -365,6 +366,46 @@ func TestObserver(t *testing.T) {
 	defer mu.Unlock()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("observations (-want +got):\n%s", diff)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := newGateway(t, Config{Metrics: reg, Registerer: reg})
+	s := serve(t, g)
+	c := newClient(t)
+	base := strings.TrimSuffix(s.URL(), "/")
+	do(t, c, "POST", base+"/", "", `{"type":"Hello"}`)
+	do(t, c, "POST", base+"/", "", `{"type":"Hello"}`)
+	do(t, c, "POST", base+"/", "", `{"type":"Fail"}`)
+	do(t, c, "GET", base+"/api/todos/1", "", ``)
+	do(t, c, "GET", base+"/nope", "", ``)
+	want := `
+# HELP troupe_gateway_requests_total HTTP requests answered by the gateway, by route pattern and Error code (ok on success).
+# TYPE troupe_gateway_requests_total counter
+troupe_gateway_requests_total{code="conflict",route="POST /"} 1
+troupe_gateway_requests_total{code="not_found",route="unmatched"} 1
+troupe_gateway_requests_total{code="ok",route="GET /api/todos/{id}"} 1
+troupe_gateway_requests_total{code="ok",route="POST /"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "troupe_gateway_requests_total"); err != nil {
+		t.Error(err)
+	}
+	if got := testutil.CollectAndCount(g.stats.latency); got != 3 {
+		t.Errorf("%d latency histograms, want 3 (one per route seen)", got)
+	}
+	resp, err := c.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), `troupe_gateway_request_duration_seconds_count{route="POST /"} 3`) {
+		t.Errorf("/metrics does not show the latency of POST /:\n%s", b)
+	}
+	// A second gateway on the same registry is refused, not a panic.
+	if _, err := New(Config{App: testApp(), Bus: newTestBus(t), Registerer: reg}); err == nil || !strings.Contains(err.Error(), "gateway: metrics:") {
+		t.Errorf("New with metrics already registered: %v, want a metrics error", err)
 	}
 }
 
