@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -168,4 +170,57 @@ func TestListenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHTTP2Hostile sends some of the hostile requests over HTTP/2: the
+// answers are the same Errors as over HTTP/1.1.
+func TestHTTP2Hostile(t *testing.T) {
+	g := newGateway(t, Config{})
+	s, err := Listen(g, ServerConfig{TLSAddr: "127.0.0.1:0", SelfSigned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, s)
+	cert := s.servers[0].TLSConfig.Certificates[0].Leaf
+	c := tlsClient(t, pemOf(cert))
+	tests := []struct {
+		name, method, ctype, body string
+		wantStatus                int
+		wantMsg                   string
+	}{
+		{"invalid JSON", "POST", "application/json", `{"type":`, 400, "invalid JSON"},
+		{"array", "POST", "application/json", `[]`, 400, "got an array"},
+		{"10 MB", "POST", "application/json", `{"x":"` + strings.Repeat("a", 10<<20) + `"}`, 413, "body larger than"},
+		{"nesting", "POST", "application/json", nested(10000), 400, "nested deeper"},
+		{"GET", "GET", "", ``, 405, "method GET not allowed"},
+		{"text/plain", "POST", "text/plain", `{"type":"Hello"}`, 415, "want application/json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, s.URL(), strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e errorBody
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatal(err)
+			}
+			if resp.ProtoMajor != 2 || resp.StatusCode != tt.wantStatus || e.Type != "Error" || !strings.Contains(e.Msg, tt.wantMsg) {
+				t.Errorf("%s %d %+v, want HTTP/2 %d and an Error containing %q", resp.Proto, resp.StatusCode, e, tt.wantStatus, tt.wantMsg)
+			}
+			helloOverTLS(t, c, s.URL())
+		})
+	}
+}
+
+func pemOf(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
