@@ -185,80 +185,105 @@ const durableSenders = 256
 // durableSenders goroutines and a member whose Deliverer acks.
 func BenchmarkDurable(b *testing.B) {
 	for _, c := range benchConns {
-		b.Run(c.name+"/raw", func(b *testing.B) {
-			srv := benchServer(b)
-			url, opts := c.opts(srv)
-			nc, err := nats.Connect(url, opts...)
-			if err != nil {
-				b.Fatal(err)
+		for _, syncPub := range []bool{false, true} {
+			name := "/raw"
+			if syncPub {
+				name = "/raw-sync"
 			}
-			defer nc.Close()
-			cc, err := nats.Connect(url, opts...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cc.Close()
-			ctx := context.Background()
-			js, _ := jetstream.New(nc)
-			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH", Subjects: []string{"bench.js"}, Storage: jetstream.FileStorage}); err != nil {
-				b.Fatal(err)
-			}
-			cjs, _ := jetstream.New(cc)
-			cons, err := cjs.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: "bench", AckPolicy: jetstream.AckExplicitPolicy})
-			if err != nil {
-				b.Fatal(err)
-			}
-			var acked atomic.Int64
-			all := make(chan struct{})
-			target := int64(b.N + 100)
-			consume, err := cons.Consume(func(m jetstream.Msg) {
-				if err := m.Ack(); err != nil {
-					b.Error(err)
+			b.Run(c.name+name, func(b *testing.B) {
+				srv := benchServer(b)
+				url, opts := c.opts(srv)
+				nc, err := nats.Connect(url, opts...)
+				if err != nil {
+					b.Fatal(err)
 				}
-				if acked.Add(1) == target {
-					close(all)
+				defer nc.Close()
+				cc, err := nats.Connect(url, opts...)
+				if err != nil {
+					b.Fatal(err)
 				}
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer consume.Stop()
-			data := []byte(payload16)
-			publish := func(n int) {
-				for range n {
-					for {
-						_, err := js.PublishAsync("bench.js", data)
-						if err == nil {
-							break
+				defer cc.Close()
+				ctx := context.Background()
+				js, _ := jetstream.New(nc)
+				if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH", Subjects: []string{"bench.js"}, Storage: jetstream.FileStorage}); err != nil {
+					b.Fatal(err)
+				}
+				cjs, _ := jetstream.New(cc)
+				cons, err := cjs.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: "bench", AckPolicy: jetstream.AckExplicitPolicy})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var acked atomic.Int64
+				all := make(chan struct{})
+				target := int64(b.N + 100)
+				consume, err := cons.Consume(func(m jetstream.Msg) {
+					if err := m.Ack(); err != nil {
+						b.Error(err)
+					}
+					if acked.Add(1) == target {
+						close(all)
+					}
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer consume.Stop()
+				data := []byte(payload16)
+				publish := func(n int) {
+					if syncPub {
+						// Like Route: one synchronous publish per
+						// message, with a message id, from
+						// durableSenders goroutines.
+						var next atomic.Int64
+						var wg sync.WaitGroup
+						for range min(durableSenders, n) {
+							wg.Go(func() {
+								for next.Add(1) <= int64(n) {
+									if _, err := js.Publish(ctx, "bench.js", data, jetstream.WithMsgID(troupe.NewID())); err != nil {
+										b.Error(err)
+										return
+									}
+								}
+							})
 						}
-						if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-							b.Fatal(err)
-						}
-						// A loaded machine: let the acks catch up.
-						for js.PublishAsyncPending() > 1000 {
-							time.Sleep(100 * time.Microsecond)
+						wg.Wait()
+						return
+					}
+					for range n {
+						for {
+							_, err := js.PublishAsync("bench.js", data)
+							if err == nil {
+								break
+							}
+							if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+								b.Fatal(err)
+							}
+							// A loaded machine: let the acks catch up.
+							for js.PublishAsyncPending() > 1000 {
+								time.Sleep(100 * time.Microsecond)
+							}
 						}
 					}
+					select {
+					case <-js.PublishAsyncComplete():
+					case <-time.After(time.Minute):
+						b.Fatal("publish acks missing")
+					}
 				}
-				select {
-				case <-js.PublishAsyncComplete():
-				case <-time.After(time.Minute):
-					b.Fatal("publish acks missing")
+				publish(100) // warm-up
+				for acked.Load() < 100 {
+					time.Sleep(time.Millisecond)
 				}
-			}
-			publish(100) // warm-up
-			for acked.Load() < 100 {
-				time.Sleep(time.Millisecond)
-			}
-			runtime.GC()
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			publish(b.N)
-			<-all
-			b.StopTimer()
-			reportCPU(b, cpu0)
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-		})
+				runtime.GC()
+				cpu0 := cpuTime()
+				b.ResetTimer()
+				publish(b.N)
+				<-all
+				b.StopTimer()
+				reportCPU(b, cpu0)
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			})
+		}
 		b.Run(c.name+"/natsbus", func(b *testing.B) {
 			srv := benchServer(b)
 			app := &troupe.App{Name: "bench", Services: []troupe.ServiceDecl{
