@@ -1,0 +1,69 @@
+package todo_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/examples/todo/store/sqlite"
+	"github.com/troupe-go/troupe/examples/todo/todo"
+	"github.com/troupe-go/troupe/service"
+)
+
+// The todo service on the in-process bus, asked by another service.
+func Example() {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir, _ := os.MkdirTemp("", "todo-example")
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "todo.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer st.Close()
+
+	app := &troupe.App{Name: "example", Services: []troupe.ServiceDecl{
+		{Name: "todo", Receives: todo.Receives, Sends: todo.Events},
+		{Name: "client", Sends: []string{todo.MsgCreate, todo.MsgList}},
+	}}
+	b, _ := bus.New(bus.Config{App: app, Logger: quiet})
+	sys := actor.NewSystem(actor.Config{Logger: quiet})
+	svc, _ := todo.New(service.Config{}, todo.Options{Store: st, Logger: quiet})
+	_ = svc.Start(ctx, b, sys)
+	client := service.New(service.Config{Name: "client"})
+	_ = client.Start(ctx, b, sys)
+	defer func() {
+		_ = client.Stop(ctx)
+		_ = svc.Stop(ctx)
+		_ = b.Close(ctx)
+		_ = sys.Shutdown(ctx)
+	}()
+
+	if _, err := service.Request[store.Todo](ctx, client, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "buy milk"}); err != nil {
+		fmt.Println(err)
+	}
+	_, err = service.Request[store.Todo](ctx, client, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: " "})
+	fmt.Println("empty title:", troupe.CodeOf(err), err)
+
+	lst, err := service.Request[todo.Listing](ctx, client, todo.MsgList, todo.ListTodos{List: store.DefaultListID})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, td := range lst.Todos {
+		fmt.Println(td.Title, td.Completed)
+	}
+	fmt.Println("counts:", lst.Counts.Total, "seq:", lst.Seq)
+	// Output:
+	// empty title: bad_request title: must not be empty
+	// buy milk false
+	// counts: 1 seq: 1
+}
