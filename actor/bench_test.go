@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -82,5 +83,70 @@ func BenchmarkSpawn(b *testing.B) {
 		if _, err := sys.Spawn(beh, actor.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkBaselineChan is Send's bare-Go baseline: one goroutine sending
+// to another over a buffered channel of any.
+func BenchmarkBaselineChan(b *testing.B) {
+	ch := make(chan any, 1024)
+	done := make(chan struct{})
+	n := b.N
+	go func() {
+		for i := 0; i < n; i++ {
+			<-ch
+		}
+		close(done)
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		ch <- benchMsg{N: i}
+	}
+	<-done
+}
+
+// BenchmarkBaselineRoundTrip is Ask's bare-Go baseline: a request and a
+// reply over two unbuffered channels to a server goroutine.
+func BenchmarkBaselineRoundTrip(b *testing.B) {
+	req, rep := make(chan any), make(chan any)
+	go func() {
+		for m := range req {
+			rep <- m
+		}
+	}()
+	defer close(req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req <- benchMsg{N: i}
+		if v := <-rep; v.(benchMsg).N != i {
+			b.Fatal("bad reply")
+		}
+	}
+}
+
+// BenchmarkBaselineGoroutine is Spawn's bare-Go baseline: starting a
+// goroutine that waits on a channel, as an idle actor with its own
+// goroutine would.
+func BenchmarkBaselineGoroutine(b *testing.B) {
+	stop := make(chan struct{})
+	var started atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ch := make(chan any)
+		go func() {
+			started.Add(1)
+			select {
+			case <-ch:
+			case <-stop:
+			}
+		}()
+	}
+	b.StopTimer()
+	close(stop)
+	for started.Load() != int64(b.N) {
+		runtime.Gosched()
 	}
 }

@@ -27,6 +27,7 @@ type CrashError struct {
 	Message  string // the type of the message being handled, or "" (Init)
 }
 
+// Error describes the crash with its incident id.
 func (e *CrashError) Error() string {
 	return fmt.Sprintf("actor: process %v crashed: %v (incident %s)", e.PID, e.Value, e.Incident)
 }

@@ -19,6 +19,7 @@ const (
 
 var kindNames = [...]string{"", "started", "stopped", "crashed", "restarted", "dead_letter"}
 
+// String returns the kind's name, e.g. "crashed".
 func (k EventKind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]

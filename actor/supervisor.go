@@ -28,6 +28,7 @@ const (
 
 var strategyNames = [...]string{"one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one"}
 
+// String returns OTP's name of the strategy, e.g. "one_for_all".
 func (s Strategy) String() string {
 	if int(s) < len(strategyNames) {
 		return strategyNames[s]
@@ -52,6 +53,7 @@ const (
 
 var restartNames = [...]string{"permanent", "transient", "temporary"}
 
+// String returns OTP's name of the restart type, e.g. "transient".
 func (r Restart) String() string {
 	if int(r) < len(restartNames) {
 		return restartNames[r]
