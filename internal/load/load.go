@@ -1,14 +1,3 @@
-// Package load is seed 001's performance experiment as a library: fire N
-// requests at once through a pooled HTTP client and report whether all of
-// them came back as expected within a duration.
-//
-// The seed's livebook posts {"type": "hello"} N times concurrently with an
-// HTTP client that keeps a pool of 50 connections per host, waits at most
-// the duration for all replies, and concludes "The server can handle N
-// requests per D" only if every reply was {"type": "world"}. [Burst] does
-// the same and also measures the elapsed time and the latency percentiles,
-// so that `troupe bench hello` can compare the gateway with the bare
-// net/http baseline in one run.
 package load
 
 import (
