@@ -75,3 +75,26 @@ func Example_rest() {
 	// todo.get {"id":"42","full":"yes"}
 	// 200 {"type":"todo","id":42,"title":"milk"}
 }
+
+// DecodeRequest splits a protocol request into its type and the payload the
+// bus carries, and refuses what it cannot read unambiguously.
+func ExampleDecodeRequest() {
+	typ, payload, err := gateway.DecodeRequest([]byte(`{"type": "Hello", "name": "Ada"}`), 0)
+	fmt.Println(typ, string(payload), err)
+	_, _, err = gateway.DecodeRequest([]byte(`{"type": "Hello", "type": "Wrong"}`), 0)
+	fmt.Println(err)
+	// Output:
+	// Hello {"name": "Ada"} <nil>
+	// duplicate key "type"
+}
+
+// StatusOf is the one table from error codes to HTTP statuses.
+func ExampleStatusOf() {
+	for _, c := range []troupe.Code{troupe.CodeBadRequest, troupe.CodeTimeout, troupe.CodeInternal} {
+		fmt.Println(c, gateway.StatusOf(c))
+	}
+	// Output:
+	// bad_request 400
+	// timeout 504
+	// internal 500
+}
