@@ -317,10 +317,12 @@ func Stop(ctx context.Context, pid PID) error {
 // order of spawning (each with ReasonShutdown, so supervisors stop their
 // children in reverse start order), then any process left, and waits until
 // all have exited. Spawning fails afterwards with ErrStopped. If ctx ends
-// first, the remaining processes are killed and ctx's error is returned.
+// first, the remaining processes are sent ReasonKill (which takes effect
+// when their current callback returns) and ctx's error is returned without
+// waiting further.
 func (s *System) Shutdown(ctx context.Context) error {
 	s.closed.Store(true)
-	var ctxErr error
+	defer s.events.closeAll()
 	for _, topOnly := range []bool{true, false} {
 		for {
 			p := s.lastLive(topOnly)
@@ -328,22 +330,24 @@ func (s *System) Shutdown(ctx context.Context) error {
 				break
 			}
 			done := p.doneChan()
-			if ctxErr == nil {
-				p.signal(sysMsg{kind: sigExit, reason: ReasonShutdown})
-				select {
-				case <-done:
-					continue
-				case <-ctx.Done():
-					ctxErr = ctx.Err()
+			p.signal(sysMsg{kind: sigExit, reason: ReasonShutdown})
+			select {
+			case <-done:
+			case <-ctx.Done():
+				// Kill what is left and stop waiting: a callback that
+				// never returns cannot be stopped from outside.
+				s.mu.Lock()
+				var rest []*process
+				for q := s.last; q != nil; q = q.prev {
+					rest = append(rest, q)
 				}
+				s.mu.Unlock()
+				for _, q := range rest {
+					q.signal(sysMsg{kind: sigExit, reason: ReasonKill})
+				}
+				return fmt.Errorf("actor: shutdown: %w", ctx.Err())
 			}
-			p.signal(sysMsg{kind: sigExit, reason: ReasonKill})
-			<-done
 		}
-	}
-	s.events.closeAll()
-	if ctxErr != nil {
-		return fmt.Errorf("actor: shutdown: %w", ctxErr)
 	}
 	return nil
 }

@@ -466,3 +466,29 @@ func (stopLogger) Receive(*actor.Context, any) {}
 func (s stopLogger) Terminate(*actor.Context, error) {
 	s.log <- s.name
 }
+
+// Shutdown gives up at ctx's end, even when a callback never returns.
+func TestShutdownDeadline(t *testing.T) {
+	sys := actor.NewSystem(actor.Config{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	pid := spawn(t, sys, actor.BehaviorFunc(func(ctx *actor.Context, msg any) {
+		close(entered)
+		<-release
+	}), actor.Options{})
+	_ = actor.Send(pid, "block")
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sys.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want %v", err, context.Canceled)
+	}
+	down := make(chan struct{})
+	go func() {
+		for pid.Alive() {
+			runtime.Gosched()
+		}
+		close(down)
+	}()
+	close(release) // the kill takes effect when the callback returns
+	recv(t, down)
+}
