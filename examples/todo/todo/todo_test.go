@@ -286,3 +286,51 @@ func FuzzUpdateTodo(f *testing.F) {
 		}
 	})
 }
+
+// TestListingNotModified: a todo.list that names the epoch and sequence
+// number the caller has is answered without todos until the list changes.
+func TestListingNotModified(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{})
+	c := a.Client
+	if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		req     todo.ListTodos
+		wantNot bool
+		wantLen int
+	}{
+		{"same state", todo.ListTodos{List: store.DefaultListID, Epoch: full.Epoch, Seq: todo.Int(full.Seq)}, true, 0},
+		{"older seq", todo.ListTodos{List: store.DefaultListID, Epoch: full.Epoch, Seq: todo.Int(full.Seq - 1)}, false, 1},
+		{"other epoch", todo.ListTodos{List: store.DefaultListID, Epoch: "other", Seq: todo.Int(full.Seq)}, false, 1},
+		{"no epoch", todo.ListTodos{List: store.DefaultListID}, false, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := request[todo.Listing](t, c, todo.MsgList, tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.NotModified != tt.wantNot || len(got.Todos) != tt.wantLen || got.Seq != full.Seq {
+				t.Errorf("notModified %v with %d todos at seq %d; want %v, %d, seq %d", got.NotModified, len(got.Todos), got.Seq, tt.wantNot, tt.wantLen, full.Seq)
+			}
+		})
+	}
+	if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID, Epoch: full.Epoch, Seq: todo.Int(full.Seq)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.NotModified || len(got.Todos) != 2 || got.Seq != full.Seq+1 {
+		t.Errorf("after a change: notModified %v, %d todos, seq %d; want a full listing of 2 at seq %d", got.NotModified, len(got.Todos), got.Seq, full.Seq+1)
+	}
+	if _, err := c.Request(context.Background(), todo.MsgList, todo.ListTodos{List: "nope", Epoch: got.Epoch}); !errors.Is(err, troupe.ErrNotFound) {
+		t.Errorf("unknown list with the epoch: %v, want not_found", err)
+	}
+}

@@ -153,12 +153,13 @@
   // a moment (or another epoch) means asking for the page again.
   function receive(msg) {
     if (msg.kind === "list") { addList(msg.listInfo); return; }
+    if (msg.kind === "error") { status("live updates paused: " + msg.error); return; }
     if (msg.list !== state.list) return;
     if (msg.kind === "state") {
+      status("live");
       if (msg.epoch !== state.epoch || msg.seq > state.seq) refetch();
       return;
     }
-    if (msg.kind === "error") { status("live updates paused: " + msg.error); return; }
     if (state.fetching) { state.pending.set(msg.seq, msg); return; }
     if (msg.epoch !== state.epoch) { refetch(); return; }
     if (msg.seq <= state.seq) return;
