@@ -250,3 +250,40 @@ func TestFullStore(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseGivesBack checks that a member closing with a durable delivery
+// unsettled gives it back at once to the other instance, rather than after
+// AckWait (here far longer than the test waits).
+func TestCloseGivesBack(t *testing.T) {
+	app := shop()
+	srv := runServer(t, natsbus.ServerConfig{App: app})
+	tr := newTransport(t, natsbus.Config{Server: srv, App: app, AckWait: time.Hour})
+	web := join(t, tr, "web", "w1", newInbox())
+	first := newInbox()
+	o1 := join(t, tr, "orders", "o1", newInbox())
+	if err := o1.Subscribe("order.place", first); err != nil {
+		t.Fatal(err)
+	}
+	env := durableEnv()
+	if err := web.Route(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	if got := first.next(t); got.ID != env.ID {
+		t.Fatalf("got %s, want %s", got.ID, env.ID)
+	}
+	second := newInbox()
+	o2 := join(t, tr, "orders", "o2", newInbox())
+	if err := o2.Subscribe("order.place", second); err != nil {
+		t.Fatal(err)
+	}
+	if err := o1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := second.next(t)
+	if got.ID != env.ID {
+		t.Fatalf("got %s, want %s", got.ID, env.ID)
+	}
+	if got, want := got.Headers[bus.HeaderAttempt], "2"; got != want {
+		t.Errorf("attempt: got %s, want %s", got, want)
+	}
+}
