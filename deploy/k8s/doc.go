@@ -14,7 +14,8 @@
 // that service's permissions), postgres.yaml (PostgreSQL on a persistent volume), and
 // gateway.yaml, web.yaml and todo.yaml (one Deployment per service, run with
 // troupe run --only, each with its Service, PodDisruptionBudget and
-// HorizontalPodAutoscaler).
+// HorizontalPodAutoscaler), networkpolicy.yaml (who may connect to NATS and
+// PostgreSQL).
 //
 // The tests of this package check every manifest offline against the
 // Kubernetes API types and the rules of internal/k8scheck, keep the list of

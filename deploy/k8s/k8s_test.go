@@ -47,6 +47,7 @@ func TestManifestsBroken(t *testing.T) {
 		{"service not run", "todo.yaml", "--only=todo", "--only=web", `service "todo" of the manifest is run by no troupe container`},
 		{"headless Service lost", "nats.yaml", "  clusterIP: None\n  publishNotReadyAddresses", "  publishNotReadyAddresses", `serviceName "nats-headless": the governing Service must be headless`},
 		{"projected ConfigMap key", "nats.yaml", "- key: nats-auth.conf", "- key: auth.conf", `volume config: ConfigMap "nats-auth" has no key "auth.conf"`},
+		{"network policy peer", "networkpolicy.yaml", "app.kubernetes.io/component: todo", "app.kubernetes.io/component: tod", "matches the pods of no workload"},
 		{"file not listed", "kustomization.yaml", "  - todo.yaml\n", "", "todo.yaml is not listed in kustomization.yaml"},
 	}
 	for _, tt := range tests {

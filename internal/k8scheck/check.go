@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -106,6 +107,8 @@ func Check(b *Bundle) []Problem {
 			c.checkPDB(o, v)
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			c.checkHPA(o, v)
+		case *networkingv1.NetworkPolicy:
+			c.checkNetworkPolicy(o, v)
 		}
 	}
 	for i := range c.workloads {
@@ -663,6 +666,45 @@ func (c *checker) checkHPA(o *Object, h *autoscalingv2.HorizontalPodAutoscaler) 
 		for _, ct := range w.template.Spec.Containers {
 			if _, ok := ct.Resources.Requests[m.Resource.Name]; !ok {
 				c.addf(o, "scales on %s utilization, but container %s of %s has no %s request to measure it against", m.Resource.Name, ct.Name, target, m.Resource.Name)
+			}
+		}
+	}
+}
+
+// checkNetworkPolicy checks that a policy and each of its peers' pod
+// selectors select pods of some workload (a policy that selects nothing
+// protects nothing; a peer that selects nothing lets nobody in), and that its
+// named ports exist on the pods it protects.
+func (c *checker) checkNetworkPolicy(o *Object, p *networkingv1.NetworkPolicy) {
+	sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+	if err != nil {
+		c.addf(o, "spec.podSelector: %v", err)
+		return
+	}
+	protected := c.selected(o.Namespace, sel)
+	if len(protected) == 0 {
+		c.addf(o, "spec.podSelector %s matches the pods of no workload", sel)
+	}
+	for i, rule := range p.Spec.Ingress {
+		for j, peer := range rule.From {
+			if peer.PodSelector == nil || peer.NamespaceSelector != nil {
+				continue
+			}
+			ps, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+			if err != nil {
+				c.addf(o, "ingress[%d].from[%d].podSelector: %v", i, j, err)
+			} else if !ps.Empty() && len(c.selected(o.Namespace, ps)) == 0 {
+				c.addf(o, "ingress[%d].from[%d].podSelector %s matches the pods of no workload", i, j, ps)
+			}
+		}
+		for _, port := range rule.Ports {
+			if port.Port == nil {
+				continue
+			}
+			for _, w := range protected {
+				if !hasPort(&w.template.Spec, *port.Port) {
+					c.addf(o, "ingress[%d]: port %s is not a container port of %s", i, port.Port.String(), w.obj)
+				}
 			}
 		}
 	}

@@ -26,8 +26,9 @@
 //     keys that exist; $(VAR) references to defined variables;
 //   - Deployments: spread over nodes (topology spread or pod anti-affinity), a
 //     PodDisruptionBudget that allows a disruption, a HorizontalPodAutoscaler;
-//   - Services, PodDisruptionBudgets and HorizontalPodAutoscalers that select
-//     or target workloads that exist, with ports that exist;
+//   - Services, PodDisruptionBudgets, HorizontalPodAutoscalers and
+//     NetworkPolicies that select or target workloads that exist, with ports
+//     that exist;
 //   - troupe: every ConfigMap key troupe.yaml parses with package manifest and
 //     lints clean, and every service a troupe container runs with --only is
 //     declared in the manifest it is given.
