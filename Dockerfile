@@ -20,17 +20,19 @@
 ARG GO_IMAGE=golang:1.26.8-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
-FROM ${GO_IMAGE} AS build
+# The build stage runs on the builder's own platform and cross-compiles
+# (Go needs no emulation for that), whatever --platform asks for.
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 WORKDIR /src
 # Modules first: this layer is cached until go.mod or go.sum change.
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=devel
-# TARGETOS and TARGETARCH are set by BuildKit (docker buildx build
-# --platform linux/amd64,linux/arm64 cross-compiles without emulation).
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+# TARGETOS and TARGETARCH are set by BuildKit from --platform (docker buildx
+# build --platform linux/amd64,linux/arm64); empty, go builds for the host.
+ARG TARGETOS
+ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -trimpath -buildvcs=false -ldflags="-s -w -X main.version=${VERSION}" -o /out/troupe ./cmd/troupe

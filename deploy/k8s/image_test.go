@@ -220,6 +220,9 @@ func TestDockerfile(t *testing.T) {
 		switch in.cmd {
 		case "FROM":
 			f := strings.Fields(in.args)
+			for len(f) > 1 && strings.HasPrefix(f[0], "--") { // --platform=...
+				f = f[1:]
+			}
 			image, err := shellWords(f[0], vars)
 			if err != nil || len(image) != 1 {
 				t.Fatalf("line %d: FROM %s: %v", in.line, in.args, err)
