@@ -19,12 +19,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// helloServer is the seed's hello protocol on a plain handler; it counts
-// the connections clients open.
+// helloServer is the seed's hello protocol on a plain handler; it tracks
+// the most connections open at once.
 type helloServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	conns int
+	mu        sync.Mutex
+	open, max int
 }
 
 func newHelloServer(t *testing.T, h http.HandlerFunc) *helloServer {
@@ -50,10 +50,14 @@ func newHelloServer(t *testing.T, h http.HandlerFunc) *helloServer {
 	}
 	s.Server = httptest.NewUnstartedServer(h)
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			s.mu.Lock()
-			s.conns++
-			s.mu.Unlock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			s.open++
+			s.max = max(s.max, s.open)
+		case http.StateClosed, http.StateHijacked:
+			s.open--
 		}
 	}
 	s.Start()
@@ -62,7 +66,6 @@ func newHelloServer(t *testing.T, h http.HandlerFunc) *helloServer {
 }
 
 func TestBurst(t *testing.T) {
-	s := newHelloServer(t, nil)
 	tests := []struct {
 		name string
 		cfg  Config
@@ -79,9 +82,7 @@ func TestBurst(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s.mu.Lock()
-			s.conns = 0
-			s.mu.Unlock()
+			s := newHelloServer(t, nil)
 			tt.cfg.URL = s.URL + "/"
 			got, err := Burst(context.Background(), tt.cfg)
 			if err != nil {
@@ -95,10 +96,10 @@ func TestBurst(t *testing.T) {
 				t.Errorf("latencies p50 %v, p99 %v, max %v: want 0 < p50 <= p99 <= max", got.P50, got.P99, got.Max)
 			}
 			s.mu.Lock()
-			conns := s.conns
+			conns := s.max
 			s.mu.Unlock()
 			if conns > tt.cfg.Concurrency {
-				t.Errorf("%d connections, want at most the pool of %d", conns, tt.cfg.Concurrency)
+				t.Errorf("%d connections open at once, want at most the pool of %d", conns, tt.cfg.Concurrency)
 			}
 			if (got.FirstError == "") != (got.Good == got.N) {
 				t.Errorf("FirstError %q with %d/%d good", got.FirstError, got.Good, got.N)
