@@ -392,3 +392,90 @@ func TestImageBinary(t *testing.T) {
 		t.Errorf("troupe version printed %q, want it to start with %q", got, want)
 	}
 }
+
+// ignored reports whether .dockerignore's patterns exclude path (relative to
+// the repository, slash-separated) or a directory above it. It knows the
+// pattern forms the file uses: names, paths, globs and a leading "**/".
+func ignored(patterns []string, path string) bool {
+	parts := strings.Split(path, "/")
+	for _, p := range patterns {
+		anyDepth := strings.HasPrefix(p, "**/")
+		p = strings.TrimPrefix(p, "**/")
+		n := strings.Count(p, "/") + 1
+		for start := 0; start+n <= len(parts); start++ {
+			if start > 0 && !anyDepth {
+				break
+			}
+			if ok, _ := filepath.Match(p, strings.Join(parts[start:start+n], "/")); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestDockerignore checks that the build context keeps every file the image
+// build needs (go.mod, go.sum, troupe.yaml and the Go files of every package
+// cmd/troupe imports from this module) and drops the repository's history.
+func TestDockerignore(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			if strings.HasPrefix(l, "!") {
+				t.Fatalf("exception %q: extend ignored() first", l)
+			}
+			patterns = append(patterns, l)
+		}
+	}
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{".git/HEAD", true},
+		{"a/b/x.test", true},
+		{"gateway/testdata/fuzz/FuzzX/1", true},
+		{"troupe", true},
+		{"cmd/troupe/main.go", false},
+	} {
+		if got := ignored(patterns, tt.path); got != tt.want {
+			t.Errorf("ignored(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}{{end}}", "./cmd/troupe")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	root, err := filepath.Abs(cmd.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := []string{"go.mod", "go.sum", "troupe.yaml"}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		rel, err := filepath.Rel(root, f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range f[1:] {
+			need = append(need, filepath.ToSlash(filepath.Join(rel, name)))
+		}
+	}
+	if len(need) < 10 {
+		t.Fatalf("go list found only %v", need)
+	}
+	for _, p := range need {
+		if ignored(patterns, p) {
+			t.Errorf(".dockerignore drops %s, which the build needs", p)
+		}
+	}
+}
