@@ -469,6 +469,38 @@ func TestHealth(t *testing.T) {
 	}
 }
 
+// TestDrainDelay checks that during the drain delay /readyz fails while
+// requests are still served, and that a done context cuts the delay short.
+func TestDrainDelay(t *testing.T) {
+	g := newGateway(t, Config{})
+	s, err := Listen(g, ServerConfig{Addr: "127.0.0.1:0", DrainDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t)
+	base := strings.TrimSuffix(s.URL(), "/")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Shutdown(ctx) }()
+	for !g.draining.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	got := do(t, c, "GET", base+"/readyz", "", "")
+	want := reply{503, map[string]any{"status": "not ready", "reason": "draining"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("/readyz during the drain delay (-want +got):\n%s", diff)
+	}
+	hello(t, c, s.URL())
+	c.Transport.(*http.Transport).CloseIdleConnections()
+	cancel() // cuts the hour short: Shutdown returns
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown with a cancelled context: %v", err)
+	}
+	if _, err := c.Get(base + "/healthz"); err == nil {
+		t.Error("GET after Shutdown succeeded")
+	}
+}
+
 // TestShutdownDrains checks that a request in progress when Shutdown starts
 // is answered.
 func TestShutdownDrains(t *testing.T) {

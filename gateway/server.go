@@ -39,13 +39,18 @@ type ServerConfig struct {
 	// RedirectHTTP makes the plain-HTTP listener answer every request
 	// with a permanent redirect (308) to HTTPS instead of serving it.
 	RedirectHTTP bool
+	// DrainDelay is how long Shutdown keeps serving after /readyz turns
+	// 503 and before it closes the listeners, so that a load balancer
+	// (a Kubernetes Service) stops sending new requests first. Default 0.
+	DrainDelay time.Duration
 }
 
 // Server serves a Gateway on its listeners: HTTP, HTTPS (with HTTP/2), or
 // both, with the Gateway's limits (header timeout, idle timeout, header size;
 // a request's body must arrive within ReadHeaderTimeout plus Timeout).
 type Server struct {
-	g       *Gateway
+	g          *Gateway
+	drainDelay time.Duration
 	servers []*http.Server
 	lns     []net.Listener
 	httpURL string
@@ -73,7 +78,10 @@ func Listen(g *Gateway, cfg ServerConfig) (*Server, error) {
 		}
 		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-	s := &Server{g: g}
+	if cfg.DrainDelay < 0 {
+		return nil, errors.New("gateway: server: negative DrainDelay")
+	}
+	s := &Server{g: g, drainDelay: cfg.DrainDelay}
 	if cfg.TLSAddr != "" {
 		ln, err := net.Listen("tcp", cfg.TLSAddr)
 		if err != nil {
@@ -151,12 +159,21 @@ func (s *Server) HTTPURL() string { return s.httpURL }
 // HTTPSURL returns the HTTPS base URL, or "" if there is none.
 func (s *Server) HTTPSURL() string { return s.tlsURL }
 
-// Shutdown drains the server: /readyz turns 503, the listeners close, idle
-// connections close, and requests in progress are answered; it returns when
-// they are, or when ctx is done (then the remaining connections are closed).
-// It returns the first error a listener failed with, if any.
+// Shutdown drains the server: /readyz turns 503, requests are still served
+// for DrainDelay, then the listeners close, idle connections close, and
+// requests in progress are answered; it returns when they are, or when ctx
+// is done (then the remaining connections are closed at once, and the delay
+// is cut short). It returns the first error a listener failed with, if any.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.g.SetDraining(true)
+	if s.drainDelay > 0 {
+		t := time.NewTimer(s.drainDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	var errs []error
 	for _, hs := range s.servers {
 		if err := hs.Shutdown(ctx); err != nil {
