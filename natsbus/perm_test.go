@@ -2,6 +2,7 @@ package natsbus_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -155,4 +156,49 @@ func TestRawClientPermissions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUnknownSender checks that a client that is no service of the App
+// cannot connect at all.
+func TestUnknownSender(t *testing.T) {
+	srv := runServer(t, natsbus.ServerConfig{App: shop()})
+	web, _ := srv.Credentials("web")
+	tests := []struct {
+		name string
+		opts []nats.Option
+	}{
+		{"no credentials", nil},
+		{"unknown user", []nats.Option{nats.UserInfo("intruder", web.Password)}},
+		{"wrong password", []nats.Option{nats.UserInfo("web", "guess")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc, err := nats.Connect(srv.ClientURL(), append(tt.opts, nats.MaxReconnects(0))...)
+			if err == nil {
+				nc.Close()
+				t.Fatal("connected")
+			}
+			if !errors.Is(err, nats.ErrAuthorization) {
+				t.Errorf("got %v, want an authorization error", err)
+			}
+		})
+	}
+	t.Run("transport without a credential", func(t *testing.T) {
+		tr, err := natsbus.New(context.Background(), natsbus.Config{URL: srv.ClientURL(), App: shop(),
+			Credentials: natsbus.CredentialsFrom(map[string]natsbus.Credential{"web": web}), Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close(context.Background())
+		if _, err := tr.Join(context.Background(), troupe.Member{Service: "stock", Instance: "s1"}, newInbox()); err == nil {
+			t.Error("Join as a service without a credential succeeded")
+		}
+		p, err := tr.Join(context.Background(), troupe.Member{Service: "web", Instance: "w1"}, newInbox())
+		if err != nil {
+			t.Fatalf("Join as web: %v", err)
+		}
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 }
