@@ -51,10 +51,10 @@ type ServerConfig struct {
 type Server struct {
 	g          *Gateway
 	drainDelay time.Duration
-	servers []*http.Server
-	lns     []net.Listener
-	httpURL string
-	tlsURL  string
+	servers    []*http.Server
+	lns        []net.Listener
+	httpURL    string
+	tlsURL     string
 
 	wg      sync.WaitGroup
 	mu      sync.Mutex
