@@ -143,10 +143,17 @@ func TestRawClientPermissions(t *testing.T) {
 			if err := nc.FlushTimeout(5 * time.Second); err != nil {
 				t.Fatalf("Flush: %v", err)
 			}
+			// A refusal arrives asynchronously; wait for it
+			// generously. An allowed action is given a short while
+			// to be refused.
+			wait := 200 * time.Millisecond
+			if tt.refused {
+				wait = 20 * time.Second
+			}
 			var got error
 			select {
 			case got = <-errs:
-			case <-time.After(200 * time.Millisecond):
+			case <-time.After(wait):
 			}
 			if tt.refused && !errors.Is(got, nats.ErrPermissionViolation) {
 				t.Errorf("got %v, want a permissions violation", got)
