@@ -328,19 +328,17 @@ func buildCommand(t *testing.T, ins []instruction) (words []string, vars map[str
 	return nil, nil
 }
 
-// TestImageBinary builds the binary exactly as the Dockerfile's build step
-// does, for this machine's platform, and checks that it is static and runs.
-func TestImageBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds cmd/troupe from scratch (CGO_ENABLED=0 has its own build cache): not in -short")
-	}
+// buildLikeImage builds cmd/troupe into dir exactly as the Dockerfile's
+// build step does, for this machine's platform, with version stamped, and
+// returns the binary's path.
+func buildLikeImage(t *testing.T, dir, version string) string {
+	t.Helper()
 	ins := readDockerfile(t)
 	words, vars := buildCommand(t, ins)
-	const version = "v0.0.0-imagetest"
 	vars["VERSION"] = version
 	vars["TARGETOS"] = runtime.GOOS
 	vars["TARGETARCH"] = runtime.GOARCH
-	out := filepath.Join(t.TempDir(), "troupe")
+	out := filepath.Join(dir, "troupe")
 	var env, argv []string
 	for i, w := range words {
 		expanded, err := shellWords(`"`+strings.ReplaceAll(w, `"`, `\"`)+`"`, vars)
@@ -366,6 +364,17 @@ func TestImageBinary(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", strings.Join(env, " "), strings.Join(argv, " "), err, b)
 	}
+	return out
+}
+
+// TestImageBinary builds the binary exactly as the Dockerfile's build step
+// does, for this machine's platform, and checks that it is static and runs.
+func TestImageBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/troupe from scratch (CGO_ENABLED=0 has its own build cache): not in -short")
+	}
+	const version = "v0.0.0-imagetest"
+	out := buildLikeImage(t, t.TempDir(), version)
 
 	f, err := elf.Open(out)
 	if err != nil {
