@@ -5,24 +5,29 @@
 //	kubectl apply -k deploy/k8s
 //
 // kustomization.yaml lists the resources, all in the namespace troupe:
-// namespace.yaml (the namespace, with the restricted Pod Security Standard
-// enforced, and the pods' ServiceAccount), secret.yaml (placeholders for the
-// PostgreSQL, NATS and store secrets), config.yaml (the application's
-// troupe.yaml), nats.yaml (a three-server NATS cluster with JetStream on
-// persistent volumes; nats-auth.conf, generated from troupe.yaml by this
-// package's tests with -update, gives it one user per service with exactly
-// that service's permissions), postgres.yaml (PostgreSQL on a persistent volume), and
-// gateway.yaml, web.yaml and todo.yaml (one Deployment per service, run with
-// troupe run --only, each with its Service, PodDisruptionBudget and
-// HorizontalPodAutoscaler), networkpolicy.yaml (who may connect to NATS and
-// PostgreSQL).
+//
+//   - namespace.yaml: the namespace, with the restricted Pod Security
+//     Standard enforced, and the pods' ServiceAccount;
+//   - secret.yaml: placeholders for the PostgreSQL, NATS and store secrets;
+//   - config.yaml: the application's troupe.yaml;
+//   - nats.yaml: a three-server NATS cluster with JetStream on persistent
+//     volumes; nats-auth.conf, generated from troupe.yaml by this package's
+//     tests with -update, gives it one user per service with exactly that
+//     service's permissions;
+//   - postgres.yaml: PostgreSQL on a persistent volume;
+//   - gateway.yaml, web.yaml, todo.yaml: one Deployment per service, run with
+//     troupe run --only, each with its Service, PodDisruptionBudget and
+//     HorizontalPodAutoscaler;
+//   - networkpolicy.yaml: who may connect to NATS and PostgreSQL.
 //
 // The tests of this package check every manifest offline against the
 // Kubernetes API types and the rules of internal/k8scheck, keep the list of
 // objects in testdata/objects.golden, parse the NATS configuration with
-// nats-server's own parser, and check the repository's Dockerfile
-// and the static binary its build step makes. docs/operations.md
-// ("Kubernetes") explains how to deploy.
+// nats-server's own parser, check the repository's Dockerfile and
+// .dockerignore, build the binary as the Dockerfile does (static, stamped)
+// and run it with the gateway Deployment's arguments against a nats-server
+// configured as the cluster's. docs/operations.md ("Kubernetes") explains
+// how to deploy.
 package k8s
 
 import "embed"

@@ -99,7 +99,7 @@ func TestObjects(t *testing.T) {
 	}
 	var sb strings.Builder
 	for _, o := range b.Objects {
-		fmt.Fprintf(&sb, "%-14s %-40s %s\n", o.File, o.APIVersion+" "+o.Kind, o.Name)
+		fmt.Fprintf(&sb, "%-18s %-40s %s\n", o.File, o.APIVersion+" "+o.Kind, o.Name)
 	}
 	got := sb.String()
 	golden := filepath.Join("testdata", "objects.golden")
