@@ -143,6 +143,15 @@ func (a *acker) Nak(delay time.Duration) error {
 	return nil
 }
 
+// giveBack returns an unsettled delivery for immediate redelivery, to
+// another instance if there is one, when its member leaves. Leaving is no
+// failure of the handler, so this never dead-letters.
+func (a *acker) giveBack() {
+	if a.settle() == nil {
+		_ = a.msg.Nak()
+	}
+}
+
 // Term moves the envelope to the dead-letter stream.
 func (a *acker) Term(reason string) error {
 	if err := a.settle(); err != nil {

@@ -413,6 +413,10 @@ func (p *port) open(ctx context.Context, inbox bus.Deliverer) error {
 func (p *port) reply(msg *nats.Msg, inbox bus.Deliverer) {
 	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
 		id := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
+		if !troupe.ValidID(id) {
+			p.t.drop(&p.t.malformed, "no responders for a reply subject without a request id", msg.Subject, msg.Data, nil)
+			return
+		}
 		inbox.Deliver(p.noReceiver(id), nil)
 		return
 	}
@@ -603,7 +607,7 @@ func (p *port) Close() error {
 	p.unsettled = nil
 	p.mu.Unlock()
 	for a := range unsettled {
-		_ = a.Nak(0)
+		a.giveBack()
 	}
 	if p.nc.IsConnected() {
 		// Best effort: what is not flushed is redelivered after
