@@ -36,6 +36,9 @@ ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -trimpath -buildvcs=false -ldflags="-s -w -X main.version=${VERSION}" -o /out/troupe ./cmd/troupe
+# The data directory, to be owned by the runtime user: distroless has no
+# shell to create it there.
+RUN mkdir -p /out/data
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=devel
@@ -45,6 +48,9 @@ LABEL org.opencontainers.image.title="troupe" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/troupe /usr/local/bin/troupe
 COPY --from=build /src/troupe.yaml /etc/troupe/troupe.yaml
+# Owned by the runtime user, so that `docker run` without a volume (an
+# anonymous one is made from this directory) can write there too.
+COPY --from=build --chown=65532:65532 /out/data /data
 # 65532 is distroless's nonroot user; numeric, so that Kubernetes can verify
 # runAsNonRoot without reading /etc/passwd.
 USER 65532:65532

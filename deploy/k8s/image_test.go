@@ -258,7 +258,11 @@ func TestDockerfile(t *testing.T) {
 		case "COPY":
 			if len(stages) > 1 {
 				f := strings.Fields(in.args)
-				copied = append(copied, f[len(f)-1])
+				dest := f[len(f)-1]
+				copied = append(copied, dest)
+				if dest == "/data" && !slices.Contains(f, "--chown=65532:65532") {
+					t.Errorf("line %d: /data is not owned by the runtime user 65532", in.line)
+				}
 			}
 		}
 	}
@@ -277,6 +281,9 @@ func TestDockerfile(t *testing.T) {
 	}
 	if exposed != "8080" {
 		t.Errorf("EXPOSE %q, want 8080", exposed)
+	}
+	if !slices.Contains(copied, "/data") {
+		t.Errorf("the final stage has no /data owned by the runtime user (COPY --chown=65532:65532 ... /data)")
 	}
 	if !strings.Contains(entrypoint, `"/usr/local/bin/troupe"`) || !slices.Contains(copied, "/usr/local/bin/troupe") {
 		t.Errorf("ENTRYPOINT %s does not run the binary copied to /usr/local/bin/troupe (copied: %v)", entrypoint, copied)
