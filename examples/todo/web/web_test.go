@@ -393,6 +393,16 @@ func TestLiveUpdatesReachEveryFollowerAndCatchUp(t *testing.T) {
 	if diff := cmp.Diff(map[string]any{"kind": "state", "list": "default", "epoch": epoch, "seq": 3.0}, m); diff != "" {
 		t.Errorf("state after reconnecting (-want +got):\n%s", diff)
 	}
+
+	// A new list is announced to every follower, for the list switchers.
+	postForm(t, a.Server.URL+"/lists", url.Values{"name": {"Third"}})
+	for i, c := range []*websocket.Conn{again, c3} {
+		m := readMsg(t, c)
+		info, _ := m["listInfo"].(map[string]any)
+		if m["kind"] != "list" || info["name"] != "Third" {
+			t.Errorf("follower %d got %v, want the new list", i, m)
+		}
+	}
 }
 
 func TestCloseDisconnectsBrowsers(t *testing.T) {
