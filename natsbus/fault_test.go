@@ -142,3 +142,35 @@ func eventually(t testing.TB, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestOversized routes an envelope larger than the server's maximum payload:
+// the sender gets a bad_request error and the connection stays usable.
+func TestOversized(t *testing.T) {
+	srv := runServer(t, natsbus.ServerConfig{})
+	tr := newTransport(t, natsbus.Config{Server: srv})
+	in := newInbox()
+	stock := join(t, tr, "stock", "s1", newInbox())
+	if err := stock.Subscribe("stock.get", in); err != nil {
+		t.Fatal(err)
+	}
+	web := join(t, tr, "web", "w1", newInbox())
+	from := troupe.Member{Service: "web", Instance: "w1"}
+	big := make([]byte, 2<<20)
+	for i := range big {
+		big[i] = 'x'
+	}
+	for _, durable := range []bool{false, true} {
+		env := envelope(troupe.KindSend, "stock.get", from, string(big))
+		env.Durable = durable
+		if err := web.Route(context.Background(), env); !errors.Is(err, troupe.ErrBadRequest) && !errors.Is(err, troupe.ErrUnavailable) {
+			t.Errorf("Route of 2 MiB (durable %v): got %v, want bad_request or unavailable", durable, err)
+		}
+	}
+	ok := envelope(troupe.KindSend, "stock.get", from, "small")
+	if err := web.Route(context.Background(), ok); err != nil {
+		t.Fatalf("Route after the oversized one: %v", err)
+	}
+	if got := in.next(t); got.ID != ok.ID {
+		t.Errorf("got %s, want %s", got.ID, ok.ID)
+	}
+}

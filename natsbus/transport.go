@@ -79,8 +79,9 @@ type Transport struct {
 	log  *slog.Logger
 
 	// durableNames is the set of names consumed through JetStream (from
-	// the App), nil if every subscribed name is.
-	durableNames map[string]bool
+	// the App), nil if every subscribed name is; received is the set of
+	// names some service receives, nil without an App.
+	durableNames, received map[string]bool
 
 	malformed, deadLetters, asyncErrors atomic.Uint64
 
@@ -125,10 +126,13 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 		members: map[troupe.Member]*port{},
 	}
 	if cfg.App != nil {
-		t.durableNames = map[string]bool{}
+		t.durableNames, t.received = map[string]bool{}, map[string]bool{}
 		for _, d := range cfg.App.Services {
 			for _, n := range d.Durable {
 				t.durableNames[n] = true
+			}
+			for _, n := range d.Receives {
+				t.received[n] = true
 			}
 		}
 	}
@@ -513,7 +517,7 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 	if err := env.Validate(); err != nil {
 		return fmt.Errorf("natsbus: route: %w", err)
 	}
-	if app := p.t.cfg.App; app != nil && len(app.Receivers(env.Name)) == 0 {
+	if p.t.received != nil && !p.t.received[env.Name] {
 		return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("natsbus: route %q: %v", env.Name, troupe.ErrNoReceiver), Err: troupe.ErrNoReceiver}
 	}
 	buf := getBuf()
@@ -655,6 +659,9 @@ func (p *port) leave() {
 
 // unavailable wraps a NATS publish error for the sender.
 func unavailable(op, name string, err error) error {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("natsbus: %s %q: %v", op, name, err), Err: err}
+	}
 	if errors.Is(err, nats.ErrReconnectBufExceeded) {
 		return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: %s %q: not connected to the NATS server (reconnecting)", op, name), Err: err}
 	}
