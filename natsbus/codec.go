@@ -271,7 +271,11 @@ func (d *canonical) time(t *time.Time) bool {
 	// Only the form Time.MarshalJSON writes for a UTC time: for it,
 	// time.Parse and Time.UnmarshalJSON agree.
 	p, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || p.Format(time.RFC3339Nano) != s {
+	if err != nil {
+		return false
+	}
+	var buf [40]byte
+	if string(p.AppendFormat(buf[:0], time.RFC3339Nano)) != s {
 		return false
 	}
 	*t = p
