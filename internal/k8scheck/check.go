@@ -933,5 +933,3 @@ func onlyFlags(args []string) []string {
 	}
 	return out
 }
-
-func sortStrings(s []string) { slices.Sort(s) }

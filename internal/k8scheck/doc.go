@@ -30,8 +30,9 @@
 //     NetworkPolicies that select or target workloads that exist, with ports
 //     that exist;
 //   - troupe: every ConfigMap key troupe.yaml parses with package manifest and
-//     lints clean, and every service a troupe container runs with --only is
-//     declared in the manifest it is given.
+//     lints clean, every service a troupe container runs with --only is
+//     declared in the manifest it is given, and every service of that
+//     manifest is run by some container.
 //
 // The check needs no cluster and no network, so tests can run it: see
 // deploy/k8s.
