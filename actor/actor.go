@@ -157,12 +157,14 @@ type System struct {
 	last  *process
 	names map[string]*process
 
-	events eventHub
+	events  eventHub
+	runners runners
 }
 
 // NewSystem returns a System ready to spawn processes.
 func NewSystem(cfg Config) *System {
 	s := &System{log: cfg.Logger, names: make(map[string]*process)}
+	s.runners.init()
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -345,10 +347,14 @@ func (s *System) Shutdown(ctx context.Context) error {
 				for _, q := range rest {
 					q.signal(sysMsg{kind: sigExit, reason: ReasonKill})
 				}
+				// A runner stuck in a callback that never returns
+				// cannot be waited for either.
+				s.stopRunners(false)
 				return fmt.Errorf("actor: shutdown: %w", ctx.Err())
 			}
 		}
 	}
+	s.stopRunners(true)
 	return nil
 }
 

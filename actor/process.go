@@ -147,7 +147,7 @@ func (p *process) push(m any) {
 	switch p.state.Load() {
 	case stateIdle:
 		if p.state.CompareAndSwap(stateIdle, stateRunning) {
-			go p.run()
+			p.sys.schedule(p)
 		}
 	case stateDead:
 		// The process died after the check in send; it may have
@@ -173,7 +173,7 @@ func (p *process) signal(m sysMsg) {
 		}
 	}
 	if p.state.Load() == stateIdle && p.state.CompareAndSwap(stateIdle, stateRunning) {
-		go p.run()
+		p.sys.schedule(p)
 	}
 }
 
@@ -182,7 +182,7 @@ func (p *process) idle() {
 	seg, hi := p.cur.head, p.cur.hi
 	p.state.Store(stateIdle)
 	if (pendingAt(&p.mbox, seg, hi) || p.sysq.Load() != nil) && p.state.CompareAndSwap(stateIdle, stateRunning) {
-		go p.run()
+		p.sys.schedule(p)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -194,6 +195,7 @@ func (spec *SupervisorSpec) validate() error {
 // Supervisor requests, sent with Ask.
 type (
 	startChildReq struct{ arg any }
+	adoptReq      struct{ c *child }
 	childrenReq   struct{}
 	retryRestart  struct{ spec *ChildSpec }
 )
@@ -212,6 +214,41 @@ func StartChild(ctx context.Context, sup PID, arg any) (PID, error) {
 		return PID{}, v
 	}
 	return PID{}, fmt.Errorf("actor: start child: %v is not a supervisor", sup)
+}
+
+// SpawnChild starts a child of sup, a SimpleOneForOne supervisor whose
+// template is Temporary, without a round trip to the supervisor: the
+// template's New(arg) and the child's Init run on the caller's goroutine, the
+// child is linked to sup, and sup adopts it asynchronously; from then on it is
+// sup's child like one from StartChild (listed by Children, stopped with
+// sup). It is StartChild for short-lived workers started at a high rate, one
+// process per request, say; it is limited to Temporary children because they
+// are never restarted, so an exit that overtakes the adoption loses nothing.
+func SpawnChild(sup PID, arg any) (PID, error) {
+	sp := sup.p
+	if sp == nil {
+		return PID{}, fmt.Errorf("actor: spawn child: %w", ErrNoProcess)
+	}
+	s, ok := sp.behavior.(*supervisor)
+	if !ok || s.spec.Strategy != SimpleOneForOne {
+		return PID{}, fmt.Errorf("actor: spawn child: %v is not a simple_one_for_one supervisor", sup)
+	}
+	if s.spec.Children[0].Restart != Temporary {
+		return PID{}, fmt.Errorf("actor: spawn child: supervisor %q: the template is %v, not temporary (use StartChild)", s.path, s.spec.Children[0].Restart)
+	}
+	if sp.state.Load() == stateDead {
+		return PID{}, fmt.Errorf("actor: spawn child: %w", ErrNoProcess)
+	}
+	c := &child{spec: &s.spec.Children[0], arg: arg}
+	if err := s.start(c); err != nil {
+		return PID{}, fmt.Errorf("actor: spawn child: supervisor %q: %w", s.path, err)
+	}
+	pid := PID{c.pid}
+	if err := sp.send(adoptReq{c: c}); err != nil {
+		// The supervisor is gone; the link has ended the child or will.
+		return PID{}, fmt.Errorf("actor: spawn child: %w", ErrNoProcess)
+	}
+	return pid, nil
 }
 
 // Children lists a supervisor's children in start order (OTP
@@ -233,6 +270,7 @@ type child struct {
 	arg      any
 	pid      *process
 	restarts int
+	gone     bool // removed from a SimpleOneForOne supervisor (awaiting compaction)
 }
 
 type supervisor struct {
@@ -242,6 +280,12 @@ type supervisor struct {
 	children []*child
 	restarts []time.Time // restart times within the period
 	self     *process
+
+	// SimpleOneForOne only: the running children by process, so that an
+	// exit is found in O(1) among thousands of short-lived children, and
+	// how many entries of children are gone (compacted lazily).
+	dyn  map[*process]*child
+	gone int
 }
 
 func newSupervisor(spec SupervisorSpec, path string, parent *process) *supervisor {
@@ -310,11 +354,20 @@ func (s *supervisor) Receive(ctx *Context, msg any) {
 			ctx.Reply(fmt.Errorf("actor: supervisor %q: start child: %w", s.path, err))
 			return
 		}
-		s.children = append(s.children, c)
+		s.addDynamic(c)
 		ctx.Reply(PID{c.pid})
+	case adoptReq:
+		// A child started by SpawnChild; it may already have exited
+		// (its Exited then found no child and was ignored).
+		if m.c.pid.state.Load() != stateDead {
+			s.addDynamic(m.c)
+		}
 	case childrenReq:
 		out := make([]ChildInfo, 0, len(s.children))
 		for _, c := range s.children {
+			if c.gone {
+				continue
+			}
 			ci := ChildInfo{Name: c.spec.Name, Restart: c.spec.Restart, Supervisor: c.spec.Supervisor != nil, Restarts: c.restarts}
 			if c.pid != nil {
 				ci.PID = PID{c.pid}
@@ -324,7 +377,7 @@ func (s *supervisor) Receive(ctx *Context, msg any) {
 		ctx.Reply(out)
 	case retryRestart:
 		for i, c := range s.children {
-			if c.spec == m.spec && c.pid == nil {
+			if c.spec == m.spec && c.pid == nil && !c.gone {
 				s.restart(ctx, i)
 				return
 			}
@@ -341,6 +394,20 @@ func (s *supervisor) exited(ctx *Context, m Exited) {
 		ctx.Stop(m.Reason)
 		return
 	}
+	if s.spec.Strategy == SimpleOneForOne {
+		c := s.dyn[m.From.p]
+		if c == nil {
+			return // not a child (any more), or not adopted yet
+		}
+		delete(s.dyn, m.From.p)
+		c.pid = nil
+		if c.spec.Restart == Temporary || c.spec.Restart == Transient && IsNormal(m.Reason) {
+			s.dropDynamic(c)
+			return
+		}
+		s.restart(ctx, slices.Index(s.children, c))
+		return
+	}
 	idx := -1
 	for i, c := range s.children {
 		if c.pid == m.From.p {
@@ -355,19 +422,41 @@ func (s *supervisor) exited(ctx *Context, m Exited) {
 	c.pid = nil
 	switch {
 	case c.spec.Restart == Temporary:
-		s.remove(idx)
+		s.children = append(s.children[:idx], s.children[idx+1:]...)
 		return
 	case c.spec.Restart == Transient && IsNormal(m.Reason):
-		if s.spec.Strategy == SimpleOneForOne {
-			s.remove(idx)
-		}
 		return
 	}
 	s.restart(ctx, idx)
 }
 
-func (s *supervisor) remove(i int) {
-	s.children = append(s.children[:i], s.children[i+1:]...)
+// addDynamic records a running child of a SimpleOneForOne supervisor.
+func (s *supervisor) addDynamic(c *child) {
+	if s.dyn == nil {
+		s.dyn = make(map[*process]*child)
+	}
+	s.dyn[c.pid] = c
+	s.children = append(s.children, c)
+}
+
+// dropDynamic forgets an exited child of a SimpleOneForOne supervisor. The
+// slice (kept for start order) is compacted once half of it is gone, so
+// removal is O(1) amortised.
+func (s *supervisor) dropDynamic(c *child) {
+	c.gone = true
+	s.gone++
+	if s.gone < 64 || s.gone*2 < len(s.children) {
+		return
+	}
+	kept := s.children[:0]
+	for _, c := range s.children {
+		if !c.gone {
+			kept = append(kept, c)
+		}
+	}
+	clear(s.children[len(kept):])
+	s.children = kept
+	s.gone = 0
 }
 
 // restart applies the strategy after child i exited abnormally (or is
@@ -417,6 +506,9 @@ func (s *supervisor) restart(ctx *Context, i int) {
 			// (OTP's try_again_restart).
 			_ = s.self.send(retryRestart{spec: c.spec})
 			return
+		}
+		if s.spec.Strategy == SimpleOneForOne {
+			s.dyn[c.pid] = c
 		}
 		s.self.sys.events.publish(Event{Kind: Restarted, PID: PID{c.pid}})
 	}
