@@ -197,11 +197,13 @@ func (s *Service) Stop(ctx context.Context) error {
 	return nil
 }
 
-// dispatch runs e for m in a new request process. It is called on the
-// transport's delivery path and returns once the process has the message.
+// dispatch runs e for m in a new request process, a temporary child of the
+// request supervisor started on this goroutine (actor.SpawnChild: no round
+// trip to the supervisor). It is called on the transport's delivery path and
+// returns once the process has the message.
 func (s *Service) dispatch(e *entry, m *bus.Msg) {
 	j := &job{e: e, m: m, log: s.log}
-	pid, err := actor.StartChild(m.Context(), s.reqs, j)
+	pid, err := actor.SpawnChild(s.reqs, j)
 	if err == nil {
 		err = actor.Send(pid, j)
 	}
