@@ -39,6 +39,11 @@ type ServerConfig struct {
 	// RedirectHTTP makes the plain-HTTP listener answer every request
 	// with a permanent redirect (308) to HTTPS instead of serving it.
 	RedirectHTTP bool
+	// Handler, if set, is served instead of the Gateway: an application
+	// that also serves pages (the todo app's web service, say) passes a
+	// handler that routes the gateway's paths to the Gateway and the rest
+	// to its own. Draining and /readyz still follow the Gateway.
+	Handler http.Handler
 	// DrainDelay is how long Shutdown keeps serving after /readyz turns
 	// 503 and before it closes the listeners, so that a load balancer
 	// (a Kubernetes Service) stops sending new requests first. Default 0.
@@ -82,13 +87,17 @@ func Listen(g *Gateway, cfg ServerConfig) (*Server, error) {
 		return nil, errors.New("gateway: server: negative DrainDelay")
 	}
 	s := &Server{g: g, drainDelay: cfg.DrainDelay}
+	var served http.Handler = g
+	if cfg.Handler != nil {
+		served = cfg.Handler
+	}
 	if cfg.TLSAddr != "" {
 		ln, err := net.Listen("tcp", cfg.TLSAddr)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: server: %w", err)
 		}
 		s.tlsURL = "https://" + urlHost(ln.Addr())
-		hs := s.newHTTPServer(g)
+		hs := s.newHTTPServer(served)
 		hs.TLSConfig = tlsConf
 		s.start(hs, ln, true)
 	}
@@ -99,7 +108,7 @@ func Listen(g *Gateway, cfg ServerConfig) (*Server, error) {
 			return nil, fmt.Errorf("gateway: server: %w", err)
 		}
 		s.httpURL = "http://" + urlHost(ln.Addr())
-		var h http.Handler = g
+		h := served
 		if cfg.RedirectHTTP {
 			_, port, _ := net.SplitHostPort(s.lns[0].Addr().String())
 			h = redirect(port)
