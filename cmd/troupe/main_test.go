@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -116,6 +117,7 @@ func TestRunDemo(t *testing.T) {
 			t.Chdir(t.TempDir()) // no troupe.yaml here: the built-in demo runs
 			st := startRun(t, append(transport, "-addr", "127.0.0.1:0", "-data", t.TempDir())...)
 			checkDemo(t, st.gateway)
+			checkTodo(t, st.gateway)
 		})
 	}
 }
@@ -162,6 +164,44 @@ func checkDemo(t *testing.T, url string) {
 	}
 }
 
+// checkTodo checks the todo application of the demo: the home page, and a
+// todo created through the REST API that the listing then shows.
+func checkTodo(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET / = %d %s, want the HTML home page", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if !strings.Contains(string(page), "<form") {
+		t.Errorf("the home page has no form:\n%.500s", page)
+	}
+	status, got := post(t, url+"/api/lists/default/todos", `{"title":"buy <b>milk</b>"}`)
+	if status != http.StatusOK || got["type"] != "todo" || got["title"] != "buy <b>milk</b>" {
+		t.Fatalf("create todo = %d %v", status, got)
+	}
+	resp, err = http.Get(url + "/api/lists/default/todos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listing struct {
+		Type  string `json:"type"`
+		Todos []struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		} `json:"todos"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&listing)
+	resp.Body.Close()
+	if err != nil || listing.Type != "todo.listing" || len(listing.Todos) != 1 || listing.Todos[0].ID != got["id"] {
+		t.Errorf("listing = %+v (%v), want the created todo", listing, err)
+	}
+}
+
 func TestRunCrashGivesIncident(t *testing.T) {
 	t.Chdir(t.TempDir())
 	st := startRun(t, "-inproc", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-hello-panic-rate", "1", "-log-format", "json")
@@ -201,6 +241,16 @@ func TestDemoManifestIsTheRepositorys(t *testing.T) {
 	}
 }
 
+// repoManifest is the repository's troupe.yaml, as an absolute path (tests
+// change directory).
+var repoManifest = func() string {
+	p, err := filepath.Abs("../../troupe.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
 func TestCommands(t *testing.T) {
 	tests := []struct {
 		args       []string
@@ -209,15 +259,16 @@ func TestCommands(t *testing.T) {
 	}{
 		{[]string{"version"}, false, "troupe "},
 		{[]string{"help"}, false, "usage: troupe"},
-		{[]string{"lint", "../../troupe.yaml"}, false, ""},
+		{[]string{"lint", repoManifest}, false, ""},
 		{[]string{"nonsense"}, true, ""},
 		{[]string{"run", "-log-format", "xml"}, true, ""},
 		{[]string{"run", "a.yaml", "b.yaml"}, true, ""},
-		{[]string{"run", "-hello-panic-rate", "2", "-addr", "127.0.0.1:0", "../../troupe.yaml"}, true, ""},
+		{[]string{"run", "-hello-panic-rate", "2", "-addr", "127.0.0.1:0", repoManifest}, true, ""},
 		{[]string{"run", "-addr", "127.0.0.1:0", "does-not-exist.yaml"}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Chdir(t.TempDir()) // whatever a command writes stays out of the repository
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tt.args, &stdout, &stderr)
 			if (err != nil) != tt.wantErr {
