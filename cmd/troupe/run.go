@@ -23,6 +23,11 @@ import (
 	"github.com/troupe-go/troupe/alarm"
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/examples/hello"
+	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/examples/todo/store/postgres"
+	"github.com/troupe-go/troupe/examples/todo/store/sqlite"
+	"github.com/troupe-go/troupe/examples/todo/todo"
+	"github.com/troupe-go/troupe/examples/todo/web"
 	"github.com/troupe-go/troupe/gateway"
 	"github.com/troupe-go/troupe/internal/proc"
 	"github.com/troupe-go/troupe/internal/sdnotify"
@@ -60,6 +65,8 @@ type runOptions struct {
 	natsPort     int
 	natsCreds    string
 	only         string
+	storeDSN     string
+	addrSet      bool // -addr was given
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
@@ -92,10 +99,16 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 	fs.StringVar(&o.natsURL, "nats", "", "connect to this NATS server or cluster (comma-separated URLs) instead of starting an embedded one")
 	fs.IntVar(&o.natsPort, "nats-port", 4222, "loopback client port of the embedded NATS server (0 picks a free one)")
 	fs.StringVar(&o.natsCreds, "nats-credentials", "", "JSON file of NATS credentials by user (default: DATA/nats/credentials.json when present)")
+	fs.StringVar(&o.storeDSN, "store-dsn", os.Getenv("TROUPE_STORE_DSN"), "PostgreSQL DSN for the todo service's store (default $TROUPE_STORE_DSN; empty: SQLite under -data)")
 	fs.StringVar(&o.only, "only", "", "run only these services of the manifest (comma-separated; \"gateway\" is the HTTP gateway), for scaling out against -nats")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "addr" {
+			o.addrSet = true
+		}
+	})
 	switch fs.NArg() {
 	case 0:
 	case 1:
@@ -147,12 +160,65 @@ func newLogger(o runOptions, w io.Writer) (*slog.Logger, error) {
 }
 
 // linked are the services compiled into this binary, by manifest name.
-func linked(o runOptions) map[string]func(service.Config) (*service.Service, error) {
+func (a *application) linked(ctx context.Context) map[string]func(service.Config) (*service.Service, error) {
+	o := a.opts
 	return map[string]func(service.Config) (*service.Service, error){
 		hello.Name: func(cfg service.Config) (*service.Service, error) {
 			return hello.New(cfg, hello.Options{PanicRate: o.panicRate})
 		},
+		"todo": func(cfg service.Config) (*service.Service, error) {
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return todo.New(cfg, todo.Options{Store: st, Logger: a.log})
+		},
+		"web": func(cfg service.Config) (*service.Service, error) {
+			if a.pages != nil {
+				return nil, fmt.Errorf("web: run one instance per process (live updates reach the browsers of the instance that receives the event)")
+			}
+			s, pages, err := web.New(cfg, web.Options{Logger: a.log, Timeout: o.timeout})
+			if err != nil {
+				return nil, err
+			}
+			a.pages = pages
+			return s, nil
+		},
 	}
+}
+
+// openStore opens the todo service's store once: PostgreSQL if -store-dsn
+// (or TROUPE_STORE_DSN) is set, else SQLite under the data directory.
+func (a *application) openStore(ctx context.Context) (store.Store, error) {
+	if a.store != nil {
+		return a.store, nil
+	}
+	var (
+		st  store.Store
+		err error
+	)
+	if dsn := a.opts.storeDSN; dsn != "" {
+		st, err = postgres.Open(ctx, dsn)
+	} else {
+		dir := filepath.Join(a.opts.dataDir, "todo")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("todo store: %w", err)
+		}
+		st, err = sqlite.Open(ctx, filepath.Join(dir, "todo.db"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("todo store: %w", err)
+	}
+	a.store = st
+	return st, nil
+}
+
+// noRequests is the gateway's bus in a process that does not run the
+// gateway: it has no routes, so nothing is ever requested through it.
+type noRequests struct{}
+
+func (noRequests) Request(_ context.Context, name string, _ any) (*troupe.Envelope, error) {
+	return nil, troupe.Errorf(troupe.CodeNotFound, "gateway: %q: this process does not run the gateway", name)
 }
 
 // runCmd is troupe run.
@@ -205,20 +271,23 @@ type application struct {
 	stdout io.Writer
 	stderr io.Writer // where the output of command services goes, prefixed
 
-	registry   *prometheus.Registry
-	monitor    *alarm.Monitor
-	webhook    *alarm.Webhook
-	sys        *actor.System
-	events     *actor.Subscription
-	eventsWG   sync.WaitGroup
-	natsServer *natsbus.Server
-	transport  *natsbus.Transport
-	bus        *bus.Bus
-	services   []*service.Service
-	procs      []*proc.Process
-	source     string // the manifest's path, "" for the built-in demo
-	gw         *gateway.Gateway
-	server     *gateway.Server
+	registry    *prometheus.Registry
+	monitor     *alarm.Monitor
+	webhook     *alarm.Webhook
+	sys         *actor.System
+	events      *actor.Subscription
+	eventsWG    sync.WaitGroup
+	natsServer  *natsbus.Server
+	transport   *natsbus.Transport
+	bus         *bus.Bus
+	services    []*service.Service
+	procs       []*proc.Process
+	store       store.Store  // the todo service's, if it runs here
+	pages       *web.Handler // the web service's pages, if it runs here
+	gatewayHere bool         // this process serves the gateway's routes
+	source      string       // the manifest's path, "" for the built-in demo
+	gw          *gateway.Gateway
+	server      *gateway.Server
 }
 
 func (a *application) start(ctx context.Context) error {
@@ -297,7 +366,7 @@ func (a *application) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	factories := linked(o)
+	factories := a.linked(ctx)
 	for _, decl := range a.app.Services {
 		if decl.Name == troupe.GatewayService || decl.Name == operatorService || !only(decl.Name) {
 			continue
@@ -325,16 +394,16 @@ func (a *application) start(ctx context.Context) error {
 	}
 
 	// The gateway last: traffic arrives only when everything can serve it.
-	if !only(troupe.GatewayService) {
+	// A process without the gateway (-only) still answers /healthz,
+	// /readyz and /metrics (and serves the web pages if web runs here),
+	// on -addr if it was given.
+	withGateway := only(troupe.GatewayService)
+	a.gatewayHere = withGateway
+	if !withGateway && !o.addrSet && a.pages == nil {
 		return nil
 	}
-	client, err := a.bus.Join(ctx, troupe.GatewayService, "gateway-1")
-	if err != nil {
-		return fmt.Errorf("run: gateway: %w", err)
-	}
-	a.gw, err = gateway.New(gateway.Config{
+	gcfg := gateway.Config{
 		App:     a.app,
-		Bus:     client,
 		Timeout: o.timeout,
 		Logger:  a.log,
 		Metrics: a.registry,
@@ -345,11 +414,23 @@ func (a *application) start(ctx context.Context) error {
 			surge.Observe()
 			errorRate.Observe(code != "" && code != troupe.CodeBadRequest && code != troupe.CodeNotFound)
 		},
-	})
+	}
+	if withGateway {
+		client, err := a.bus.Join(ctx, troupe.GatewayService, "gateway-1")
+		if err != nil {
+			return fmt.Errorf("run: gateway: %w", err)
+		}
+		gcfg.Bus = client
+	} else {
+		noRoutes := *a.app
+		noRoutes.Routes = nil
+		gcfg.App, gcfg.Bus = &noRoutes, noRequests{}
+	}
+	a.gw, err = gateway.New(gcfg)
 	if err != nil {
 		return fmt.Errorf("run: gateway: %w", err)
 	}
-	a.server, err = gateway.Listen(a.gw, gateway.ServerConfig{
+	scfg := gateway.ServerConfig{
 		Addr:         o.addr,
 		TLSAddr:      o.tlsAddr,
 		CertFile:     o.certFile,
@@ -357,17 +438,30 @@ func (a *application) start(ctx context.Context) error {
 		SelfSigned:   o.selfSigned,
 		DataDir:      filepath.Join(o.dataDir, "tls"),
 		RedirectHTTP: o.redirectHTTP,
-	})
+	}
+	if a.pages != nil {
+		scfg.Handler = web.Combine(a.pages, a.gw)
+	}
+	a.server, err = gateway.Listen(a.gw, scfg)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	what := "gateway"
+	if !withGateway {
+		what = "health endpoints"
+	}
 	if u := a.server.HTTPURL(); u != "" {
-		fmt.Fprintf(a.stdout, "gateway listening on %s\n", u)
+		fmt.Fprintf(a.stdout, "%s listening on %s\n", what, u)
 	}
 	if u := a.server.HTTPSURL(); u != "" {
-		fmt.Fprintf(a.stdout, "gateway listening on %s\n", u)
+		fmt.Fprintf(a.stdout, "%s listening on %s\n", what, u)
 	}
-	fmt.Fprintf(a.stdout, "try: curl -s -H 'Content-Type: application/json' -d '{\"type\":\"Hello\"}' %s\n", a.server.URL())
+	if a.pages != nil {
+		fmt.Fprintf(a.stdout, "todo app: %s (REST API description: %sapi/openapi.json)\n", a.server.URL(), a.server.URL())
+	}
+	if withGateway && a.app.Service(hello.Name) != nil {
+		fmt.Fprintf(a.stdout, "try: curl -s -H 'Content-Type: application/json' -d '{\"type\":\"Hello\"}' %s\n", a.server.URL())
+	}
 	return nil
 }
 
@@ -378,6 +472,11 @@ func (a *application) stop(ctx context.Context) error {
 	if a.gw != nil {
 		a.gw.SetDraining(true)
 	}
+	if a.pages != nil {
+		// Live connections are hijacked: the server's Shutdown would not
+		// wait for them.
+		errs = append(errs, a.pages.Close(ctx))
+	}
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
 	}
@@ -386,6 +485,9 @@ func (a *application) stop(ctx context.Context) error {
 	}
 	for i := len(a.procs) - 1; i >= 0; i-- {
 		errs = append(errs, a.procs[i].Stop(ctx))
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
 	}
 	if a.bus != nil {
 		errs = append(errs, a.bus.Close(ctx))
@@ -416,7 +518,7 @@ func (a *application) summary() string {
 	for _, s := range a.services {
 		names = append(names, s.Name())
 	}
-	if a.server != nil {
+	if a.gatewayHere {
 		names = append(names, troupe.GatewayService)
 	}
 	return fmt.Sprintf("app %s, running %s", a.app.Name, strings.Join(names, ", "))
