@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,6 +69,7 @@ type runOptions struct {
 	natsCreds    string
 	only         string
 	storeDSN     string
+	debugAddr    string
 	addrSet      bool // -addr was given
 }
 
@@ -100,6 +104,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 	fs.IntVar(&o.natsPort, "nats-port", 4222, "loopback client port of the embedded NATS server (0 picks a free one)")
 	fs.StringVar(&o.natsCreds, "nats-credentials", "", "JSON file of NATS credentials by user (default: DATA/nats/credentials.json when present)")
 	fs.StringVar(&o.storeDSN, "store-dsn", os.Getenv("TROUPE_STORE_DSN"), "PostgreSQL DSN for the todo service's store (default $TROUPE_STORE_DSN; empty: SQLite under -data)")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
 	fs.StringVar(&o.only, "only", "", "run only these services of the manifest (comma-separated; \"gateway\" is the HTTP gateway), for scaling out against -nats")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
@@ -285,6 +290,7 @@ type application struct {
 	store       store.Store  // the todo service's, if it runs here
 	pages       *web.Handler // the web service's pages, if it runs here
 	gatewayHere bool         // this process serves the gateway's routes
+	debug       *http.Server // -debug-addr
 	source      string       // the manifest's path, "" for the built-in demo
 	gw          *gateway.Gateway
 	server      *gateway.Server
@@ -294,6 +300,12 @@ func (a *application) start(ctx context.Context) error {
 	o := a.opts
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if o.debugAddr != "" {
+		if err := a.startDebug(o.debugAddr); err != nil {
+			return err
+		}
+	}
 
 	// Alarms first, so that everything after can feed them.
 	notifiers := []alarm.Notifier{alarm.LogNotifier(a.log)}
@@ -506,10 +518,31 @@ func (a *application) stop(ctx context.Context) error {
 	if a.monitor != nil {
 		errs = append(errs, a.monitor.Close(ctx))
 	}
+	if a.debug != nil {
+		errs = append(errs, a.debug.Shutdown(ctx))
+	}
 	if a.webhook != nil {
 		errs = append(errs, a.webhook.Close(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// startDebug serves net/http/pprof on addr.
+func (a *application) startDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("run: -debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	a.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = a.debug.Serve(ln) }()
+	fmt.Fprintf(a.stdout, "profiler listening on http://%s/debug/pprof/\n", ln.Addr())
+	return nil
 }
 
 // summary says what this process runs, for the ready line.
