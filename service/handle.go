@@ -24,27 +24,10 @@ func Handle[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 	if err := troupe.ValidName(reply); err != nil {
 		return fmt.Errorf("service %s: handle %q: reply %w", s.cfg.Name, name, err)
 	}
-	return s.register(&entry{name: name, serve: func(ctx context.Context, m *bus.Msg) {
-		var req Req
-		if err := decode(m.Env, &req); err != nil {
-			answerError(m, err)
-			return
-		}
-		ctx, cancel := withDeadline(ctx, m.Env)
-		defer cancel()
+	return s.register(&entry{name: name, serve: typed(func(ctx context.Context, m *bus.Msg, req Req) (string, any, error) {
 		rep, err := h(ctx, req)
-		if err != nil {
-			answerError(m, err)
-			return
-		}
-		if m.Env.Kind == troupe.KindRequest {
-			if err := m.Reply(context.WithoutCancel(ctx), reply, rep); err != nil {
-				m.Done(err)
-				return
-			}
-		}
-		m.Done(nil)
-	}})
+		return reply, rep, err
+	})})
 }
 
 // On registers h as the handler of one-way messages named name: sends
@@ -55,26 +38,9 @@ func Handle[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 // empty reply named "ok" once h succeeds, so a sender can wait for a one-way
 // message to be handled.
 func On[Msg any](s *Service, name string, h func(ctx context.Context, msg Msg) error) error {
-	return s.register(&entry{name: name, serve: func(ctx context.Context, m *bus.Msg) {
-		var msg Msg
-		if err := decode(m.Env, &msg); err != nil {
-			answerError(m, err)
-			return
-		}
-		ctx, cancel := withDeadline(ctx, m.Env)
-		defer cancel()
-		if err := h(ctx, msg); err != nil {
-			answerError(m, err)
-			return
-		}
-		if m.Env.Kind == troupe.KindRequest {
-			if err := m.Reply(context.WithoutCancel(ctx), "ok", nil); err != nil {
-				m.Done(err)
-				return
-			}
-		}
-		m.Done(nil)
-	}})
+	return s.register(&entry{name: name, serve: typed(func(ctx context.Context, _ *bus.Msg, msg Msg) (string, any, error) {
+		return "ok", nil, h(ctx, msg)
+	})})
 }
 
 // Stream registers h as the handler of requests named name that are answered
@@ -86,14 +52,7 @@ func Stream[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 	if err := troupe.ValidName(reply); err != nil {
 		return fmt.Errorf("service %s: stream %q: reply %w", s.cfg.Name, name, err)
 	}
-	return s.register(&entry{name: name, serve: func(ctx context.Context, m *bus.Msg) {
-		var req Req
-		if err := decode(m.Env, &req); err != nil {
-			answerError(m, err)
-			return
-		}
-		ctx, cancel := withDeadline(ctx, m.Env)
-		defer cancel()
+	return s.register(&entry{name: name, serve: typed(func(ctx context.Context, m *bus.Msg, req Req) (string, any, error) {
 		var (
 			last    Rep
 			pending bool
@@ -109,25 +68,43 @@ func Stream[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 			last, pending = v, true
 			return nil
 		}
-		if err := h(ctx, req, emit); err != nil {
-			if pending && m.Env.Kind == troupe.KindRequest {
-				_ = m.ReplyMore(ctx, reply, last)
-			}
+		err := h(ctx, req, emit)
+		if err != nil && pending && m.Env.Kind == troupe.KindRequest {
+			_ = m.ReplyMore(ctx, reply, last)
+		}
+		if !pending {
+			return reply, nil, err
+		}
+		return reply, last, err
+	})})
+}
+
+// typed makes the serve function of a handler: it decodes the payload into
+// In (a bad_request Error without calling run if that fails), runs run with a
+// ctx that ends at the envelope's deadline, answers a request with run's
+// reply (name and value) or its error, and settles the delivery.
+func typed[In any](run func(ctx context.Context, m *bus.Msg, in In) (string, any, error)) func(context.Context, *bus.Msg) {
+	return func(ctx context.Context, m *bus.Msg) {
+		var in In
+		if err := decode(m.Env, &in); err != nil {
+			answerError(m, err)
+			return
+		}
+		ctx, cancel := withDeadline(ctx, m.Env)
+		defer cancel()
+		name, out, err := run(ctx, m, in)
+		if err != nil {
 			answerError(m, err)
 			return
 		}
 		if m.Env.Kind == troupe.KindRequest {
-			var payload any
-			if pending {
-				payload = last
-			}
-			if err := m.Reply(context.WithoutCancel(ctx), reply, payload); err != nil {
+			if err := m.Reply(context.WithoutCancel(ctx), name, out); err != nil {
 				m.Done(err)
 				return
 			}
 		}
 		m.Done(nil)
-	}})
+	}
 }
 
 // decode reads env's payload into v; a failure is a bad_request *troupe.Error.

@@ -145,36 +145,34 @@ func (p *Process) supervise(exited <-chan error) {
 			if time.Since(started) >= p.cfg.StableAfter {
 				backoff = p.cfg.MinBackoff
 			}
-			if p.cfg.OnExit != nil {
-				p.cfg.OnExit(err, backoff)
-			}
-			timer := time.NewTimer(backoff)
-			select {
-			case <-p.stop:
-				timer.Stop()
-				return
-			case <-timer.C:
-			}
-			backoff = min(backoff*2, p.cfg.MaxBackoff)
-			started = time.Now()
+			// Restart after the backoff, and again after each failure to
+			// start, doubling it each time.
 			for {
-				exited, err = p.spawn()
-				if err == nil {
-					break
-				}
 				if p.cfg.OnExit != nil {
 					p.cfg.OnExit(err, backoff)
 				}
-				timer := time.NewTimer(backoff)
-				select {
-				case <-p.stop:
-					timer.Stop()
+				if !p.sleep(backoff) {
 					return
-				case <-timer.C:
 				}
 				backoff = min(backoff*2, p.cfg.MaxBackoff)
+				started = time.Now()
+				if exited, err = p.spawn(); err == nil {
+					break
+				}
 			}
 		}
+	}
+}
+
+// sleep waits for d; it reports false if Stop came first.
+func (p *Process) sleep(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-p.stop:
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 
