@@ -1,6 +1,7 @@
 package k8s_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,4 +63,19 @@ func service(app *troupe.App, name string) *troupe.ServiceDecl {
 		}
 	}
 	return nil
+}
+
+// TestClusterManifestMatchesDemo keeps the cluster's troupe.yaml declaring
+// the same application as the repository's troupe.yaml, which `troupe run`
+// runs on one machine.
+func TestClusterManifestMatchesDemo(t *testing.T) {
+	_, byName := bundle(t)
+	cluster := clusterApp(t, byName)
+	demo, err := manifest.Load(filepath.Join("..", "..", "troupe.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(demo, cluster); diff != "" {
+		t.Errorf("application (-troupe.yaml +deploy/k8s/config.yaml):\n%s", diff)
+	}
 }

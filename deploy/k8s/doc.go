@@ -25,8 +25,8 @@
 // objects in testdata/objects.golden, parse the NATS configuration with
 // nats-server's own parser, check the repository's Dockerfile and
 // .dockerignore, build the binary as the Dockerfile does (static, stamped)
-// and run it with the gateway Deployment's arguments against a nats-server
-// configured as the cluster's. docs/operations.md ("Kubernetes") explains
+// and run it with each Deployment's arguments against a nats-server
+// configured as the cluster's and a real PostgreSQL. docs/operations.md ("Kubernetes") explains
 // how to deploy.
 package k8s
 

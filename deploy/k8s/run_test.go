@@ -3,7 +3,6 @@ package k8s_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -19,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/troupe-go/troupe/internal/k8scheck"
+	"github.com/troupe-go/troupe/internal/pgtest"
 )
 
 // startNATS runs, on loopback, a nats-server configured by the shipped
@@ -66,16 +66,98 @@ func startNATS(t *testing.T, byName map[string]any) *server.Server {
 	return ns
 }
 
-// TestGatewayDeploymentRuns runs the image's binary with the gateway
-// Deployment's exact arguments, pointed at a NATS server configured as the
-// cluster's (so the shipped credentials and generated permissions must
-// agree), and checks the probes' endpoints and seed 001's Hello through it.
-func TestGatewayDeploymentRuns(t *testing.T) {
+// process is one troupe pod's process, started by startDeployment.
+type process struct {
+	url    string
+	cmd    *exec.Cmd
+	stderr *strings.Builder
+	done   bool
+}
+
+// stop sends SIGTERM, as the kubelet stops a pod, and waits for the exit.
+func (p *process) stop() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	return p.cmd.Wait()
+}
+
+// startDeployment runs bin with the container arguments of the named
+// Deployment, with the cluster's addresses and files replaced by local ones,
+// and returns once it prints the URL it listens on.
+func startDeployment(t *testing.T, ctx context.Context, bin, dir, name string, byName map[string]any, local map[string]string, natsURL string, env []string) *process {
+	t.Helper()
+	ct := byName["Deployment "+name].(*appsv1.Deployment).Spec.Template.Spec.Containers[0]
+	var args []string
+	for _, a := range ct.Args {
+		flag, value, _ := strings.Cut(a, "=")
+		switch {
+		case flag == "--nats":
+			a = "--nats=" + natsURL
+		case flag == "--addr":
+			a = "--addr=127.0.0.1:0"
+		case flag == "--data":
+			a = "--data=" + filepath.Join(dir, name)
+		case local[value] != "":
+			a = flag + "=" + local[value]
+		case local[a] != "":
+			a = local[a]
+		}
+		args = append(args, a)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, stderr: &strings.Builder{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !p.done {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	sc := bufio.NewScanner(stdout)
+	for p.url == "" && sc.Scan() {
+		line := sc.Text()
+		for _, prefix := range []string{"gateway listening on ", "health endpoints listening on "} {
+			if u, ok := strings.CutPrefix(line, prefix); ok {
+				p.url = u
+			}
+		}
+	}
+	if p.url == "" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		p.done = true
+		t.Fatalf("%s: troupe %s printed no URL; stderr:\n%s", name, strings.Join(args, " "), p.stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return p
+}
+
+// TestDeploymentsRun runs the image's binary once per Deployment (todo, web,
+// gateway), with each Deployment's exact arguments, against a nats-server
+// configured as the cluster's (so the shipped credentials and the generated
+// permissions must agree) and, for todo, a real PostgreSQL. Each must become
+// ready; a todo created through the gateway's REST API must appear on the
+// web service's page; each must drain and exit cleanly on SIGTERM.
+func TestDeploymentsRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds cmd/troupe and runs it with a nats-server: not in -short")
+		t.Skip("builds cmd/troupe and runs it with nats-server and PostgreSQL: not in -short")
 	}
 	_, byName := bundle(t)
 	ns := startNATS(t, byName)
+	dsn := pgtest.DSN(t)
 	dir := t.TempDir()
 	bin := buildLikeImage(t, dir, "v0.0.0-runtest")
 
@@ -91,86 +173,47 @@ func TestGatewayDeploymentRuns(t *testing.T) {
 		}
 		local[path] = p
 	}
-	ct := byName["Deployment gateway"].(*appsv1.Deployment).Spec.Template.Spec.Containers[0]
-	var args []string
-	for _, a := range ct.Args {
-		name, value, _ := strings.Cut(a, "=")
-		switch {
-		case name == "--nats":
-			a = "--nats=" + ns.ClientURL()
-		case name == "--addr":
-			a = "--addr=127.0.0.1:0"
-		case name == "--data":
-			a = "--data=" + filepath.Join(dir, "data")
-		case local[value] != "":
-			a = name + "=" + local[value]
-		case local[a] != "":
-			a = local[a]
-		}
-		args = append(args, a)
-	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := false
-	defer func() {
-		if !exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	var url string
-	sc := bufio.NewScanner(stdout)
-	for url == "" && sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "gateway listening on "); ok {
-			url = u
-		}
-	}
-	if url == "" {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		exited = true
-		t.Fatalf("troupe %s printed no gateway URL; stderr:\n%s", strings.Join(args, " "), stderr.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-
-	get := func(path string) (int, string) {
-		resp, err := http.Get(url + path)
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
 		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
+			t.Fatalf("GET %s: %v", url, err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	// The pod becomes ready once the gateway has joined the bus: wait for
-	// that as the kubelet would, probing until ready or the test's context
-	// ends.
-	for {
-		code, _ := get("/readyz")
-		if code == http.StatusOK {
-			break
+	procs := map[string]*process{}
+	for _, name := range []string{"todo", "web", "gateway"} {
+		var env []string
+		if name == "todo" {
+			env = []string{"TROUPE_STORE_DSN=" + dsn} // the Secret's key, as the Deployment sets it
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("/readyz never answered 200 (last %d); stderr:\n%s", code, stderr.String())
-		case <-time.After(100 * time.Millisecond):
+		p := startDeployment(t, ctx, bin, dir, name, byName, local, ns.ClientURL(), env)
+		procs[name] = p
+		// Ready once the service has joined the bus: probe as the kubelet
+		// would, until ready or the test's context ends.
+		for {
+			code, _ := get(p.url + "/readyz")
+			if code == http.StatusOK {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: /readyz never answered 200 (last %d); stderr:\n%s", name, code, p.stderr.String())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if code, body := get(p.url + "/healthz"); code != http.StatusOK {
+			t.Errorf("%s: /healthz: %d %s", name, code, body)
 		}
 	}
-	if code, body := get("/healthz"); code != http.StatusOK {
-		t.Errorf("/healthz: %d %s", code, body)
-	}
-	resp, err := http.Post(url+"/", "application/json", strings.NewReader(`{"type":"Hello"}`))
+
+	gw := procs["gateway"].url
+	resp, err := http.Post(gw+"/", "application/json", strings.NewReader(`{"type":"Hello"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,15 +222,23 @@ func TestGatewayDeploymentRuns(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"World"`) {
 		t.Errorf("POST {\"type\":\"Hello\"}: %d %s, want 200 and World", resp.StatusCode, body)
 	}
-
-	// SIGTERM, as the kubelet stops a pod: a clean drain and exit status 0.
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	const title = "shipped by the deploy/k8s test"
+	resp, err = http.Post(gw+"/api/lists/default/todos", "application/json", strings.NewReader(`{"title":"`+title+`"}`))
+	if err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
-	exited = true
-	var exit *exec.ExitError
-	if errors.As(err, &exit) || err != nil {
-		t.Errorf("troupe exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 || !strings.Contains(string(body), title) {
+		t.Errorf("POST /api/lists/default/todos: %d %s, want success and the todo", resp.StatusCode, body)
+	}
+	if code, page := get(procs["web"].url + "/"); code != http.StatusOK || !strings.Contains(page, title) {
+		t.Errorf("web page: %d, has the new todo: %v", code, strings.Contains(page, title))
+	}
+
+	for _, name := range []string{"gateway", "web", "todo"} {
+		if err := procs[name].stop(); err != nil {
+			t.Errorf("%s exited with %v after SIGTERM; stderr:\n%s", name, err, procs[name].stderr.String())
+		}
 	}
 }
