@@ -360,7 +360,7 @@ func (g *Gateway) serveProtocol(w http.ResponseWriter, r *http.Request, rt *rout
 		g.fail(w, r, rt.pattern, start, badRequest("unknown type %q at %s", truncate(typ, 40), rt.pattern[len("POST "):]))
 		return
 	}
-	g.call(w, r, rt.pattern, start, typ, payload)
+	g.call(w, r, rt.pattern, start, typ, payload, http.StatusOK)
 }
 
 // serveREST serves a REST route: path parameters, query and JSON body
@@ -429,14 +429,23 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, rt *route) {
 		}
 		payload := joinObject(fields) // copies out of body before it is reused
 		putBuffer(body)
-		g.call(w, r, rt.pattern, start, rt.message, payload)
+		g.call(w, r, rt.pattern, start, rt.message, payload, restStatus(r))
 		return
 	}
-	g.call(w, r, rt.pattern, start, rt.message, joinObject(fields))
+	g.call(w, r, rt.pattern, start, rt.message, joinObject(fields), restStatus(r))
 }
 
-// call sends the request and writes its reply.
-func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, start time.Time, name string, payload json.RawMessage) {
+// restStatus is the status of a REST route's successful reply: 201 Created
+// for POST (a resource was made: REST level 2), 200 OK otherwise.
+func restStatus(r *http.Request) int {
+	if r.Method == http.MethodPost {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// call sends the request and writes its reply with status ok.
+func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, start time.Time, name string, payload json.RawMessage, ok int) {
 	deadline := start.Add(g.cfg.Timeout)
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)
 	env, err := g.cfg.Bus.Request(ctx, name, payload)
@@ -469,7 +478,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, s
 		g.fail(w, r, pattern, start, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, ok, out)
 	g.observe(pattern, "", start)
 }
 

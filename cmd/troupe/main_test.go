@@ -181,7 +181,7 @@ func checkTodo(t *testing.T, url string) {
 		t.Errorf("the home page has no form:\n%.500s", page)
 	}
 	status, got := post(t, url+"/api/lists/default/todos", `{"title":"buy <b>milk</b>"}`)
-	if status != http.StatusOK || got["type"] != "todo" || got["title"] != "buy <b>milk</b>" {
+	if status != http.StatusCreated || got["type"] != "todo" || got["title"] != "buy <b>milk</b>" {
 		t.Fatalf("create todo = %d %v", status, got)
 	}
 	resp, err = http.Get(url + "/api/lists/default/todos")

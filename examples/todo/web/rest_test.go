@@ -45,12 +45,12 @@ func TestRESTThroughTheGateway(t *testing.T) {
 	api := a.Server.URL + "/api"
 
 	code, td := call(t, "POST", api+"/lists/default/todos", `{"title": "milk"}`)
-	if code != 200 || td["type"] != "todo" || td["title"] != "milk" || td["version"] != 1.0 {
+	if code != 201 || td["type"] != "todo" || td["title"] != "milk" || td["version"] != 1.0 {
 		t.Fatalf("create: %d %v", code, td)
 	}
 	id := td["id"].(string)
 	code, l := call(t, "POST", api+"/lists", `{"name": "Work"}`)
-	if code != 200 || l["type"] != "list" || l["name"] != "Work" {
+	if code != 201 || l["type"] != "list" || l["name"] != "Work" {
 		t.Fatalf("create list: %d %v", code, l)
 	}
 	work := l["id"].(string)
@@ -94,7 +94,7 @@ func TestRESTThroughTheGateway(t *testing.T) {
 	}
 
 	code, td = call(t, "POST", api+"/lists/"+work+"/todos", `{"title": "report"}`)
-	if code != 200 {
+	if code != 201 {
 		t.Fatal(code, td)
 	}
 	code, del := call(t, "DELETE", api+"/lists/"+work+"/todos/"+td["id"].(string), "")
