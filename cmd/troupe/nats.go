@@ -61,7 +61,7 @@ func (a *application) startTransport(ctx context.Context, onDeadLetter func(env 
 	if o.inproc {
 		return nil, nil
 	}
-	cfg := natsbus.Config{App: a.app, Logger: a.log, OnDeadLetter: onDeadLetter}
+	cfg := natsbus.Config{App: a.app, Logger: a.log, OnDeadLetter: onDeadLetter, Replicas: o.natsReplicas}
 	if o.natsURL == "" {
 		path := credentialsFile(o.dataDir)
 		prev, err := readCredentials(path)

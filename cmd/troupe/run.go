@@ -67,6 +67,7 @@ type runOptions struct {
 	natsURL      string
 	natsPort     int
 	natsCreds    string
+	natsReplicas int
 	only         string
 	storeDSN     string
 	debugAddr    string
@@ -102,6 +103,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 	fs.BoolVar(&o.inproc, "inproc", false, "use the in-process bus instead of NATS (one process only)")
 	fs.StringVar(&o.natsURL, "nats", "", "connect to this NATS server or cluster (comma-separated URLs) instead of starting an embedded one")
 	fs.IntVar(&o.natsPort, "nats-port", 4222, "loopback client port of the embedded NATS server (0 picks a free one)")
+	fs.IntVar(&o.natsReplicas, "nats-replicas", 1, "copies of the durable-message streams in the NATS cluster (3 for a three-server cluster, so that losing one server loses nothing)")
 	fs.StringVar(&o.natsCreds, "nats-credentials", "", "JSON file of NATS credentials by user (default: DATA/nats/credentials.json when present)")
 	fs.StringVar(&o.storeDSN, "store-dsn", os.Getenv("TROUPE_STORE_DSN"), "PostgreSQL DSN for the todo service's store (default $TROUPE_STORE_DSN; empty: SQLite under -data)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")

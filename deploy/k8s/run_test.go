@@ -98,6 +98,8 @@ func startDeployment(t *testing.T, ctx context.Context, bin, dir, name string, b
 		switch {
 		case flag == "--nats":
 			a = "--nats=" + natsURL
+		case flag == "--nats-replicas":
+			a = "--nats-replicas=1" // the test has one local server
 		case flag == "--addr":
 			a = "--addr=127.0.0.1:0"
 		case flag == "--data":
