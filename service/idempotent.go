@@ -1,0 +1,36 @@
+package service
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/troupe-go/troupe/bus"
+)
+
+// IdempotencyKey returns the id of the message a handler is handling: the same
+// on every redelivery of a durable message, and different for every message
+// sent. A durable message is delivered at least once, so its handler must be
+// idempotent: record the key with the handler's effect, in the same
+// transaction, under a unique constraint, and treat a second record of the
+// same key as "already done" (the todo service's store does exactly this).
+// It returns "" outside a handler.
+func IdempotencyKey(ctx context.Context) string {
+	if env := bus.EnvelopeFrom(ctx); env != nil {
+		return env.ID
+	}
+	return ""
+}
+
+// Attempt returns which delivery attempt of the message being handled this
+// is, from 1; it is above 1 only for a redelivered durable message. It
+// returns 0 outside a handler.
+func Attempt(ctx context.Context) int {
+	env := bus.EnvelopeFrom(ctx)
+	if env == nil {
+		return 0
+	}
+	if n, err := strconv.Atoi(env.Headers[bus.HeaderAttempt]); err == nil && n > 1 {
+		return n
+	}
+	return 1
+}
