@@ -17,8 +17,10 @@ import (
 
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
 	"github.com/troupe-go/troupe/examples/todo/store"
+	"github.com/troupe-go/troupe/examples/todo/store/postgres"
 	"github.com/troupe-go/troupe/examples/todo/todo"
 	"github.com/troupe-go/troupe/examples/todo/web"
+	"github.com/troupe-go/troupe/internal/pgtest"
 	"github.com/troupe-go/troupe/service"
 )
 
@@ -94,7 +96,24 @@ func BenchmarkHomePage1000(b *testing.B) {
 // bus (durable todo.create) → todo service → SQLite, with 8 clients per
 // CPU. The baseline calls the store directly.
 func BenchmarkCreateTodo(b *testing.B) {
-	a := apptest.Start(b, apptest.Options{})
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			opt := apptest.Options{}
+			if backend == "postgres" {
+				st, err := postgres.Open(context.Background(), pgtest.DSN(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				opt.Store = st
+			}
+			benchmarkCreate(b, apptest.Start(b, opt))
+		})
+	}
+}
+
+// benchmarkCreate creates todos through gateway → bus → todo → store, and
+// then straight into the store (the baseline), 8 at a time.
+func benchmarkCreate(b *testing.B, a *apptest.App) {
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	defer c.CloseIdleConnections()
 	b.Run("gateway", func(b *testing.B) {
@@ -107,7 +126,7 @@ func BenchmarkCreateTodo(b *testing.B) {
 				}
 				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
-				if res.StatusCode != 200 {
+				if res.StatusCode != http.StatusCreated {
 					b.Fatalf("status %d", res.StatusCode)
 				}
 			}

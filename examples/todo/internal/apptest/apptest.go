@@ -17,6 +17,7 @@ import (
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
 	todoapp "github.com/troupe-go/troupe/examples/todo"
+	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/store/sqlite"
 	"github.com/troupe-go/troupe/examples/todo/todo"
 	"github.com/troupe-go/troupe/examples/todo/web"
@@ -28,7 +29,7 @@ import (
 type App struct {
 	Manifest *troupe.App
 	Bus      *bus.Bus
-	Store    *sqlite.Store
+	Store    store.Store
 	Todo     *service.Service
 	Web      *service.Service
 	Pages    *web.Handler
@@ -41,6 +42,9 @@ type App struct {
 
 // Options tune the application.
 type Options struct {
+	// Store, if set, is the todo service's store (closed when the test
+	// ends); nil means a SQLite store in a temporary directory.
+	Store   store.Store
 	Web     web.Options
 	Timeout time.Duration // the bus's and the gateway's budget; default 2 s
 	Logger  *slog.Logger  // default: discard
@@ -70,9 +74,12 @@ func Start(tb testing.TB, opt Options) *App {
 	// the events.
 	m.Services = append(m.Services, troupe.ServiceDecl{Name: "tester", Sends: web.Sends, Receives: todo.Events})
 	a := &App{Manifest: m}
-	a.Store, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "todo.db"))
-	if err != nil {
-		tb.Fatal(err)
+	a.Store = opt.Store
+	if a.Store == nil {
+		a.Store, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "todo.db"))
+		if err != nil {
+			tb.Fatal(err)
+		}
 	}
 	a.Bus, err = bus.New(bus.Config{App: m, Logger: opt.Logger, Timeout: opt.Timeout})
 	if err != nil {
