@@ -261,7 +261,17 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		_ = sdnotify.Status("serving " + a.server.URL())
 	}
 
+	// Under systemd with WatchdogSec, ping while the actor runtime answers:
+	// a wedged process stops pinging and systemd restarts it.
+	wdCtx, wdStop := context.WithCancel(ctx)
+	wdDone := make(chan struct{})
+	go func() {
+		defer close(wdDone)
+		_ = sdnotify.Watchdog(wdCtx, a.healthy)
+	}()
 	<-ctx.Done()
+	wdStop()
+	<-wdDone
 	log.Info("shutting down", "app", app.Name)
 	_ = sdnotify.Stopping()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.drain)
@@ -293,6 +303,7 @@ type application struct {
 	pages       *web.Handler // the web service's pages, if it runs here
 	gatewayHere bool         // this process serves the gateway's routes
 	debug       *http.Server // -debug-addr
+	heartbeat   actor.PID    // answers the systemd watchdog's health check
 	source      string       // the manifest's path, "" for the built-in demo
 	gw          *gateway.Gateway
 	server      *gateway.Server
@@ -343,8 +354,13 @@ func (a *application) start(ctx context.Context) error {
 		return fmt.Errorf("run: alarms: %w", err)
 	}
 
-	// The actor system; its crashes feed the crash-loop alarm.
+	// The actor system; its crashes feed the crash-loop alarm, and a
+	// heartbeat process answers the watchdog's health check.
 	a.sys = actor.NewSystem(actor.Config{Logger: a.log})
+	a.heartbeat, err = a.sys.Spawn(actor.BehaviorFunc(func(c *actor.Context, msg any) { c.Reply(msg) }), actor.Options{Name: "heartbeat"})
+	if err != nil {
+		return fmt.Errorf("run: heartbeat: %w", err)
+	}
 	a.events = a.sys.Subscribe(1024)
 	a.eventsWG.Add(1)
 	go func() {
@@ -545,6 +561,18 @@ func (a *application) startDebug(addr string) error {
 	go func() { _ = a.debug.Serve(ln) }()
 	fmt.Fprintf(a.stdout, "profiler listening on http://%s/debug/pprof/\n", ln.Addr())
 	return nil
+}
+
+// healthy reports whether the actor runtime still answers: an Ask to a
+// process of its own, within a second. The systemd watchdog calls it.
+func (a *application) healthy() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if a.heartbeat.IsZero() {
+		return errors.New("no heartbeat process")
+	}
+	_, err := actor.Ask(ctx, a.heartbeat, struct{}{})
+	return err
 }
 
 // summary says what this process runs, for the ready line.
