@@ -19,7 +19,9 @@
 //
 // Mailboxes are lock-free queues scheduled on demand: a process owns a
 // goroutine only while it has messages, so an idle process costs a couple
-// of hundred bytes and no goroutine. Messages from one sender to one
+// of hundred bytes and no goroutine. The goroutines that run processes are
+// reused (a runner that finishes one process takes the next, keeping its
+// grown stack) and exit after half a second without work. Messages from one sender to one
 // receiver arrive in the order sent. Exit signals travel in a separate
 // queue that is checked before each message, so they overtake queued user
 // messages. [Options].MailboxSize bounds a mailbox: when it is full, Send
@@ -60,7 +62,9 @@
 // [System.StartSupervisor] starts a tree from a [SupervisorSpec]: children
 // start in order and stop in reverse order, each with its shutdown
 // timeout. The strategies are [OneForOne], [OneForAll], [RestForOne] and
-// [SimpleOneForOne] (children added with [StartChild]); children are
+// [SimpleOneForOne] (children added with [StartChild], or for temporary
+// children at a high rate, one per request, say, with [SpawnChild], which
+// needs no round trip to the supervisor); children are
 // [Permanent], [Transient] or [Temporary]. A supervisor that needs more
 // than Intensity restarts within Period stops its children and exits with
 // [ReasonShutdown], escalating to its own supervisor. [Children] lists a
