@@ -121,7 +121,7 @@ func TestNoReceiverReplyEndsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := &troupe.Envelope{ID: call.ID(), ActivityID: call.ID(), Sender: w.Member(), Deadline: time.Now().Add(time.Hour)}
-	if err := p.Reply(ctx, w.Member(), bus.NoReceiverReply(req)); err != nil {
+	if err := p.Reply(ctx, w.Member(), bus.NoReceiverReply(req.ID, req.Sender)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = call.Next(ctx)
@@ -134,7 +134,7 @@ func TestNoReceiverReplyEndsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer call2.Cancel()
-	forged := bus.NoReceiverReply(&troupe.Envelope{ID: call2.ID(), Sender: troupe.Member{Service: "raw", Instance: "r1"}})
+	forged := bus.NoReceiverReply(call2.ID(), troupe.Member{Service: "raw", Instance: "r1"})
 	if err := p.Reply(ctx, w.Member(), forged); err != nil {
 		t.Fatal(err)
 	}

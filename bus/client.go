@@ -540,15 +540,16 @@ func noReceiverAnswer(c *Client, env *troupe.Envelope) bool {
 }
 
 // NoReceiverReply returns the envelope that a transport which learns only
-// after Route that no member received request req (as NATS answers "no
-// responders") delivers to the requester's inbox: a final not_found Error
-// reply to req, sent by the requester itself. The requester's bus ends the
-// request at once with a not_found error whose cause is troupe.ErrNoReceiver.
-func NoReceiverReply(req *troupe.Envelope) *troupe.Envelope {
+// after Route that no member received the request id sent by requester (as
+// NATS answers "no responders") delivers to the requester's inbox: a final
+// not_found Error reply to the request, sent by the requester itself. The
+// requester's bus ends the request at once with a not_found error whose cause
+// is troupe.ErrNoReceiver.
+func NoReceiverReply(id troupe.ID, requester troupe.Member) *troupe.Envelope {
 	payload, _ := json.Marshal(&troupe.Error{Code: troupe.CodeNotFound, Msg: troupe.ErrNoReceiver.Error()})
 	return &troupe.Envelope{
-		Kind: troupe.KindReply, Name: troupe.ErrorName, ID: troupe.NewID(), ActivityID: req.ActivityID,
-		ResponseTo: req.ID, Sender: req.Sender, SentAt: time.Now(), Deadline: req.Deadline, Payload: payload,
+		Kind: troupe.KindReply, Name: troupe.ErrorName, ID: troupe.NewID(), ActivityID: id,
+		ResponseTo: id, Sender: requester, SentAt: time.Now(), Payload: payload,
 	}
 }
 

@@ -2,7 +2,6 @@ package natsbus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -421,22 +420,11 @@ func (p *port) reply(msg *nats.Msg, inbox bus.Deliverer) {
 			p.t.drop(&p.t.malformed, "no responders for a reply subject without a request id", msg.Subject, msg.Data, nil)
 			return
 		}
-		inbox.Deliver(p.noReceiver(id), nil)
+		inbox.Deliver(bus.NoReceiverReply(id, p.m), nil)
 		return
 	}
 	if env := p.t.decode(msg.Subject, "", msg.Data); env != nil {
 		inbox.Deliver(env, nil)
-	}
-}
-
-// noReceiver makes the Error reply (not_found) to request id that no member
-// received.
-func (p *port) noReceiver(id troupe.ID) *troupe.Envelope {
-	payload, _ := json.Marshal(troupe.Errorf(troupe.CodeNotFound, "natsbus: %v", troupe.ErrNoReceiver))
-	now := time.Now()
-	return &troupe.Envelope{
-		Kind: troupe.KindReply, Name: troupe.ErrorName, ID: troupe.NewID(), ActivityID: id,
-		ResponseTo: id, Sender: p.m, SentAt: now, Payload: payload,
 	}
 }
 
