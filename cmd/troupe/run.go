@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -133,7 +134,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 	return o, nil
 }
 
-// loadApp reads the manifest named by o, ./troupe.yaml, or the demo.
+// loadApp reads the manifest named by o, ./troupe.yaml, or the demo. It
+// returns the manifest's path, "" for the built-in demo.
 func loadApp(o runOptions) (*troupe.App, string, error) {
 	path := o.manifest
 	if path == "" {
@@ -143,7 +145,7 @@ func loadApp(o runOptions) (*troupe.App, string, error) {
 	}
 	if path == "" {
 		app, err := manifest.Parse("demo.yaml (built in)", demoManifest)
-		return app, "built-in demo", err
+		return app, "", err
 	}
 	app, err := manifest.Load(path)
 	return app, path, err
@@ -245,16 +247,13 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if app, err = withOperator(app); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	a := &application{opts: o, app: app, log: log, stdout: stdout, stderr: stderr}
-	if source != "built-in demo" {
-		a.source = source
-	}
+	a := &application{opts: o, app: app, log: log, stdout: stdout, stderr: stderr, source: source}
 	if err := a.start(ctx); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.drain)
 		defer cancel()
 		return errors.Join(err, a.stop(stopCtx))
 	}
-	log.Info("application running", "app", app.Name, "manifest", source)
+	log.Info("application running", "app", app.Name, "manifest", cmp.Or(source, "built-in demo"))
 	fmt.Fprintf(stdout, "ready: %s\n", a.summary())
 	_ = sdnotify.Ready()
 	if a.server != nil {
