@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/troupe-go/troupe/internal/cputime"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -57,18 +58,18 @@ func BenchmarkRequest(b *testing.B) {
 	b.ReportAllocs()
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
-		start := cpuTime()
+		start := cputime.Now()
 		for b.Loop() {
 			if _, err := c.Request(ctx, "echo", benchPayload); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, start)
+		cputime.Report(b, start)
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		start := cpuTime()
-		defer reportCPU(b, start)
+		start := cputime.Now()
+		defer cputime.Report(b, start)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := c.Request(ctx, "echo", benchPayload); err != nil {
@@ -90,13 +91,13 @@ func BenchmarkBaselineRequest(b *testing.B) {
 	}
 	handlers := map[string]func(*req){"echo": func(r *req) { r.reply <- r.payload }}
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Now()
 	for b.Loop() {
 		r := &req{payload: benchPayload, reply: make(chan json.RawMessage, 1)}
 		handlers["echo"](r)
 		<-r.reply
 	}
-	reportCPU(b, start)
+	cputime.Report(b, start)
 }
 
 // BenchmarkBaselineGoroutine is the bare baseline of a request to a server
@@ -116,13 +117,13 @@ func BenchmarkBaselineGoroutine(b *testing.B) {
 		}
 	}()
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Now()
 	for b.Loop() {
 		r := &req{payload: benchPayload, reply: make(chan json.RawMessage, 1)}
 		in <- r
 		<-r.reply
 	}
-	reportCPU(b, start)
+	cputime.Report(b, start)
 	close(in)
 	<-done
 }
@@ -138,13 +139,13 @@ func BenchmarkSend(b *testing.B) {
 	c := benchJoin(b, bb, "client", "c1")
 	ctx := context.Background()
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Now()
 	for b.Loop() {
 		if err := c.Send(ctx, "note", benchPayload); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, start)
+	cputime.Report(b, start)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
@@ -161,13 +162,13 @@ func BenchmarkPublish10(b *testing.B) {
 	c := benchJoin(b, bb, "client", "c1")
 	ctx := context.Background()
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Now()
 	for b.Loop() {
 		if err := c.Publish(ctx, "tick", benchPayload); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, start)
+	cputime.Report(b, start)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64(n.Load())/b.Elapsed().Seconds(), "deliveries/s")
 }

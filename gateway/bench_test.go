@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"github.com/troupe-go/troupe/internal/cputime"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,10 +66,10 @@ func BenchmarkHandler(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			h := bc.h(b)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			defer func() {
 				if cpu0 > 0 && b.N > 0 {
-					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+					b.ReportMetric(float64(cputime.Now()-cpu0)/float64(b.N), "cpu-ns/op")
 				}
 			}()
 			for b.Loop() {
@@ -114,12 +115,12 @@ func BenchmarkBurst(b *testing.B) {
 	for b.Loop() {
 		for i := range targets {
 			tg := &targets[i]
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			r, err := load.Burst(context.Background(), load.Config{URL: tg.url, N: 10000, Duration: 30 * time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
-			tg.cpu += cpuTime() - cpu0
+			tg.cpu += cputime.Now() - cpu0
 			if r.Good != r.N {
 				b.Fatalf("%s: %v: %s", tg.name, r, r.FirstError)
 			}

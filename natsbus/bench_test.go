@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/troupe-go/troupe/internal/cputime"
 	"runtime"
 	"slices"
 	"sync"
@@ -54,13 +55,6 @@ func benchTransport(b *testing.B, srv *natsbus.Server, conn string, app *troupe.
 // payload16 is a 16-byte JSON payload (a string).
 var payload16 = json.RawMessage(`"0123456789abcd"`)
 
-// reportCPU reports the process's CPU time per operation since cpu0.
-func reportCPU(b *testing.B, cpu0 time.Duration) {
-	if cpu0 > 0 && b.N > 0 {
-		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-	}
-}
-
 // reportLatency adds p50 and p99 round-trip metrics.
 func reportLatency(b *testing.B, rtts []time.Duration) {
 	if len(rtts) == 0 {
@@ -103,7 +97,7 @@ func BenchmarkRequestReply(b *testing.B) {
 			}
 			rtts := make([]time.Duration, 0, b.N)
 			runtime.GC()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			b.ResetTimer()
 			for range b.N {
 				start := time.Now()
@@ -113,7 +107,7 @@ func BenchmarkRequestReply(b *testing.B) {
 				rtts = append(rtts, time.Since(start))
 			}
 			b.StopTimer()
-			reportCPU(b, cpu0)
+			cputime.Report(b, cpu0)
 			reportLatency(b, rtts)
 		})
 		b.Run(c.name+"/natsbus", func(b *testing.B) {
@@ -159,7 +153,7 @@ func BenchmarkRequestReply(b *testing.B) {
 			}
 			rtts := make([]time.Duration, 0, b.N)
 			runtime.GC()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			b.ResetTimer()
 			for range b.N {
 				start := time.Now()
@@ -167,7 +161,7 @@ func BenchmarkRequestReply(b *testing.B) {
 				rtts = append(rtts, time.Since(start))
 			}
 			b.StopTimer()
-			reportCPU(b, cpu0)
+			cputime.Report(b, cpu0)
 			reportLatency(b, rtts)
 		})
 	}
@@ -275,12 +269,12 @@ func BenchmarkDurable(b *testing.B) {
 					time.Sleep(time.Millisecond)
 				}
 				runtime.GC()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Now()
 				b.ResetTimer()
 				publish(b.N)
 				<-all
 				b.StopTimer()
-				reportCPU(b, cpu0)
+				cputime.Report(b, cpu0)
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			})
 		}
@@ -331,12 +325,12 @@ func BenchmarkDurable(b *testing.B) {
 				time.Sleep(time.Millisecond)
 			}
 			runtime.GC()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Now()
 			b.ResetTimer()
 			publish(b.N)
 			<-all
 			b.StopTimer()
-			reportCPU(b, cpu0)
+			cputime.Report(b, cpu0)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
