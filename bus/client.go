@@ -297,7 +297,7 @@ func (b *Bus) encode(payload any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("payload is %d bytes (at most %d)", len(raw), b.maxSize)
 	}
 	if _, ok := payload.(json.RawMessage); ok || isBytes(payload) {
-		if !validJSON(raw) {
+		if !json.Valid(raw) {
 			return nil, errors.New("payload is not valid JSON")
 		}
 	}
