@@ -341,7 +341,7 @@ func (t *Transport) drop(counter *atomic.Uint64, reason, subject string, data []
 // It returns nil after counting and logging an envelope it drops. Whether
 // the sender may send it is the receiving bus's to check.
 func (t *Transport) decode(subject, name string, data []byte) *troupe.Envelope {
-	env, err := decodeEnvelope(data)
+	env, err := troupe.DecodeEnvelope(data)
 	if err != nil {
 		t.drop(&t.malformed, "malformed", subject, data, err)
 		return nil
@@ -510,7 +510,7 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	data, err := encodeEnvelope((*buf)[:0], env)
+	data, err := env.AppendJSON((*buf)[:0])
 	*buf = data
 	if err != nil {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route %q: %v", env.Name, err)
@@ -557,7 +557,7 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	data, err := encodeEnvelope((*buf)[:0], env)
+	data, err := env.AppendJSON((*buf)[:0])
 	*buf = data
 	if err != nil {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: %v", err)

@@ -1,29 +1,28 @@
-package natsbus
+package troupe
 
 import (
 	"encoding/json"
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/troupe-go/troupe"
 )
 
-// The envelope codec. The wire form is troupe.Envelope's MarshalJSON and
-// troupe.DecodeEnvelope; these are faster equivalents for the common case,
-// which fall back to them for anything unusual: encodeEnvelope writes the
-// very bytes MarshalJSON writes, and decodeEnvelope returns what
-// DecodeEnvelope returns (codec_test.go and FuzzDecode check both).
+// The envelope's wire codec. marshalSlow and decodeSlow (envelope.go) are the
+// definition: encoding/json over wireEnvelope. AppendJSON and
+// decodeCanonical are faster equivalents for the common case, the canonical
+// form, and fall back to them for anything else: AppendJSON writes the very
+// bytes marshalSlow writes, and DecodeEnvelope returns what decodeSlow
+// returns (wire_test.go and FuzzCanonical check both).
 
-// encodeEnvelope appends the wire form of env, which must have passed
-// Validate, to buf.
-func encodeEnvelope(buf []byte, env *troupe.Envelope) ([]byte, error) {
+// AppendJSON appends the wire form of env to buf (MarshalJSON without the
+// allocation, for a transport that reuses its buffers).
+func (env *Envelope) AppendJSON(buf []byte) ([]byte, error) {
 	if !plainEnvelope(env) {
-		data, err := env.MarshalJSON()
+		data, err := env.marshalSlow()
 		return append(buf, data...), err
 	}
 	buf = append(buf, `{"v":`...)
-	buf = strconv.AppendInt(buf, troupe.WireVersion, 10)
+	buf = strconv.AppendInt(buf, WireVersion, 10)
 	buf = appendField(buf, "kind", string(env.Kind))
 	buf = appendField(buf, "name", env.Name)
 	buf = appendField(buf, "id", env.ID)
@@ -85,10 +84,10 @@ func appendField(buf []byte, key, value string) []byte {
 	return append(buf, '"')
 }
 
-// plainEnvelope reports whether encodeEnvelope may write env itself: every
+// plainEnvelope reports whether AppendJSON may write env itself: every
 // string needs no escaping, the times are in years 0-9999, and the payload
-// is compact JSON that encoding/json would copy unchanged.
-func plainEnvelope(env *troupe.Envelope) bool {
+// is valid, compact JSON that encoding/json would copy unchanged.
+func plainEnvelope(env *Envelope) bool {
 	if !plainString(string(env.Kind)) || !plainString(env.Name) || !plainString(env.ID) ||
 		!plainString(env.ActivityID) || !plainString(env.ResponseTo) ||
 		!plainString(env.Sender.Service) || !plainString(env.Sender.Instance) ||
@@ -107,7 +106,7 @@ func plainEnvelope(env *troupe.Envelope) bool {
 			return false
 		}
 	}
-	return true
+	return len(env.Payload) == 0 || json.Valid(env.Payload)
 }
 
 // plainString reports whether s is printable ASCII that JSON writes as is.
@@ -126,21 +125,13 @@ func plainTime(t time.Time) bool {
 	return y >= 0 && y <= 9999
 }
 
-// decodeEnvelope reads one envelope as troupe.DecodeEnvelope does.
-func decodeEnvelope(data []byte) (*troupe.Envelope, error) {
-	if env := decodeCanonical(data); env != nil {
-		return env, nil
-	}
-	return troupe.DecodeEnvelope(data)
-}
-
-// decodeCanonical reads the form encodeEnvelope writes: its keys in its
+// decodeCanonical reads the form AppendJSON writes: its keys in its
 // order, strings without escapes. It returns nil for anything else
-// (including every invalid envelope), leaving those to DecodeEnvelope.
-func decodeCanonical(data []byte) *troupe.Envelope {
+// (including every invalid envelope), leaving those to decodeSlow.
+func decodeCanonical(data []byte) *Envelope {
 	// One string for the whole envelope: the fields are slices of it.
 	d := canonical{data: string(data)}
-	env := &troupe.Envelope{}
+	env := &Envelope{}
 	if !d.lit(`{"v":1`) {
 		return nil
 	}
@@ -148,9 +139,9 @@ func decodeCanonical(data []byte) *troupe.Envelope {
 	if !d.field("kind", &kind) || !d.field("name", &env.Name) || !d.field("id", &env.ID) {
 		return nil
 	}
-	switch troupe.Kind(kind) {
-	case troupe.KindRequest, troupe.KindSend, troupe.KindPublish, troupe.KindReply:
-		env.Kind = troupe.Kind(kind)
+	switch Kind(kind) {
+	case KindRequest, KindSend, KindPublish, KindReply:
+		env.Kind = Kind(kind)
 	default:
 		return nil
 	}

@@ -1,0 +1,160 @@
+package troupe
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func codecEnvelopes() map[string]*Envelope {
+	at := time.Date(2026, 11, 26, 16, 0, 0, 123456789, time.UTC)
+	base := func() *Envelope {
+		return &Envelope{Kind: KindSend, Name: "order.place", ID: "01JDZ8Q3V6W0000000000000AB",
+			Sender: Member{Service: "web", Instance: "w1"}, SentAt: at, Payload: json.RawMessage(`{"a":1}`)}
+	}
+	m := map[string]*Envelope{}
+	m["minimal"] = base()
+	e := base()
+	e.Kind, e.Deadline, e.ActivityID = KindRequest, at.Add(time.Second), "01JDZ8Q3V6W0000000000000AC"
+	e.Headers = map[string]string{"b": "2", "a": "1", "trace": "x-y"}
+	m["request with headers"] = e
+	e = base()
+	e.Kind, e.ResponseTo, e.More, e.Name = KindReply, "01JDZ8Q3V6W0000000000000AD", true, "Error"
+	m["reply"] = e
+	e = base()
+	e.Durable, e.Payload = true, nil
+	m["durable without payload"] = e
+	e = base()
+	e.Payload = json.RawMessage(`{ "text": "a <b> & c" }`)
+	m["payload needing escapes"] = e
+	e = base()
+	e.Headers = map[string]string{"note": "caf\u00e9 \"quoted\""}
+	m["header needing escapes"] = e
+	e = base()
+	e.SentAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+	m["local time"] = e
+	e = base()
+	e.Headers = map[string]string{}
+	m["empty headers"] = e
+	return m
+}
+
+// TestAppendJSON checks that AppendJSON writes what marshalSlow writes.
+func TestAppendJSON(t *testing.T) {
+	envs := codecEnvelopes()
+	// Not valid JSON: the fast path must not copy it through.
+	bad := envs["minimal"]
+	badCopy := *bad
+	badCopy.Payload = json.RawMessage(`{"a":1`)
+	envs["invalid payload"] = &badCopy
+	for name, env := range envs {
+		t.Run(name, func(t *testing.T) {
+			want, wantErr := env.marshalSlow()
+			got, gotErr := env.AppendJSON(nil)
+			if (gotErr == nil) != (wantErr == nil) {
+				t.Fatalf("AppendJSON error %v, marshalSlow error %v", gotErr, wantErr)
+			}
+			if diff := cmp.Diff(string(got), string(want)); wantErr == nil && diff != "" {
+				t.Errorf("AppendJSON (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecodeCanonical checks that DecodeEnvelope returns what decodeSlow
+// returns, and that the canonical path is the one taken for what AppendJSON
+// writes.
+func TestDecodeCanonical(t *testing.T) {
+	for name, env := range codecEnvelopes() {
+		t.Run(name, func(t *testing.T) {
+			data, _ := env.AppendJSON(nil)
+			checkDecode(t, data)
+			if plainEnvelope(env) && decodeCanonical(data) == nil {
+				t.Errorf("decodeCanonical did not read the canonical form %s", data)
+			}
+		})
+	}
+}
+
+func checkDecode(t *testing.T, data []byte) {
+	t.Helper()
+	got, gotErr := DecodeEnvelope(data)
+	want, wantErr := decodeSlow(data)
+	if (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("DecodeEnvelope(%q): error %v, decodeSlow: error %v", data, gotErr, wantErr)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Fatalf("DecodeEnvelope(%q) differs from decodeSlow (-got +want):\n%s", data, diff)
+	}
+}
+
+// FuzzCanonical feeds arbitrary bytes, as a client could send them, to the
+// decoder: it must never panic, the fast path must agree with decodeSlow, and
+// what decodes must encode back with AppendJSON as marshalSlow would.
+func FuzzCanonical(f *testing.F) {
+	for _, env := range codecEnvelopes() {
+		data, _ := env.MarshalJSON()
+		f.Add(data)
+	}
+	f.Add([]byte(`{"v":1}`))
+	f.Add([]byte(`{"v":1,"kind":"send","name":"a","id":"01JDZ8Q3V6W0000000000000AB","sender":{"service":"a","instance":"b"},"sentAt":"2026-01-01T00:00:00Z","payload":null}`))
+	f.Add([]byte(`{"v":1,"kind":"send","name":"a","id":"01JDZ8Q3V6W0000000000000AB","sender":{"service":"a","instance":"b"},"sentAt":"2026-01-01T00:00:00Z","payload":1,"x":2}`))
+	f.Add([]byte(` {"V":1} `))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkDecode(t, data)
+		env, err := DecodeEnvelope(data)
+		if err != nil {
+			return
+		}
+		got, err := env.AppendJSON(nil)
+		if err != nil {
+			t.Fatalf("AppendJSON of a decoded envelope: %v", err)
+		}
+		want, err := env.marshalSlow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("AppendJSON = %s, marshalSlow = %s", got, want)
+		}
+	})
+}
+
+// BenchmarkCodec measures the fast encoder and decoder on a request
+// envelope, beside the encoding/json definitions.
+func BenchmarkCodec(b *testing.B) {
+	env := codecEnvelopes()["request with headers"]
+	env.Headers = nil
+	env.Payload = json.RawMessage(`"0123456789abcd"`)
+	data, _ := env.MarshalJSON()
+	b.Run("encode", func(b *testing.B) {
+		buf := make([]byte, 0, 1024)
+		for b.Loop() {
+			buf, _ = env.AppendJSON(buf[:0])
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = env.marshalSlow()
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = DecodeEnvelope(data)
+		}
+	})
+	b.Run("decoding-json", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = decodeSlow(data)
+		}
+	})
+	b.Run("Validate", func(b *testing.B) {
+		for b.Loop() {
+			_ = env.Validate()
+		}
+	})
+}
