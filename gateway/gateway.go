@@ -51,7 +51,9 @@ const (
 type Config struct {
 	// App declares the routes (App.Routes). Required.
 	App *troupe.App
-	// Bus sends the requests. Required.
+	// Bus sends the requests. Required when App has routes; without
+	// routes the Gateway serves only /healthz, /readyz and /metrics (a
+	// process that runs services but not the gateway).
 	Bus Requester
 
 	// Timeout is the budget from a request's arrival to its reply; past
@@ -150,8 +152,8 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.App == nil {
 		return nil, errors.New("gateway: config: App is required")
 	}
-	if cfg.Bus == nil {
-		return nil, errors.New("gateway: config: Bus is required")
+	if cfg.Bus == nil && len(cfg.App.Routes) > 0 {
+		return nil, errors.New("gateway: config: Bus is required to serve routes")
 	}
 	if cfg.Timeout < 0 || cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.ReadHeaderTimeout < 0 ||
 		cfg.IdleTimeout < 0 || cfg.MaxHeaderBytes < 0 {

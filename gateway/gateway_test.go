@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -330,8 +331,24 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New(Config{Bus: bus}); err == nil {
 		t.Error("New without App: no error")
 	}
-	if _, err := New(Config{App: testApp()}); err == nil {
-		t.Error("New without Bus: no error")
+	if _, err := New(Config{App: testApp()}); err == nil || !strings.Contains(err.Error(), "Bus is required") {
+		t.Errorf("New with routes and without Bus: %v, want Bus is required", err)
+	}
+}
+
+// A gateway without routes needs no bus: it serves the health endpoints of a
+// process that runs services but not the gateway.
+func TestHealthOnlyWithoutBus(t *testing.T) {
+	g, err := New(Config{App: &troupe.App{Name: "health"}, Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/": 404} {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s = %d, want %d", path, rec.Code, want)
+		}
 	}
 }
 

@@ -222,14 +222,6 @@ func (a *application) openStore(ctx context.Context) (store.Store, error) {
 	return st, nil
 }
 
-// noRequests is the gateway's bus in a process that does not run the
-// gateway: it has no routes, so nothing is ever requested through it.
-type noRequests struct{}
-
-func (noRequests) Request(_ context.Context, name string, _ any) (*troupe.Envelope, error) {
-	return nil, troupe.Errorf(troupe.CodeNotFound, "gateway: %q: this process does not run the gateway", name)
-}
-
 // runCmd is troupe run.
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseRunFlags(args, stderr)
@@ -453,7 +445,7 @@ func (a *application) start(ctx context.Context) error {
 	} else {
 		noRoutes := *a.app
 		noRoutes.Routes = nil
-		gcfg.App, gcfg.Bus = &noRoutes, noRequests{}
+		gcfg.App = &noRoutes // health endpoints only: no bus needed
 	}
 	a.gw, err = gateway.New(gcfg)
 	if err != nil {
