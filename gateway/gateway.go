@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -393,7 +394,7 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, rt *route) {
 		g.fail(w, r, rt.pattern, start, badRequest("invalid query: %v", err))
 		return
 	}
-	for _, k := range sortedKeys(query) {
+	for _, k := range slices.Sorted(maps.Keys(query)) {
 		vs := query[k]
 		if len(vs) > 1 {
 			g.fail(w, r, rt.pattern, start, badRequest("query parameter %q given %d times", truncate(k, 40), len(vs)))
@@ -601,12 +602,3 @@ func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request) {
 // SetDraining marks the gateway as draining (or not): /readyz answers 503
 // while it drains. Server.Shutdown sets it.
 func (g *Gateway) SetDraining(draining bool) { g.draining.Store(draining) }
-
-func sortedKeys(q url.Values) []string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

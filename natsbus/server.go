@@ -170,7 +170,7 @@ func (s *Server) users(perms map[string]Permission, given map[string]Credential)
 		return base64.RawURLEncoding.EncodeToString(b[:]), nil
 	}
 	var users []*server.User
-	for _, name := range append(sortedKeys(perms), AdminUser) {
+	for _, name := range append(slices.Sorted(maps.Keys(perms)), AdminUser) {
 		p, err := pw(name)
 		if err != nil {
 			return nil, err
@@ -262,15 +262,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 var errClosed = errors.New("natsbus: closed")

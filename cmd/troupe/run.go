@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -400,7 +401,7 @@ func (a *application) start(ctx context.Context) error {
 		}
 		newService, ok := factories[decl.Name]
 		if !ok {
-			return fmt.Errorf("run: service %q is not linked into this binary (linked: %s)", decl.Name, strings.Join(sortedKeys(factories), ", "))
+			return fmt.Errorf("run: service %q is not linked into this binary (linked: %s)", decl.Name, strings.Join(slices.Sorted(maps.Keys(factories)), ", "))
 		}
 		for i := 1; i <= max(decl.Instances, 1); i++ {
 			s, err := newService(service.Config{Name: decl.Name, Instance: fmt.Sprintf("%s-%d", decl.Name, i)})
@@ -601,13 +602,4 @@ func crashKey(pid actor.PID) string {
 		return n
 	}
 	return pid.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
