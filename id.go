@@ -77,3 +77,30 @@ func ValidID(s string) bool {
 	}
 	return true
 }
+
+// instanceAlphabet spells instance suffixes: lower-case Crockford base32, so
+// that an instance id is a valid service name (ValidServiceName).
+const instanceAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// instanceSuffixLen is the length of the random part of an instance id: 60
+// bits, so that ids of instances started anywhere do not collide.
+const instanceSuffixLen = 12
+
+// NewInstanceID returns a new id for an instance of service: the service's
+// name (cut to leave room), a '-' and 12 random characters, such as
+// "hello-3kq9v0m2x7cd". Ids are unique across processes and machines, and
+// valid wherever ValidServiceName is required (NATS subjects, user names).
+func NewInstanceID(service string) string {
+	var b [instanceSuffixLen]byte
+	_, _ = rand.Read(b[:])
+	prefix := service
+	if max := MaxServiceLen - instanceSuffixLen - 1; len(prefix) > max {
+		prefix = prefix[:max]
+	}
+	out := make([]byte, 0, len(prefix)+1+instanceSuffixLen)
+	out = append(append(out, prefix...), '-')
+	for _, c := range b {
+		out = append(out, instanceAlphabet[c&31])
+	}
+	return string(out)
+}
