@@ -139,6 +139,17 @@ func RunServer(cfg ServerConfig) (*Server, error) {
 		}
 		s.tmpDir, opts.StoreDir = dir, dir
 	}
+	// nats-server reports a port it cannot listen on only to its log and
+	// then never gets ready: try the port first, so that the error names
+	// it at once.
+	if !cfg.NoListener && cfg.Port != 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			s.removeTmp()
+			return nil, fmt.Errorf("natsbus: server: port %d on %s is not free (is another application running? choose another port, or 0 for any): %w", cfg.Port, host, err)
+		}
+		_ = ln.Close()
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		s.removeTmp()
