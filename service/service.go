@@ -66,6 +66,18 @@ func New(cfg Config) *Service {
 // Name returns the service's name.
 func (s *Service) Name() string { return s.cfg.Name }
 
+// Handles returns the names s has handlers for, in the order they were
+// registered.
+func (s *Service) Handles() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, len(s.handlers))
+	for i, h := range s.handlers {
+		names[i] = h.name
+	}
+	return names
+}
+
 // Client returns the service's bus client, or nil before Start. Use it for
 // calls made outside handlers (an HTTP handler of a web service, say).
 func (s *Service) Client() *bus.Client {
