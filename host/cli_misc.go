@@ -1,0 +1,175 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/troupe-go/troupe/internal/load"
+	"github.com/troupe-go/troupe/manifest"
+)
+
+// lintCmd is `lint`: validation errors (status 1) or lint warnings.
+func (p Program) lintCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := p.newFlagSet("lint", "[troupe.yaml]", "Checks a troupe manifest (default ./troupe.yaml) and prints its errors, with\n"+
+		"file:line:col, or its warnings: messages sent by no service or received by none.\n"+
+		"Exit status 1 if the manifest has errors.", stdout, stderr)
+	if err := parse(fs, args, stdout); err != nil {
+		return done(err)
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	path := "troupe.yaml"
+	if fs.NArg() == 1 {
+		path = fs.Arg(0)
+	}
+	app, err := manifest.Load(path)
+	var errs manifest.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(stdout, e.Error())
+		}
+		return exitStatus(1)
+	}
+	if err != nil {
+		return fmt.Errorf("lint: %w", err)
+	}
+	if _, err := app.WithOperator(); err != nil {
+		fmt.Fprintf(stdout, "%s: %v\n", path, err)
+		return exitStatus(1)
+	}
+	for _, w := range manifest.Lint(app) {
+		fmt.Fprintln(stdout, w.String())
+	}
+	return nil
+}
+
+// benchCmd is `bench hello`: seed 001's experiment. Without -url it first
+// starts the application in this process on free ports.
+func (p Program) benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "hello" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			fmt.Fprintf(stdout, "usage: %s bench hello [flags]\n\nRun '%s bench hello -h' for its flags.\n", p.name(), p.name())
+			return nil
+		}
+		fmt.Fprintf(stderr, "usage: %s bench hello [flags]\n", p.name())
+		return errUsage
+	}
+	fs := p.newFlagSet("bench hello", "", "Seed 001's experiment: N concurrent Hello requests, all of which must be\n"+
+		"answered with the expected reply within the duration. Without -url it starts the\n"+
+		"application (./troupe.yaml or the built-in one) in this process first; the run\n"+
+		"flags below then configure it.", stdout, stderr)
+	var (
+		url      = fs.String("url", "", "the application's URL (default: start the application in this process)")
+		n        = fs.Int("n", load.DefaultN, "requests, all started at once")
+		conns    = fs.Int("c", load.DefaultConcurrency, "connection pool size (the livebook's client pools 50)")
+		duration = fs.Duration("duration", load.DefaultDuration, "the time all replies must arrive within")
+		body     = fs.String("body", load.DefaultBody, "request body")
+		expect   = fs.String("expect", "world", "the reply type that counts as good")
+	)
+	var f runFlags
+	f.define(fs, p.Services)
+	if err := parse(fs, args[1:], stdout); err != nil {
+		return done(err)
+	}
+	target := *url
+	if target == "" {
+		data, err := os.MkdirTemp("", "troupe-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(data)
+		f.dataDir, f.addr, f.addrSet, f.logLevel = data, "127.0.0.1:0", true, "warn"
+		if f.natsURL == "" {
+			f.natsPort = 0
+		}
+		cfg, err := f.config(fs, io.Discard, stderr)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		cfg.HTTP.Addr = "127.0.0.1:0"
+		app, file, err := p.loadManifest("")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		cfg.App, cfg.ManifestFile, cfg.Services = app, file, p.Services
+		node, err := Start(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = node.Shutdown(sctx)
+		}()
+		target = node.URL()
+		fmt.Fprintf(stdout, "started the application at %s\n", target)
+	}
+	res, err := load.Burst(ctx, load.Config{
+		URL: target, N: *n, Concurrency: *conns, Duration: *duration,
+		Body: []byte(*body), Expect: load.ExpectType(*expect),
+	})
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	fmt.Fprintln(stdout, res.String())
+	fmt.Fprintln(stdout, res.Verdict())
+	if !res.AllGood {
+		return exitStatus(1)
+	}
+	return nil
+}
+
+// versionCmd is `version`.
+func (p Program) versionCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := p.newFlagSet("version", "", "Prints the version of this binary, of Go, and the platform.", stdout, stderr)
+	if err := parse(fs, args, stdout); err != nil {
+		return done(err)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	_, err := fmt.Fprintf(stdout, "%s %s %s %s/%s\n", p.name(), p.version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
+}
+
+// version is Program.Version, or the module version and VCS revision the go
+// command recorded, or "devel".
+func (p Program) version() string {
+	v := p.Version
+	bi, ok := debug.ReadBuildInfo()
+	if v == "" && ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	if v == "" {
+		v = "devel"
+	}
+	if ok {
+		var rev, modified string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					modified = "+dirty"
+				}
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			v += " (" + rev + modified + ")"
+		}
+	}
+	return v
+}
