@@ -23,19 +23,22 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 # The build stage runs on the builder's own platform and cross-compiles
 # (Go needs no emulation for that), whatever --platform asks for.
 FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
-WORKDIR /src
-# Modules first: this layer is cached until go.mod or go.sum change.
-COPY go.mod go.sum ./
+# The image runs the demo application (examples/demo), which is a module of
+# its own built against the framework beside it (a replace directive).
+WORKDIR /src/examples
+# Modules first: this layer is cached until a go.mod or go.sum changes.
+COPY go.mod go.sum /src/
+COPY examples/go.mod examples/go.sum /src/examples/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
-COPY . .
+COPY . /src/
 ARG VERSION=devel
 # TARGETOS and TARGETARCH are set by BuildKit from --platform (docker buildx
 # build --platform linux/amd64,linux/arm64); empty, go builds for the host.
 ARG TARGETOS
 ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
-    go build -trimpath -buildvcs=false -ldflags="-s -w -X main.version=${VERSION}" -o /out/troupe ./cmd/troupe
+    GOWORK=off CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
+    go build -trimpath -buildvcs=false -ldflags="-s -w -X main.version=${VERSION}" -o /out/troupe ./demo
 # The data directory, to be owned by the runtime user: distroless has no
 # shell to create it there.
 RUN mkdir -p /out/data

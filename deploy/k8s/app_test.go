@@ -8,9 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/deploy/internal/k8scheck"
 	"github.com/troupe-go/troupe/deploy/k8s"
 	todoapp "github.com/troupe-go/troupe/examples/todo"
-	"github.com/troupe-go/troupe/internal/k8scheck"
 	"github.com/troupe-go/troupe/manifest"
 )
 

@@ -335,7 +335,7 @@ func buildCommand(t *testing.T, ins []instruction) (words []string, vars map[str
 	return nil, nil
 }
 
-// buildLikeImage builds cmd/troupe into dir exactly as the Dockerfile's
+// buildLikeImage builds the demo into dir exactly as the Dockerfile's
 // build step does, for this machine's platform, with version stamped, and
 // returns the binary's path.
 func buildLikeImage(t *testing.T, dir, version string) string {
@@ -365,8 +365,11 @@ func buildLikeImage(t *testing.T, dir, version string) string {
 	if len(argv) < 2 || argv[0] != "go" || argv[1] != "build" || !slices.Contains(argv, "-o") {
 		t.Fatalf("build step %q is not go build -o ...", words)
 	}
+	if !slices.ContainsFunc(ins, func(in instruction) bool { return in.cmd == "WORKDIR" && in.args == "/src/examples" }) {
+		t.Fatal("the Dockerfile does not build in /src/examples (the examples module)")
+	}
 	cmd := exec.Command("go", argv[1:]...)
-	cmd.Dir = filepath.Join("..", "..")
+	cmd.Dir = filepath.Join("..", "..", "examples")
 	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", strings.Join(env, " "), strings.Join(argv, " "), err, b)
@@ -378,7 +381,7 @@ func buildLikeImage(t *testing.T, dir, version string) string {
 // does, for this machine's platform, and checks that it is static and runs.
 func TestImageBinary(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds cmd/troupe from scratch (CGO_ENABLED=0 has its own build cache): not in -short")
+		t.Skip("builds the demo from scratch (CGO_ENABLED=0 has its own build cache): not in -short")
 	}
 	const version = "v0.0.0-imagetest"
 	out := buildLikeImage(t, t.TempDir(), version)
@@ -432,7 +435,8 @@ func ignored(patterns []string, path string) bool {
 
 // TestDockerignore checks that the build context keeps every file the image
 // build needs (go.mod, go.sum, troupe.yaml and the Go files of every package
-// cmd/troupe imports from this module) and drops the repository's history.
+// the demo imports from the framework's and the examples' modules) and drops
+// the repository's history.
 func TestDockerignore(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "..", ".dockerignore"))
 	if err != nil {
@@ -455,24 +459,25 @@ func TestDockerignore(t *testing.T) {
 		{"a/b/x.test", true},
 		{"gateway/testdata/fuzz/FuzzX/1", true},
 		{"troupe", true},
-		{"cmd/troupe/main.go", false},
+		{"examples/demo/main.go", false},
 	} {
 		if got := ignored(patterns, tt.path); got != tt.want {
 			t.Errorf("ignored(%q) = %v, want %v", tt.path, got, tt.want)
 		}
 	}
 
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}{{end}}", "./cmd/troupe")
-	cmd.Dir = filepath.Join("..", "..")
+	cmd := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if or .Module.Main (eq .Module.Path "github.com/troupe-go/troupe")}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}{{end}}`, "./demo")
+	cmd.Dir = filepath.Join("..", "..", "examples")
+	cmd.Env = append(os.Environ(), "GOWORK=off") // as the image builds
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	root, err := filepath.Abs(cmd.Dir)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	need := []string{"go.mod", "go.sum", "troupe.yaml"}
+	need := []string{"go.mod", "go.sum", "examples/go.mod", "examples/go.sum", "troupe.yaml"}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 {

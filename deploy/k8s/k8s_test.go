@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/troupe-go/troupe/deploy/internal/k8scheck"
 	"github.com/troupe-go/troupe/deploy/k8s"
-	"github.com/troupe-go/troupe/internal/k8scheck"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/objects.golden")

@@ -17,8 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/deploy/internal/k8scheck"
 	"github.com/troupe-go/troupe/deploy/k8s"
-	"github.com/troupe-go/troupe/internal/k8scheck"
 	"github.com/troupe-go/troupe/manifest"
 	"github.com/troupe-go/troupe/natsbus"
 )

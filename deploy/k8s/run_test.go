@@ -17,8 +17,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/troupe-go/troupe/internal/k8scheck"
-	"github.com/troupe-go/troupe/internal/pgtest"
+	"github.com/troupe-go/troupe/deploy/internal/k8scheck"
+	"github.com/troupe-go/troupe/examples/todo/store/postgres/pgtest"
 )
 
 // startNATS runs, on loopback, a nats-server configured by the shipped
@@ -155,7 +155,7 @@ func startDeployment(t *testing.T, ctx context.Context, bin, dir, name string, b
 // web service's page; each must drain and exit cleanly on SIGTERM.
 func TestDeploymentsRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds cmd/troupe and runs it with nats-server and PostgreSQL: not in -short")
+		t.Skip("builds the demo and runs it with nats-server and PostgreSQL: not in -short")
 	}
 	_, byName := bundle(t)
 	ns := startNATS(t, byName)

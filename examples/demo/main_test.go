@@ -17,12 +17,16 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/troupe-go/troupe/host"
 )
 
+// run is the demo binary's command line.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return host.Run(ctx, program(), args, stdout, stderr)
+}
+
 func TestMain(m *testing.M) {
-	if os.Getenv("TROUPE_TEST_HELPER") == "echo" {
-		os.Exit(echoService())
-	}
 	goleak.VerifyTestMain(m,
 		// net/http's keep-alive connections of the test's client.
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
@@ -237,8 +241,8 @@ func TestDemoManifestIsTheRepositorys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(repo, demoManifest) {
-		t.Error("cmd/troupe/demo.yaml and troupe.yaml differ; keep them equal")
+	if !bytes.Equal(repo, manifest) {
+		t.Error("examples/demo/troupe.yaml and the repository's troupe.yaml differ; keep them equal")
 	}
 }
 
@@ -294,9 +298,10 @@ func TestSend(t *testing.T) {
 		{[]string{"Hello"}, "", `"name": "World"`},
 		{[]string{"hello", `{"extra": 1}`}, "", `"name": "world"`},
 		{[]string{"-kind", "send", "Hello"}, "", "send Hello sent"},
-		{[]string{"Nobody"}, "does not declare that it sends it", ""}, // the operator sends only what some service receives
+		{[]string{"Nobody"}, `no service of app "demo" receives "Nobody"`, ""}, // the operator sends only what some service receives
+		{[]string{"Helo"}, `did you mean "Hello" or "hello"?`, ""},
 		{[]string{"Hello", "{not json"}, "not valid JSON", ""},
-		{[]string{"-kind", "shout", "Hello"}, "want request, send or publish", ""},
+		{[]string{"-kind", "shout", "Hello"}, "exit status 2", ""}, // a usage error: the usage goes to stderr
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

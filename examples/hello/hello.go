@@ -14,9 +14,11 @@ package hello
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sync/atomic"
 
+	"github.com/troupe-go/troupe/host"
 	"github.com/troupe-go/troupe/service"
 )
 
@@ -56,6 +58,21 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 		}
 	}
 	return s, nil
+}
+
+// Service returns the service's registration for a node (host.Program), with
+// its fault-injection flag -hello-panic-rate. Each call has flags of its own.
+func Service() host.Service {
+	var opt Options
+	return host.Service{
+		Name: Name,
+		Flags: func(fs *flag.FlagSet) {
+			fs.Float64Var(&opt.PanicRate, "hello-panic-rate", 0, "fraction of hello requests that panic on purpose (fault injection)")
+		},
+		New: func(_ context.Context, in *host.Instance) (*service.Service, error) {
+			return New(in.Config(), opt)
+		},
+	}
 }
 
 // faults decides which requests panic: request n panics when the running

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/troupe-go/troupe/internal/k8scheck"
+	"github.com/troupe-go/troupe/deploy/internal/k8scheck"
 )
 
 // check decodes and checks one file, returning the decoding error and the

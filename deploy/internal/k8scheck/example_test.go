@@ -3,7 +3,7 @@ package k8scheck_test
 import (
 	"fmt"
 
-	"github.com/troupe-go/troupe/internal/k8scheck"
+	"github.com/troupe-go/troupe/deploy/internal/k8scheck"
 )
 
 func ExampleDecode() {

@@ -18,10 +18,9 @@ import (
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
 	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/store/postgres"
+	"github.com/troupe-go/troupe/examples/todo/store/postgres/pgtest"
 	"github.com/troupe-go/troupe/examples/todo/todo"
 	"github.com/troupe-go/troupe/examples/todo/web"
-	"github.com/troupe-go/troupe/internal/pgtest"
-	"github.com/troupe-go/troupe/service"
 )
 
 // fill puts n todos into the default list, straight into the store.
@@ -201,7 +200,7 @@ func BenchmarkFanOut1000(b *testing.B) {
 
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if _, err := service.Request[store.Todo](ctx, a.Web, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: fmt.Sprint("fan-out ", i)}); err != nil {
+		if _, err := a.Client.Request(ctx, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: fmt.Sprint("fan-out ", i)}); err != nil {
 			b.Fatal(err)
 		}
 		for range clients {

@@ -1,43 +1,44 @@
-// Package apptest runs the whole todo application in a test: the
-// in-process bus, an actor system, an SQLite store in a temporary directory,
-// the todo and web services, the gateway, and an httptest server for the
-// pages and the REST API together.
+// Package apptest runs the whole todo application in a test: a node (host)
+// on the in-process bus with the todo and web services, an SQLite store in a
+// temporary directory (or the test's own), and the gateway and the pages on
+// one loopback HTTP listener.
 package apptest
 
 import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/troupe-go/troupe"
-	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
 	todoapp "github.com/troupe-go/troupe/examples/todo"
 	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/store/sqlite"
 	"github.com/troupe-go/troupe/examples/todo/todo"
 	"github.com/troupe-go/troupe/examples/todo/web"
-	"github.com/troupe-go/troupe/gateway"
-	"github.com/troupe-go/troupe/service"
+	"github.com/troupe-go/troupe/host"
 )
 
 // App is a running todo application.
 type App struct {
 	Manifest *troupe.App
-	Bus      *bus.Bus
+	Node     *host.Node
 	Store    store.Store
-	Todo     *service.Service
-	Web      *service.Service
 	Pages    *web.Handler
-	Gateway  *gateway.Gateway
-	Server   *httptest.Server // web.Combine(Pages, Gateway)
+	// Server is the node's HTTP listener: the pages and the REST API.
+	Server Server
 	// Client is a member of the bus allowed to send what the web service
 	// sends and to receive its events ("tester").
 	Client *bus.Client
+}
+
+// Server names the node's HTTP listener.
+type Server struct {
+	URL string // "http://127.0.0.1:PORT", without a trailing slash
 }
 
 // Options tune the application.
@@ -60,12 +61,6 @@ func Start(tb testing.TB, opt Options) *App {
 	if opt.Timeout == 0 {
 		opt.Timeout = 2 * time.Second
 	}
-	if opt.Web.Logger == nil {
-		opt.Web.Logger = opt.Logger
-	}
-	if opt.Web.Timeout == 0 {
-		opt.Web.Timeout = opt.Timeout
-	}
 	m, err := todoapp.App()
 	if err != nil {
 		tb.Fatal(err)
@@ -73,63 +68,35 @@ func Start(tb testing.TB, opt Options) *App {
 	// A test member that may send the web service's requests and follows
 	// the events.
 	m.Services = append(m.Services, troupe.ServiceDecl{Name: "tester", Sends: web.Sends, Receives: todo.Events})
-	a := &App{Manifest: m}
-	a.Store = opt.Store
+	a := &App{Manifest: m, Store: opt.Store}
 	if a.Store == nil {
-		a.Store, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "todo.db"))
-		if err != nil {
+		if a.Store, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "todo.db")); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	a.Bus, err = bus.New(bus.Config{App: m, Logger: opt.Logger, Timeout: opt.Timeout})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sys := actor.NewSystem(actor.Config{Logger: opt.Logger})
-	tb.Cleanup(func() {
-		if a.Pages != nil {
-			_ = a.Pages.Close(ctx) // first: live connections are hijacked, the server does not wait for them
-		}
-		if a.Server != nil {
-			a.Server.Close()
-		}
-		if a.Web != nil {
-			_ = a.Web.Stop(ctx)
-		}
-		if a.Todo != nil {
-			_ = a.Todo.Stop(ctx)
-		}
-		_ = a.Bus.Close(ctx)
-		_ = sys.Shutdown(ctx)
-		_ = a.Store.Close()
+	tb.Cleanup(func() { _ = a.Store.Close() }) // after the node's Shutdown: cleanups run last in, first out
+	n, err := host.Start(ctx, host.Config{
+		App:      m,
+		Services: todoapp.ServicesWith(todoapp.Options{Store: a.Store, Web: opt.Web, Pages: func(p *web.Handler) { a.Pages = p }}),
+		Only:     []string{"todo", "web", troupe.GatewayService},
+		DataDir:  tb.TempDir(),
+		Timeout:  opt.Timeout,
+		InProc:   true,
+		HTTP:     host.HTTPConfig{Addr: "127.0.0.1:0"},
+		Logger:   opt.Logger,
 	})
-	a.Web, a.Pages, err = web.New(service.Config{Instance: "web-1"}, opt.Web)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	todoSvc, err := todo.New(service.Config{Instance: "todo-1"}, todo.Options{Store: a.Store, Logger: opt.Logger})
-	if err != nil {
+	tb.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = n.Shutdown(sctx)
+	})
+	a.Node = n
+	a.Server.URL = strings.TrimSuffix(n.URL(), "/")
+	if a.Client, err = n.Bus().Join(ctx, "tester", troupe.NewInstanceID("tester")); err != nil {
 		tb.Fatal(err)
 	}
-	if err := todoSvc.Start(ctx, a.Bus, sys); err != nil {
-		tb.Fatal(err)
-	}
-	a.Todo = todoSvc
-	if err := a.Web.Start(ctx, a.Bus, sys); err != nil {
-		tb.Fatal(err)
-	}
-	gwc, err := a.Bus.Join(ctx, troupe.GatewayService, "gateway-1")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	a.Gateway, err = gateway.New(gateway.Config{App: m, Bus: gwc, Timeout: opt.Timeout, Logger: opt.Logger})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	a.Client, err = a.Bus.Join(ctx, "tester", "tester-1")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	a.Server = httptest.NewServer(web.Combine(a.Pages, a.Gateway))
 	return a
 }

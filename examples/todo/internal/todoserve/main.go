@@ -1,7 +1,8 @@
-// Command todoserve runs the todo application on its own, the way troupe
-// run wires it: the in-process bus, the todo service on an SQLite file, the
-// web service and the gateway behind one HTTP listener. It is for load tests
-// (wrk) and manual trials until troupe run starts the application.
+// Command todoserve runs the todo application on its own, as the demo does
+// but without hello, for load tests: a node on the in-process bus with the
+// todo service on an SQLite file, the web service and the gateway behind one
+// HTTP listener, and optionally a bare net/http handler serving a snapshot of
+// the home page (the load test's baseline).
 //
 //	go run ./examples/todo/internal/todoserve -addr 127.0.0.1:8081 -fill 1000
 package main
@@ -21,16 +22,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/troupe-go/troupe"
-	"github.com/troupe-go/troupe/actor"
-	"github.com/troupe-go/troupe/bus"
 	todoapp "github.com/troupe-go/troupe/examples/todo"
 	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/store/sqlite"
-	"github.com/troupe-go/troupe/examples/todo/todo"
-	"github.com/troupe-go/troupe/examples/todo/web"
-	"github.com/troupe-go/troupe/gateway"
-	"github.com/troupe-go/troupe/service"
+	"github.com/troupe-go/troupe/host"
 )
 
 func main() {
@@ -72,44 +67,23 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	b, err := bus.New(bus.Config{App: app, Logger: log})
+	n, err := host.Start(ctx, host.Config{
+		App:      app,
+		Services: todoapp.ServicesWith(todoapp.Options{Store: st}),
+		DataDir:  dir,
+		InProc:   true,
+		HTTP:     host.HTTPConfig{Addr: *addr},
+		Logger:   log,
+	})
 	if err != nil {
 		return err
 	}
-	sys := actor.NewSystem(actor.Config{Logger: log})
-	todoSvc, err := todo.New(service.Config{}, todo.Options{Store: st, Logger: log})
-	if err != nil {
-		return err
-	}
-	webSvc, pages, err := web.New(service.Config{}, web.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	for _, s := range []*service.Service{todoSvc, webSvc} {
-		if err := s.Start(ctx, b, sys); err != nil {
-			return err
-		}
-	}
-	client, err := b.Join(ctx, troupe.GatewayService, "gateway-1")
-	if err != nil {
-		return err
-	}
-	gw, err := gateway.New(gateway.Config{App: app, Bus: client, Logger: log})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: web.Combine(pages, gw), ReadHeaderTimeout: 5 * time.Second}
-	fmt.Printf("todo application on http://%s/\n", ln.Addr())
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	fmt.Printf("todo application on %s\n", n.URL())
+	errc := make(chan error, 1)
 	if *baseline != "" {
-		bsrv, err := serveSnapshot(*baseline, "http://"+ln.Addr().String()+"/", errc)
+		bsrv, err := serveSnapshot(*baseline, n.URL(), errc)
 		if err != nil {
-			return err
+			return errors.Join(err, n.Shutdown(context.WithoutCancel(ctx)))
 		}
 		defer bsrv.Close()
 	}
@@ -119,7 +93,7 @@ func run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(err, pages.Close(sctx), srv.Shutdown(sctx), webSvc.Stop(sctx), todoSvc.Stop(sctx), b.Close(sctx), sys.Shutdown(sctx))
+	return errors.Join(err, n.Shutdown(sctx))
 }
 
 // serveSnapshot serves the page at u, fetched once, from memory at addr.

@@ -19,8 +19,8 @@ import (
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/store/postgres"
+	"github.com/troupe-go/troupe/examples/todo/store/postgres/pgtest"
 	"github.com/troupe-go/troupe/examples/todo/store/storetest"
-	"github.com/troupe-go/troupe/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
