@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,19 +116,10 @@ func (f *runFlags) config(fs *flag.FlagSet, stdout, stderr io.Writer) (Config, e
 	// -addr's default applies to a node that runs the gateway; a node
 	// without it listens only where it is told to (or for a Front).
 	cfg.HTTP.Addr = f.addr
-	if !f.addrSet && len(cfg.Only) > 0 && !contains(cfg.Only, troupe.GatewayService) {
+	if !f.addrSet && len(cfg.Only) > 0 && !slices.Contains(cfg.Only, troupe.GatewayService) {
 		cfg.HTTP.Addr = ""
 	}
 	return cfg, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {

@@ -523,12 +523,7 @@ func (n *Node) NATSURL() string {
 func (n *Node) ServesGateway() bool { return n.gw != nil && n.server != nil && n.gatewayServed() }
 
 func (n *Node) gatewayServed() bool {
-	for _, s := range n.cfg.Only {
-		if s == troupe.GatewayService {
-			return true
-		}
-	}
-	return len(n.cfg.Only) == 0
+	return len(n.cfg.Only) == 0 || slices.Contains(n.cfg.Only, troupe.GatewayService)
 }
 
 // InstanceInfo describes one instance a node runs.
