@@ -80,7 +80,6 @@ type App struct {
 
 	tb       testing.TB
 	logs     *capture
-	mu       sync.Mutex
 	observed map[string]chan *troupe.Envelope
 }
 
