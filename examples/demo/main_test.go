@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -331,63 +330,5 @@ func TestBenchHello(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "200/200 good") || !strings.Contains(stdout.String(), "can handle 200 requests") {
 		t.Errorf("bench output:\n%s", stdout.String())
-	}
-}
-
-// TestRunUnderSystemd runs troupe run with a notify socket as systemd gives
-// one: it must report READY, ping the watchdog, and report STOPPING.
-func TestRunUnderSystemd(t *testing.T) {
-	t.Chdir(t.TempDir())
-	sock := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	t.Setenv("NOTIFY_SOCKET", sock)
-	t.Setenv("WATCHDOG_USEC", "200000") // pings every 100 ms
-	got := make(chan string, 100)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				close(got)
-				return
-			}
-			got <- string(buf[:n])
-		}
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "-inproc", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, io.Discard, io.Discard)
-	}()
-	want := []string{"READY=1", "WATCHDOG=1"}
-	for len(want) > 0 {
-		select {
-		case m := <-got:
-			if strings.Contains(m, want[0]) {
-				want = want[1:]
-			}
-		case err := <-done:
-			t.Fatalf("run returned early: %v", err)
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no %s from troupe run", want[0])
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	for {
-		select {
-		case m := <-got:
-			if strings.Contains(m, "STOPPING=1") {
-				return
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("no STOPPING=1 from troupe run")
-		}
 	}
 }
