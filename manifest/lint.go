@@ -12,6 +12,8 @@ import (
 	"weak"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/schema"
+	"go.yaml.in/yaml/v3"
 )
 
 // Warning is something legal but probably wrong in a manifest, such as a
@@ -79,12 +81,78 @@ func Lint(app *troupe.App) []Warning {
 			}
 		}
 	}
+	out = append(out, lintMessages(app, ps)...)
 	slices.SortStableFunc(out, func(a, b Warning) int {
 		if a.Line != b.Line {
 			return a.Line - b.Line
 		}
 		return a.Column - b.Column
 	})
+	return out
+}
+
+// lintMessages warns of described messages that nothing uses and of shared
+// schemas that no payload refers to.
+func lintMessages(app *troupe.App, ps *positions) []Warning {
+	used := map[string]bool{}
+	for _, s := range app.Services {
+		for _, m := range slices.Concat(s.Sends, s.Receives) {
+			used[m] = true
+		}
+	}
+	for _, r := range app.Routes {
+		used[r.Message] = true
+		for _, t := range r.Types {
+			used[t] = true
+		}
+	}
+	for _, m := range app.Messages {
+		if used[m.Name] {
+			for _, r := range m.Replies {
+				used[r] = true
+			}
+		}
+	}
+	at := func(w Warning, where map[string]pos, name string) Warning {
+		if ps != nil {
+			w.File = ps.file
+			if p, ok := where[name]; ok {
+				w.Line, w.Column = p.line, p.col
+			}
+		}
+		return w
+	}
+	var msgPos, schemaPos map[string]pos
+	if ps != nil {
+		msgPos, schemaPos = ps.messages, ps.schemas
+	}
+	var out []Warning
+	for _, m := range app.Messages {
+		if !used[m.Name] {
+			out = append(out, at(Warning{Msg: fmt.Sprintf("message %q is described, but no service sends or receives it and no message it is a reply to is used", m.Name)}, msgPos, m.Name))
+		}
+	}
+	// Shared schemas in use: those payloads refer to, and those they refer
+	// to in turn.
+	refd := map[string]bool{}
+	var queue []string
+	for _, m := range app.Messages {
+		queue = append(queue, schema.Refs(m.Payload)...)
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if refd[n] {
+			continue
+		}
+		refd[n] = true
+		queue = append(queue, schema.Refs(app.Schema(n))...)
+	}
+	for _, s := range app.Schemas {
+		if !refd[s.Name] {
+			out = append(out, at(Warning{Msg: fmt.Sprintf("schema %q is used by no payload", s.Name)}, schemaPos, s.Name))
+		}
+	}
 	return out
 }
 
@@ -155,9 +223,22 @@ type svcName struct{ service, name string }
 // Lint. Parse keeps it in a side table keyed by the App it returned, so that
 // the App stays the plain troupe.App the rest of the system uses.
 type positions struct {
-	file     string
-	sends    map[svcName]pos
-	receives map[svcName]pos
+	file      string
+	sends     map[svcName]pos
+	receives  map[svcName]pos
+	messages  map[string]pos // where messages: describes each name
+	schemas   map[string]pos // where schemas: declares each one
+	translate []translatePos
+	// schemaNodes are the values of the schemas: section, one per
+	// App.Schemas entry (while parsing only).
+	schemaNodes []*yaml.Node
+}
+
+// translatePos is where a service's translate mapping is, for the checks
+// that run once the whole manifest is read.
+type translatePos struct {
+	service string
+	node    *yaml.Node
 }
 
 // table maps the Apps returned by Parse to their positions. Entries are

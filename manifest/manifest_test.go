@@ -440,8 +440,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("service name %q accepted (err %v, duplicate %v)", s.Name, err, seen[s.Name])
 			}
 			seen[s.Name] = true
+			if s.Name == troupe.OperatorService {
+				t.Fatalf("service %q accepted", s.Name)
+			}
 			for _, m := range slices.Concat(s.Sends, s.Receives, s.Durable) {
-				if err := troupe.ValidName(m); err != nil {
+				if err := troupe.ValidPortableName(m); err != nil {
 					t.Fatalf("message name %q accepted: %v", m, err)
 				}
 			}
@@ -464,6 +467,17 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		for _, r := range app.Routes {
+			if err := troupe.ValidRoute(r); err != nil {
+				t.Fatalf("route %+v accepted: %v", r, err)
+			}
+		}
+		for _, m := range app.Messages {
+			if len(m.Payload) > 0 && !json.Valid(m.Payload) {
+				t.Fatalf("message %q: payload schema is not JSON: %s", m.Name, m.Payload)
+			}
+		}
+		checkRuns(t, app)
 		manifest.Lint(app)
 	})
 }
@@ -480,7 +494,8 @@ func TestSyntaxErrorLines(t *testing.T) {
 			"f.yaml:4: YAML syntax: did not find expected ',' or ']'"},
 		{"unclosed flow sequence at the end", "a: 1\nb: 2\nc: [\n", "f.yaml:4: YAML syntax: did not find expected node content"},
 		{"bad indentation", "app: demo\nx: y\n  b: c\n", "f.yaml:3: YAML syntax: mapping values are not allowed in this context"},
-		{"tab", "app: demo\n\tb: c\n", "f.yaml:2: YAML syntax: found a tab character that violates indentation"},
+		{"tab", "app: demo\n\tb: c\n", "f.yaml:2:1: YAML syntax: a tab character where YAML wants spaces (indent with spaces, never tabs)"},
+		{"tab after spaces", "app: demo\nservices:\n  \thello: {}\n", "f.yaml:3:3: YAML syntax: a tab character where YAML wants spaces (indent with spaces, never tabs)"},
 		{"list in a mapping", "a: b\n- c\n", "f.yaml:2: YAML syntax: did not find expected key"},
 		{"bad token", "a: 1\nb: 2\nc: @x\n", "f.yaml:3: YAML syntax: found character that cannot start any token"},
 	}
