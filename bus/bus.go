@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/schema"
 )
 
 // Defaults for the zero fields of Config.
@@ -82,6 +83,9 @@ type Bus struct {
 	mu        sync.Mutex
 	clients   map[*Client]struct{}
 	closeOnce sync.Once
+
+	schemas    *schema.Set         // payload validators by name (schema.go)
+	translated map[string][]string // app name → "service/local" (translate.go)
 }
 
 // servicePolicy is what the bus knows about one declared service, built once
@@ -92,6 +96,8 @@ type servicePolicy struct {
 	receives map[string]*nameInfo // by message name
 	stats    *counters
 	handled  dedup // durable envelopes handled, to drop redeliveries
+
+	toApp, toLocal map[string]string // translations (translate.go); nil: none
 }
 
 // sendInfo is one (caller service, message name) pair: where the name goes
@@ -108,6 +114,9 @@ type nameInfo struct {
 	senders   map[string]bool // services that declare that they send it
 	durable   bool
 	stats     *counters
+
+	validator *schema.Validator // nil: no schema, or its check is off
+	replies   []string          // the declared reply names; nil: any
 }
 
 // New returns a Bus for cfg.App on cfg.Transport. It checks the declaration:
@@ -129,6 +138,8 @@ func New(cfg Config) (*Bus, error) {
 		names:    make(map[string]*nameInfo),
 		unknown:  newCounters(),
 		clients:  make(map[*Client]struct{}),
+
+		translated: make(map[string][]string),
 	}
 	switch {
 	case b.timeout < 0:
@@ -268,7 +279,10 @@ func (b *Bus) compile() error {
 			}
 		}
 	}
-	return nil
+	if err := b.compileTranslations(decls); err != nil {
+		return err
+	}
+	return b.compileSchemas()
 }
 
 // Join attaches one instance of service to the bus and returns its Client.
