@@ -167,3 +167,26 @@ func TestProblemText(t *testing.T) {
 		t.Errorf("problem:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// FuzzValidate feeds arbitrary payloads to a validator: it must never
+// panic, and must accept exactly the JSON values that match.
+func FuzzValidate(f *testing.F) {
+	set, problems := schema.Compile(app)
+	if len(problems) > 0 {
+		f.Fatal(problems)
+	}
+	v := set.Validator("order.place")
+	for _, s := range []string{`{"items":[{"sku":"a","qty":2}]}`, `{"items":[{"sku":5}]}`, `[]`, `null`, `{"items":[],"note":"xxxxxxx"}`, `{"a":`, "\xff", `1e999`, `{"items":[{"sku":"a","qty":1.5}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		err := v.Validate(payload)
+		var m *schema.Mismatch
+		if err != nil && errors.As(err, &m) && len(m.Fields) == 0 {
+			t.Fatalf("a Mismatch without fields for %q", payload)
+		}
+		if err == nil && len(payload) > 0 && !json.Valid(payload) {
+			t.Fatalf("invalid JSON %q accepted", payload)
+		}
+	})
+}
