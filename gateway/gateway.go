@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/apidoc"
 )
 
 // Requester sends a request on the bus and waits for its reply. *bus.Client
@@ -205,6 +206,9 @@ func New(cfg Config) (*Gateway, error) {
 	if err := g.handle(MetricsPath, g.metrics); err != nil {
 		return nil, err
 	}
+	if err := g.serveDocuments(); err != nil {
+		return nil, err
+	}
 	if err := g.handle("/", http.HandlerFunc(g.serveNotFound)); err != nil {
 		return nil, err
 	}
@@ -301,7 +305,37 @@ func (g *Gateway) handle(pattern string, h http.Handler) (err error) {
 	return nil
 }
 
-// ServeHTTP serves a request: a route's, /healthz, /readyz or /metrics.
+// serveDocuments serves the application's generated API documents: the
+// OpenAPI document of the routes and the AsyncAPI document of the bus.
+func (g *Gateway) serveDocuments() error {
+	open, err := apidoc.OpenAPI(g.cfg.App)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	async, err := apidoc.AsyncAPI(g.cfg.App)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	for path, doc := range map[string][]byte{OpenAPIPath: open, AsyncAPIPath: async} {
+		if err := g.handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				g.fail(w, r, "", time.Now(), methodNotAllowed(r.Method, "GET, HEAD"))
+				return
+			}
+			h := w.Header()
+			h["Content-Type"] = contentTypeJSON
+			h.Set("Cache-Control", "no-cache")
+			h.Set("Access-Control-Allow-Origin", "*") // documentation viewers on other origins
+			_, _ = w.Write(doc)
+		})); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ServeHTTP serves a request: a route's, /healthz, /readyz, /metrics,
+// /openapi.json or /asyncapi.json.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Content-Type-Options"] = nosniff
 	g.mux.ServeHTTP(w, r)

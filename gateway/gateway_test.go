@@ -660,3 +660,24 @@ func TestOverlappingRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestDocuments checks that the gateway serves the application's generated
+// OpenAPI and AsyncAPI documents.
+func TestDocuments(t *testing.T) {
+	g, err := New(Config{App: testApp(), Bus: newTestBus(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{OpenAPIPath: `"openapi": "3.1.0"`, AsyncAPIPath: `"asyncapi": "3.0.0"`} {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET %s: %d %q, body without %s", path, rec.Code, rec.Header().Get("Content-Type"), want)
+		}
+		rec = httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("POST", path, nil))
+		if rec.Code != 405 {
+			t.Errorf("POST %s: %d, want 405", path, rec.Code)
+		}
+	}
+}
