@@ -15,7 +15,12 @@
 //	    - path: /
 //	      types: [Hello]
 //
-// [Load] reads a file and [Parse] reads bytes. Both check everything they
+// A manifest may also describe each message (its payload's JSON Schema,
+// inline or in a file, its replies and its meaning), share schemas, and
+// translate a generic service's names into the application's.
+//
+// [Load] reads a file, [ParseFS] a file in an fs.FS (both read schema
+// files), and [Parse] reads bytes. Both check everything they
 // can and return every problem at once, as an [Errors] whose items carry the
 // file, line and column:
 //
@@ -25,6 +30,9 @@
 // service sends and no service receives, and the reverse, at the places the
 // manifest names them. [LintCommand] is `troupe lint`: it prints errors or
 // warnings and returns the exit status.
+//
+// [Compare] and [Breaking] report the changes between two versions of an
+// application, and which of them break its clients (`troupe lint -against`).
 //
 // The gateway joins the bus as the service [troupe.GatewayService]. Unless
 // the manifest declares that service itself, Parse adds it, sending exactly
