@@ -85,6 +85,8 @@ type Bus struct {
 	closeOnce sync.Once
 
 	schemas    *schema.Set         // payload validators by name (schema.go)
+	inproc     bool                // the transport is an *InProc (schema.go)
+	checked    sync.Map            // *troupe.Envelope → struct{}: validated here, being routed in-process
 	translated map[string][]string // app name → "service/local" (translate.go)
 }
 
@@ -178,6 +180,7 @@ func New(cfg Config) (*Bus, error) {
 		b.tr = NewInProc()
 		b.ownsTr = true
 	}
+	_, b.inproc = b.tr.(*InProc)
 	return b, nil
 }
 

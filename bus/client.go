@@ -324,7 +324,7 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 		c.sp.stats.sent.Add(1)
 		return nil
 	}
-	err := c.port.Route(ctx, env)
+	err := c.bus.routeChecked(ctx, c.port, env, ni.validator != nil)
 	if err != nil {
 		if errors.Is(err, troupe.ErrNoReceiver) {
 			if zeroOK {
@@ -376,7 +376,7 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 	c.pend.put(p)
 	ni.stats.inFlight.Add(1)
 	c.sp.stats.inFlight.Add(1)
-	if err := c.port.Route(ctx, env); err != nil {
+	if err := c.bus.routeChecked(ctx, c.port, env, ni.validator != nil); err != nil {
 		c.pend.remove(p.id)
 		p.mu.Lock()
 		already := p.finished // replies may have completed it during Route

@@ -150,7 +150,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		More:       more,
 		Payload:    raw,
 	}
-	if err := c.port.Reply(ctx, req.Sender, env); err != nil {
+	if err := b.replyChecked(ctx, c.port, req.Sender, env); err != nil {
 		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
 	}
 	if !more {

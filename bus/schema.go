@@ -26,6 +26,43 @@ import (
 // Each refusal is counted and logged as any other. MessageDecl.NoValidate
 // turns the check off for one name.
 
+// In process, an envelope that a Client of this Bus validated reaches the
+// receiving Client of the same Bus as the same *troupe.Envelope, in the same
+// call (InProc delivers in the sender's goroutine): the receiving side does
+// not check the same bytes against the same schema again. routeChecked and
+// replyChecked mark such an envelope for the duration of the transport's
+// call; anything else that arrives (another Bus on a shared InProc, a
+// redelivery, a raw port, any other transport) is checked on arrival.
+
+// routeChecked routes env, marking it as validated here if it was and the
+// transport is in-process.
+func (b *Bus) routeChecked(ctx context.Context, port Port, env *troupe.Envelope, validated bool) error {
+	if validated && b.inproc {
+		b.checked.Store(env, struct{}{})
+		defer b.checked.Delete(env)
+	}
+	return port.Route(ctx, env)
+}
+
+// replyChecked sends the reply env, marked as routeChecked marks.
+func (b *Bus) replyChecked(ctx context.Context, port Port, to troupe.Member, env *troupe.Envelope) error {
+	if b.inproc && env.Name != troupe.ErrorName && (b.schemas.Validator(env.Name) != nil) {
+		b.checked.Store(env, struct{}{})
+		defer b.checked.Delete(env)
+	}
+	return port.Reply(ctx, to, env)
+}
+
+// validatedHere reports whether env is being routed in-process by a Client
+// of b that validated it.
+func (b *Bus) validatedHere(env *troupe.Envelope) bool {
+	if !b.inproc {
+		return false
+	}
+	_, ok := b.checked.Load(env)
+	return ok
+}
+
 // compileSchemas compiles the App's payload schemas and gives each declared
 // name its validator.
 func (b *Bus) compileSchemas() error {
@@ -97,6 +134,9 @@ func (m *Msg) checkReplyOut(local, name string, raw []byte) *troupe.Error {
 // not match, the delivery is refused: a request is answered with the
 // bad_request Error, a durable delivery is given up, and it reports false.
 func (s *subscription) checkDelivery(env *troupe.Envelope, ack Acker) bool {
+	if s.c.bus.validatedHere(env) {
+		return true
+	}
 	terr := invalidPayload(s.ni.validator, "delivery of "+verb(env.Kind)+" "+quoteNames(s.local, env.Name), env.Payload)
 	if terr == nil {
 		return true
@@ -129,6 +169,8 @@ func (c *Client) checkReplyIn(ni *nameInfo, env *troupe.Envelope) *troupe.Envelo
 	what := fmt.Sprintf("reply %q to %q from %s", env.Name, ni.name, env.Sender)
 	if len(ni.replies) > 0 && !slices.Contains(ni.replies, env.Name) {
 		terr = &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: the app declares the replies %v", what, ni.replies)}
+	} else if b.validatedHere(env) {
+		return env
 	} else if terr = invalidPayload(b.schemas.Validator(env.Name), what, env.Payload); terr == nil {
 		return env
 	}
