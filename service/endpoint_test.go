@@ -214,3 +214,26 @@ func ExampleEndpoint() {
 	_ = sys.Shutdown(ctx)
 	// Output: Hello, troupe! <nil>
 }
+
+// TestCheckTranslates checks a generic service's endpoints under the
+// application's names its manifest translates them to.
+func TestCheckTranslates(t *testing.T) {
+	app := accounts()
+	app.Services = append(app.Services, troupe.ServiceDecl{
+		Name: "generic", Receives: []string{"account.create"},
+		Translate: []troupe.Translation{{Local: "user.create", App: "account.create"}, {Local: "user", App: "account"}},
+	})
+	s := service.New(service.Config{Name: "generic"})
+	ep := service.Endpoint[SignUp, Account]{Name: "user.create", Reply: "user"}
+	if err := ep.Handle(s, func(context.Context, SignUp) (Account, error) { return Account{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(app); err != nil {
+		t.Errorf("Check under translation: %v", err)
+	}
+	s2 := service.New(service.Config{Name: "generic"})
+	_ = service.Endpoint[SignUp, Account]{Name: "user.remove", Reply: "user"}.Handle(s2, func(context.Context, SignUp) (Account, error) { return Account{}, nil })
+	if err := s2.Check(app); err == nil || !strings.Contains(err.Error(), `endpoint "user.remove": the manifest does not list it in the service's receives`) {
+		t.Errorf("Check of an untranslated name = %v", err)
+	}
+}
