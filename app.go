@@ -1,11 +1,16 @@
 package troupe
 
-import "slices"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // App declares an application: its services, what each may send and must
-// receive, which messages are durable, and the gateway's public routes. The
+// receive, which messages are durable, the gateway's public routes, and what
+// each message carries (its payload schema, its replies and its meaning). The
 // manifest package reads it from troupe.yaml; the bus enforces it; the NATS
-// transport turns it into per-service credentials.
+// transport turns it into per-service credentials; package apidoc turns it
+// into AsyncAPI and OpenAPI documents.
 //
 // An App is read-only once built; its methods do not allocate on the paths the
 // bus uses per message only if callers cache their answers, which the bus does.
@@ -13,6 +18,49 @@ type App struct {
 	Name     string
 	Services []ServiceDecl
 	Routes   []Route
+	// Messages describes message names: each one's payload, replies and
+	// meaning. A name need not be described; one that is not carries any
+	// JSON payload and any reply.
+	Messages []MessageDecl
+	// Schemas are named JSON Schemas that payload schemas share: a schema
+	// refers to the one named N as {"$ref": "#/schemas/N"}.
+	Schemas []SchemaDecl
+}
+
+// MessageDecl describes one message name: what its payload must look like,
+// the names of the replies a request of that name gets, and what it means.
+// Who sends and receives it, and whether it is durable, stay in the
+// ServiceDecls.
+type MessageDecl struct {
+	Name        string
+	Description string // what the message means, for people and the API documents
+	// Payload is the JSON Schema (draft 2020-12) that the payload must
+	// match; nil means any JSON value. It may refer to App.Schemas as
+	// {"$ref": "#/schemas/N"}.
+	Payload json.RawMessage
+	// Replies are the names of the replies a request of this name may get,
+	// beside the Error reply that any request may get. Empty means they are
+	// not declared (any name).
+	Replies []string
+	// NoValidate turns the bus's payload check off for this name (a hot
+	// path); the schema still documents it.
+	NoValidate bool
+}
+
+// SchemaDecl is a named JSON Schema shared by payload schemas.
+type SchemaDecl struct {
+	Name   string
+	Schema json.RawMessage
+}
+
+// Translation pairs a name that a service's code uses with the
+// application's name for the same message (ExoCom's message translation): a
+// generic users service handles user.create, and the application calls it
+// account.create. The bus translates at the service's client, so only the
+// application's names travel, and are declared in sends and receives.
+type Translation struct {
+	Local string // the name in the service's code: user.create
+	App   string // the name in the application: account.create
 }
 
 // ServiceDecl declares one service.
@@ -24,6 +72,10 @@ type ServiceDecl struct {
 	Instances int      // how many instances troupe run starts; 0 means 1
 	Command   []string // if set, run as an OS process with this command line
 	Env       map[string]string
+	// Translate renames messages between the service's code and the
+	// application, each pair once in each direction. Sends, Receives and
+	// Durable use the application's names.
+	Translate []Translation
 }
 
 // Route maps an HTTP request at the gateway to a bus message.
@@ -84,4 +136,46 @@ func (a *App) MaySend(service, name string) bool {
 func (a *App) MayReceive(service, name string) bool {
 	s := a.Service(service)
 	return s != nil && slices.Contains(s.Receives, name)
+}
+
+// Message returns the description of message name, or nil.
+func (a *App) Message(name string) *MessageDecl {
+	for i := range a.Messages {
+		if a.Messages[i].Name == name {
+			return &a.Messages[i]
+		}
+	}
+	return nil
+}
+
+// Schema returns the shared schema named name, or nil.
+func (a *App) Schema(name string) json.RawMessage {
+	for _, s := range a.Schemas {
+		if s.Name == name {
+			return s.Schema
+		}
+	}
+	return nil
+}
+
+// AppName returns the application's name for the name local that the
+// service's code uses: its translation, or local itself.
+func (d *ServiceDecl) AppName(local string) string {
+	for _, t := range d.Translate {
+		if t.Local == local {
+			return t.App
+		}
+	}
+	return local
+}
+
+// LocalName returns the name the service's code uses for the application's
+// name app: its translation, or app itself.
+func (d *ServiceDecl) LocalName(app string) string {
+	for _, t := range d.Translate {
+		if t.App == app {
+			return t.Local
+		}
+	}
+	return app
 }

@@ -17,8 +17,11 @@
 //   - [Error] and its [Code]s, the one typed error that crosses service
 //     boundaries, with sentinels such as [ErrForbidden] for errors.Is;
 //   - [App], the declaration of an application (its services, what each sends
-//     and receives, what is durable, the gateway's routes) that the manifest
-//     package reads from troupe.yaml and the bus enforces.
+//     and receives, what is durable, the gateway's routes, each message's
+//     payload schema and replies, the names a service's code uses) that the
+//     manifest package reads from troupe.yaml and the bus enforces;
+//   - the rules for names and route paths that every layer applies alike
+//     ([ValidName], [ValidPortableName], [ValidRoutePath], [ValidRoute]).
 //
 // It imports nothing else from this module.
 package troupe

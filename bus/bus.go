@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/schema"
 )
 
 // Defaults for the zero fields of Config.
@@ -82,6 +83,11 @@ type Bus struct {
 	mu        sync.Mutex
 	clients   map[*Client]struct{}
 	closeOnce sync.Once
+
+	schemas    *schema.Set         // payload validators by name (schema.go)
+	inproc     bool                // the transport is an *InProc (schema.go)
+	checked    sync.Map            // *troupe.Envelope → struct{}: validated here, being routed in-process
+	translated map[string][]string // app name → "service/local" (translate.go)
 }
 
 // servicePolicy is what the bus knows about one declared service, built once
@@ -92,6 +98,8 @@ type servicePolicy struct {
 	receives map[string]*nameInfo // by message name
 	stats    *counters
 	handled  dedup // durable envelopes handled, to drop redeliveries
+
+	toApp, toLocal map[string]string // translations (translate.go); nil: none
 }
 
 // sendInfo is one (caller service, message name) pair: where the name goes
@@ -108,6 +116,9 @@ type nameInfo struct {
 	senders   map[string]bool // services that declare that they send it
 	durable   bool
 	stats     *counters
+
+	validator *schema.Validator // nil: no schema, or its check is off
+	replies   []string          // the declared reply names; nil: any
 }
 
 // New returns a Bus for cfg.App on cfg.Transport. It checks the declaration:
@@ -129,6 +140,8 @@ func New(cfg Config) (*Bus, error) {
 		names:    make(map[string]*nameInfo),
 		unknown:  newCounters(),
 		clients:  make(map[*Client]struct{}),
+
+		translated: make(map[string][]string),
 	}
 	switch {
 	case b.timeout < 0:
@@ -167,6 +180,7 @@ func New(cfg Config) (*Bus, error) {
 		b.tr = NewInProc()
 		b.ownsTr = true
 	}
+	_, b.inproc = b.tr.(*InProc)
 	return b, nil
 }
 
@@ -268,7 +282,10 @@ func (b *Bus) compile() error {
 			}
 		}
 	}
-	return nil
+	if err := b.compileTranslations(decls); err != nil {
+		return err
+	}
+	return b.compileSchemas()
 }
 
 // Join attaches one instance of service to the bus and returns its Client.

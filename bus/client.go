@@ -79,10 +79,12 @@ func (c *Client) Handle(name string, h Handler) error {
 	if h == nil {
 		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: handle %q: nil handler", name)}
 	}
+	local := name
+	name = c.sp.appName(local) // translate.go
 	ni := c.sp.receives[name]
 	if ni == nil {
-		c.bus.refuse(c.sp, c.bus.names[name], "handle an undeclared name", "service", c.sp.name, "name", name)
-		return &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: handle %q: service %q does not declare that it receives it", name, c.sp.name)}
+		c.bus.refuse(c.sp, c.bus.names[name], "handle an undeclared name", nameAttrs(c.member.String(), local, name)...)
+		return &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: handle %s: service %q does not declare that it receives it", quoteNames(local, name), c.sp.name)}
 	}
 	if c.closed.Load() {
 		return fmt.Errorf("bus: handle %q: %w", name, errClientClosed)
@@ -92,7 +94,7 @@ func (c *Client) Handle(name string, h Handler) error {
 	if c.subs[name] {
 		return &troupe.Error{Code: troupe.CodeConflict, Msg: fmt.Sprintf("bus: handle %q: already handled by %s", name, c.member)}
 	}
-	if err := c.port.Subscribe(name, &subscription{c: c, ni: ni, h: h}); err != nil {
+	if err := c.port.Subscribe(name, &subscription{c: c, ni: ni, h: h, local: local}); err != nil {
 		return fmt.Errorf("bus: handle %q: %w", name, err)
 	}
 	c.subs[name] = true
@@ -220,6 +222,8 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 	if c.closed.Load() {
 		return nil, nil, fmt.Errorf("bus: %s %q: %w", verb(kind), name, errClientClosed)
 	}
+	local := name
+	name = c.sp.appName(local) // translate.go
 	si := c.sp.sends[name]
 	if si == nil {
 		ni := b.names[name]
@@ -235,6 +239,11 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 	if err != nil {
 		b.refuse(c.sp, ni, "bad payload", "sender", c.member.String(), "name", name, "error", err)
 		return nil, nil, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s %q: %v", verb(kind), name, err), Err: err}
+	}
+	if ni.validator != nil {
+		if terr := c.checkSend(ni, kind, local, raw); terr != nil { // schema.go
+			return nil, nil, terr
+		}
 	}
 	now := time.Now()
 	env := &troupe.Envelope{
@@ -315,7 +324,7 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 		c.sp.stats.sent.Add(1)
 		return nil
 	}
-	err := c.port.Route(ctx, env)
+	err := c.bus.routeChecked(ctx, c.port, env, ni.validator != nil)
 	if err != nil {
 		if errors.Is(err, troupe.ErrNoReceiver) {
 			if zeroOK {
@@ -367,7 +376,7 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 	c.pend.put(p)
 	ni.stats.inFlight.Add(1)
 	c.sp.stats.inFlight.Add(1)
-	if err := c.port.Route(ctx, env); err != nil {
+	if err := c.bus.routeChecked(ctx, c.port, env, ni.validator != nil); err != nil {
 		c.pend.remove(p.id)
 		p.mu.Lock()
 		already := p.finished // replies may have completed it during Route
@@ -504,6 +513,10 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 		b.drop(c.sp, ni, dropOther, "reply to a finished request", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
 		return
 	}
+	if env.Name != troupe.ErrorName && (ni.replies != nil || b.schemas.Len() > 0) {
+		env = c.checkReplyIn(ni, env) // schema.go
+	}
+	env = localEnvelope(env, c.sp.localName(env.Name)) // translate.go
 	p.q = append(p.q, env)
 	p.last = now
 	if !env.More {

@@ -57,6 +57,20 @@
 // from one service to another (Config.MaxOutstanding); past it a request
 // fails at once with [troupe.ErrUnavailable].
 //
+// # Schemas and translation
+//
+// A name the App describes with a payload schema ([troupe.MessageDecl]) is
+// validated where it enters, on every transport: before it is routed or
+// replied, and again on delivery or arrival. A mismatch is a bad_request
+// *troupe.Error naming the field; a request refused on delivery is answered
+// with it. Declared reply names are enforced the same way.
+// MessageDecl.NoValidate turns the check off for a hot path.
+//
+// A service's [troupe.ServiceDecl.Translate] lets its code use its own names
+// (ExoCom's message translation): its Client translates them to the App's
+// names and back, so only the App's names travel. [Stats].Translated lists
+// the pairs; refusals log both names.
+//
 // # Durability
 //
 // Names a service declares durable are delivered at least once: the handler

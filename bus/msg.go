@@ -112,9 +112,16 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 	if err := troupe.ValidName(name); err != nil {
 		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: %v", req.Name, err)}
 	}
+	local := name
+	name = c.sp.appName(local) // translate.go
 	raw, err := b.encode(payload)
 	if err != nil {
 		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: reply to %q: %v", req.Name, err), Err: err}
+	}
+	if m.ni.replies != nil || b.schemas.Len() > 0 {
+		if terr := m.checkReplyOut(local, name, raw); terr != nil { // schema.go
+			return terr
+		}
 	}
 	if more {
 		if m.final.Load() {
@@ -143,7 +150,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		More:       more,
 		Payload:    raw,
 	}
-	if err := c.port.Reply(ctx, req.Sender, env); err != nil {
+	if err := b.replyChecked(ctx, c.port, req.Sender, env); err != nil {
 		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
 	}
 	if !more {
@@ -196,9 +203,10 @@ func (m *Msg) settle(err error) {
 // envelope against the App: the receiving side's half of the policy, which
 // matters when another process could be lying.
 type subscription struct {
-	c  *Client
-	ni *nameInfo
-	h  Handler
+	c     *Client
+	ni    *nameInfo
+	h     Handler
+	local string // the name the handler's code uses (translate.go)
 }
 
 func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
@@ -229,8 +237,12 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 		}
 		return
 	}
+	if s.ni.validator != nil && !s.checkDelivery(env, ack) { // schema.go
+		return
+	}
 	s.ni.stats.received.Add(1)
 	c.sp.stats.received.Add(1)
+	env = localEnvelope(env, s.local) // translate.go
 	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack}
 	m.ctx = msgContext{Context: c.ctx, env: env}
 	defer func() {

@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -15,6 +17,9 @@ import (
 //   - troupe_bus_message_request_duration_seconds{name} and
 //     troupe_bus_service_request_duration_seconds{service}, histograms of
 //     request latency;
+//   - troupe_bus_message_translation{name, service, local}, always 1: the
+//     names a service's code uses for the application's names (see
+//     Stats.Translated);
 //   - troupe_bus_undeclared_refusals_total and
 //     troupe_bus_undeclared_dropped_total for names the App does not
 //     declare (they get no label, so a sender cannot blow up cardinality).
@@ -63,6 +68,7 @@ var (
 	promService             = newPromDescs("service", "service")
 	promUndeclaredRefusals  = prometheus.NewDesc("troupe_bus_undeclared_refusals_total", "Refusals of messages whose name the app does not declare.", nil, nil)
 	promUndeclaredDropped   = prometheus.NewDesc("troupe_bus_undeclared_dropped_total", "Drops of envelopes whose name the app does not declare.", nil, nil)
+	promTranslation         = prometheus.NewDesc("troupe_bus_message_translation", "The name (local) under which a service's code knows the application's message name; always 1.", []string{"name", "service", "local"}, nil)
 	promBucketBoundsSeconds = func() []float64 {
 		out := make([]float64, nBuckets)
 		for i, d := range bucketBounds {
@@ -81,6 +87,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- promUndeclaredRefusals
 	ch <- promUndeclaredDropped
+	ch <- promTranslation
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -94,6 +101,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	u := b.unknown.snapshot()
 	ch <- prometheus.MustNewConstMetric(promUndeclaredRefusals, prometheus.CounterValue, float64(u.Refusals))
 	ch <- prometheus.MustNewConstMetric(promUndeclaredDropped, prometheus.CounterValue, float64(u.LateReplies+u.Expired+u.Dropped))
+	for n, locals := range b.translated {
+		for _, l := range locals {
+			service, local, _ := strings.Cut(l, "/")
+			ch <- prometheus.MustNewConstMetric(promTranslation, prometheus.GaugeValue, 1, n, service, local)
+		}
+	}
 }
 
 func collectCounters(ch chan<- prometheus.Metric, d *promDescs, c *counters, label string) {

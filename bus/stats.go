@@ -22,6 +22,11 @@ type Stats struct {
 	// Unknown counts refusals and drops of envelopes whose name the App
 	// does not declare (they have no entry in Messages).
 	Unknown Counters
+	// Translated lists, for each message name that some service's code
+	// knows by another name (troupe.ServiceDecl.Translate), those names as
+	// "service/local": {"account.create": ["users/user.create"]}. The
+	// counters are kept under the application's name.
+	Translated map[string][]string
 }
 
 // Counters are the numbers of one message name or one service.
@@ -54,6 +59,12 @@ func (b *Bus) Stats() Stats {
 		Messages: make(map[string]Counters, len(b.names)),
 		Services: make(map[string]Counters, len(b.services)),
 		Unknown:  b.unknown.snapshot(),
+	}
+	if len(b.translated) > 0 {
+		s.Translated = make(map[string][]string, len(b.translated))
+		for n, locals := range b.translated {
+			s.Translated[n] = append([]string(nil), locals...)
+		}
 	}
 	for n, ni := range b.names {
 		s.Messages[n] = ni.stats.snapshot()

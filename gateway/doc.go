@@ -47,8 +47,11 @@
 //
 // A [Gateway] is an http.Handler that also answers /healthz (liveness and
 // Config.Health's entries, such as alarm states), /readyz (503 until
-// Config.Ready succeeds and while draining) and /metrics (Prometheus).
-// [Listen] serves it over HTTP, HTTPS with HTTP/2 (certificate files or a
+// Config.Ready succeeds and while draining), /metrics (Prometheus), and the
+// application's API documents generated from its manifest (package apidoc):
+// /openapi.json (OpenAPI 3.1, the routes) and /asyncapi.json (AsyncAPI 3.0,
+// the bus). Routes follow one rule with the manifest
+// (troupe.ValidRoutePath), which reserves these paths. [Listen] serves it over HTTP, HTTPS with HTTP/2 (certificate files or a
 // self-signed development certificate), or both, with an optional redirect
 // from HTTP to HTTPS; [Server.Shutdown] drains gracefully.
 //

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/apidoc"
 )
 
 // Requester sends a request on the bus and waits for its reply. *bus.Client
@@ -40,11 +41,14 @@ const (
 	DefaultMaxHeaderBytes    = 16 << 10
 )
 
-// Paths the gateway serves itself; routes may not use them.
+// Paths the gateway serves itself; routes may not use them
+// (troupe.ValidRoutePath refuses them).
 const (
-	HealthPath  = "/healthz"
-	ReadyPath   = "/readyz"
-	MetricsPath = "/metrics"
+	HealthPath   = troupe.HealthPath
+	ReadyPath    = troupe.ReadyPath
+	MetricsPath  = troupe.MetricsPath
+	OpenAPIPath  = troupe.OpenAPIPath
+	AsyncAPIPath = troupe.AsyncAPIPath
 )
 
 // Config configures a Gateway. The zero value of each field means the
@@ -202,80 +206,80 @@ func New(cfg Config) (*Gateway, error) {
 	if err := g.handle(MetricsPath, g.metrics); err != nil {
 		return nil, err
 	}
+	if err := g.serveDocuments(); err != nil {
+		return nil, err
+	}
 	if err := g.handle("/", http.HandlerFunc(g.serveNotFound)); err != nil {
 		return nil, err
 	}
 	restMethods := map[string][]string{} // REST path -> methods
+	protocol := map[string]bool{}        // paths of protocol routes
 	for i, rt := range cfg.App.Routes {
 		if err := g.addRoute(rt, restMethods); err != nil {
 			return nil, fmt.Errorf("gateway: route %d (%s %s): %w", i, rt.Method, rt.Path, err)
 		}
+		if len(rt.Types) > 0 {
+			protocol[muxPath(rt.Path)] = true
+		}
 	}
-	for path, methods := range restMethods {
+	// A REST path answers the methods it has no route for with 405 and
+	// Allow. Each such method gets its own pattern ("PUT /a/{id}"), which
+	// conflicts with no route that ServeMux accepts beside the others (a
+	// method-less pattern would: "/a/new" beside "GET /a/{id}"). A path
+	// that a protocol route serves is left to it.
+	for _, path := range slices.Sorted(maps.Keys(restMethods)) {
+		if protocol[path] {
+			continue
+		}
+		methods := restMethods[path]
 		allow := strings.Join(methods, ", ")
 		pattern := strings.Join(methods, "|") + " " + path
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			g.fail(w, r, pattern, time.Now(), methodNotAllowed(r.Method, allow))
 		})
-		if err := g.handle(path, h); err != nil {
-			return nil, fmt.Errorf("gateway: route %s: %w", path, err)
+		for _, m := range fallbackMethods {
+			if slices.Contains(methods, m) || m == http.MethodGet && slices.Contains(methods, http.MethodHead) {
+				continue
+			}
+			// A pattern that an overlapping route's own makes ambiguous
+			// is left out: that route's fallback answers instead.
+			_ = g.handle(m+" "+path, h)
 		}
 	}
 	return g, nil
 }
 
-// addRoute validates and registers one route.
+// fallbackMethods are the methods a REST path answers with 405 when it has
+// no route for them (HEAD goes with GET).
+var fallbackMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
+
+// muxPath is the ServeMux path of a route path: one ending in "/" would
+// match every path below it; routes are exact, so it is anchored.
+func muxPath(path string) string {
+	if strings.HasSuffix(path, "/") {
+		return path + "{$}"
+	}
+	return path
+}
+
+// addRoute validates and registers one route. Its rule is
+// troupe.ValidRoute, the manifest's.
 func (g *Gateway) addRoute(rt troupe.Route, restMethods map[string][]string) error {
-	if !strings.HasPrefix(rt.Path, "/") {
-		return errors.New(`path must start with "/"`)
+	if err := troupe.ValidRoute(rt); err != nil {
+		return err
 	}
-	if strings.ContainsAny(rt.Path, " \t\r\n") {
-		return errors.New("path has white space")
-	}
-	for _, p := range []string{HealthPath, ReadyPath, MetricsPath} {
-		if rt.Path == p || strings.HasPrefix(rt.Path, p+"/") {
-			return fmt.Errorf("path %s is the gateway's own", p)
-		}
-	}
-	// A path ending in "/" would match every path below it; routes are
-	// exact, so anchor it.
-	muxPath := rt.Path
-	if strings.HasSuffix(muxPath, "/") {
-		muxPath += "{$}"
-	}
+	muxPath := muxPath(rt.Path)
 	switch {
-	case len(rt.Types) > 0 && rt.Message != "":
-		return errors.New("a route has either types (protocol) or a message (REST), not both")
 	case len(rt.Types) > 0:
-		if rt.Method != "" && rt.Method != http.MethodPost {
-			return errors.New("a protocol route accepts POST only")
-		}
-		if strings.Contains(rt.Path, "{") {
-			return errors.New("a protocol route has no path parameters")
-		}
 		r := &route{pattern: "POST " + rt.Path, types: map[string]bool{}}
 		for _, t := range rt.Types {
-			if err := troupe.ValidName(t); err != nil {
-				return fmt.Errorf("type: %w", err)
-			}
 			r.types[t] = true
 		}
 		return g.handle(muxPath, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			g.serveProtocol(w, req, r)
 		}))
-	case rt.Message != "":
-		if err := troupe.ValidName(rt.Message); err != nil {
-			return fmt.Errorf("message: %w", err)
-		}
-		switch rt.Method {
-		case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		default:
-			return fmt.Errorf("method %q: want GET, POST, PUT, PATCH or DELETE", rt.Method)
-		}
-		params, err := pathParams(rt.Path)
-		if err != nil {
-			return err
-		}
+	default:
+		params := troupe.PathParams(rt.Path)
 		r := &route{pattern: rt.Method + " " + rt.Path, message: rt.Message, params: params}
 		if err := g.handle(rt.Method+" "+muxPath, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			g.serveREST(w, req, r)
@@ -286,34 +290,7 @@ func (g *Gateway) addRoute(rt troupe.Route, restMethods map[string][]string) err
 			restMethods[muxPath] = append(restMethods[muxPath], rt.Method)
 		}
 		return nil
-	default:
-		return errors.New("a route needs types (protocol) or a message (REST)")
 	}
-}
-
-// pathParams returns the names of the {param} segments of path.
-func pathParams(path string) ([]string, error) {
-	var names []string
-	for seg := range strings.SplitSeq(path, "/") {
-		if !strings.Contains(seg, "{") && !strings.Contains(seg, "}") {
-			continue
-		}
-		if len(seg) < 3 || seg[0] != '{' || seg[len(seg)-1] != '}' {
-			return nil, fmt.Errorf("segment %q: a parameter is a whole segment {name}", seg)
-		}
-		name := strings.TrimSuffix(seg[1:len(seg)-1], "...")
-		if name == "$" {
-			continue
-		}
-		if err := troupe.ValidName(name); err != nil {
-			return nil, fmt.Errorf("parameter: %w", err)
-		}
-		if slices.Contains(names, name) {
-			return nil, fmt.Errorf("parameter %q appears twice", name)
-		}
-		names = append(names, name)
-	}
-	return names, nil
 }
 
 // handle registers h at pattern, turning the ServeMux's panic on an invalid
@@ -328,7 +305,37 @@ func (g *Gateway) handle(pattern string, h http.Handler) (err error) {
 	return nil
 }
 
-// ServeHTTP serves a request: a route's, /healthz, /readyz or /metrics.
+// serveDocuments serves the application's generated API documents: the
+// OpenAPI document of the routes and the AsyncAPI document of the bus.
+func (g *Gateway) serveDocuments() error {
+	open, err := apidoc.OpenAPI(g.cfg.App)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	async, err := apidoc.AsyncAPI(g.cfg.App)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	for path, doc := range map[string][]byte{OpenAPIPath: open, AsyncAPIPath: async} {
+		if err := g.handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				g.fail(w, r, "", time.Now(), methodNotAllowed(r.Method, "GET, HEAD"))
+				return
+			}
+			h := w.Header()
+			h["Content-Type"] = contentTypeJSON
+			h.Set("Cache-Control", "no-cache")
+			h.Set("Access-Control-Allow-Origin", "*") // documentation viewers on other origins
+			_, _ = w.Write(doc)
+		})); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ServeHTTP serves a request: a route's, /healthz, /readyz, /metrics,
+// /openapi.json or /asyncapi.json.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Content-Type-Options"] = nosniff
 	g.mux.ServeHTTP(w, r)

@@ -310,15 +310,20 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"no types or message", []troupe.Route{{Path: "/"}}, "a route needs types"},
 		{"both", []troupe.Route{{Path: "/", Types: []string{"Hello"}, Message: "Hello"}}, "not both"},
-		{"relative path", []troupe.Route{{Path: "x", Types: []string{"Hello"}}}, `must start with "/"`},
+		{"relative path", []troupe.Route{{Path: "x", Types: []string{"Hello"}}}, "must start with '/'"},
 		{"bad type", []troupe.Route{{Path: "/", Types: []string{"1x"}}}, "must start with a letter"},
-		{"protocol GET", []troupe.Route{{Method: "GET", Path: "/", Types: []string{"Hello"}}}, "POST only"},
+		{"protocol GET", []troupe.Route{{Method: "GET", Path: "/", Types: []string{"Hello"}}}, "only POST"},
 		{"bad method", []troupe.Route{{Method: "TRACE", Path: "/a", Message: "a"}}, `method "TRACE"`},
 		{"own path", []troupe.Route{{Method: "GET", Path: "/healthz", Message: "a"}}, "gateway's own"},
 		{"duplicate", []troupe.Route{{Path: "/", Types: []string{"A"}}, {Path: "/", Types: []string{"B"}}}, "conflicts"},
 		{"bad parameter", []troupe.Route{{Method: "GET", Path: "/a/x{id}", Message: "a"}}, "whole segment"},
-		{"repeated parameter", []troupe.Route{{Method: "GET", Path: "/a/{id}/{id}", Message: "a"}}, "appears twice"},
-		{"white space", []troupe.Route{{Method: "GET", Path: "/a b", Message: "a"}}, "white space"},
+		{"repeated parameter", []troupe.Route{{Method: "GET", Path: "/a/{id}/{id}", Message: "a"}}, "twice"},
+		{"white space", []troupe.Route{{Method: "GET", Path: "/a b", Message: "a"}}, `has " "`},
+		// The manifest's rule, which the gateway shares (troupe.ValidRoutePath).
+		{"at sign", []troupe.Route{{Path: "/a@b", Types: []string{"Hello"}}}, `has "@"`},
+		{"colon", []troupe.Route{{Method: "GET", Path: "/api/x:y", Message: "a"}}, `has ":"`},
+		{"dotted parameter", []troupe.Route{{Method: "GET", Path: "/api/{a.b}", Message: "a"}}, "malformed parameter"},
+		{"own document", []troupe.Route{{Method: "GET", Path: "/openapi.json", Message: "a"}}, "gateway's own"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -618,5 +623,61 @@ func TestEncodeReply(t *testing.T) {
 				t.Errorf("encodeReply = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestOverlappingRoutes serves routes that ServeMux serves side by side
+// (and the manifest accepts): a literal segment beside a parameter, and a
+// protocol route and a REST route at one path. Methods without a route get
+// a JSON 405.
+func TestOverlappingRoutes(t *testing.T) {
+	app := &troupe.App{Routes: []troupe.Route{
+		{Method: "GET", Path: "/api/todos/{id}", Message: "todo.get"},
+		{Method: "GET", Path: "/api/todos/new", Message: "Echo"},
+		{Path: "/both", Types: []string{"Hello"}},
+		{Method: "GET", Path: "/both", Message: "Echo"},
+	}}
+	g, err := New(Config{App: app, Bus: newTestBus(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/api/todos/7", "", 200},
+		{"GET", "/api/todos/new", "", 200},
+		{"PUT", "/api/todos/new", "", 405},
+		{"DELETE", "/api/todos/7", "", 405},
+		{"POST", "/both", `{"type":"Hello"}`, 200},
+		{"GET", "/both", "", 200},
+	} {
+		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		if rec.Code != tt.want || !strings.Contains(rec.Header().Get("Content-Type"), "json") {
+			t.Errorf("%s %s: %d %s %q, want %d with JSON", tt.method, tt.path, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String(), tt.want)
+		}
+	}
+}
+
+// TestDocuments checks that the gateway serves the application's generated
+// OpenAPI and AsyncAPI documents.
+func TestDocuments(t *testing.T) {
+	g, err := New(Config{App: testApp(), Bus: newTestBus(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{OpenAPIPath: `"openapi": "3.1.0"`, AsyncAPIPath: `"asyncapi": "3.0.0"`} {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET %s: %d %q, body without %s", path, rec.Code, rec.Header().Get("Content-Type"), want)
+		}
+		rec = httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("POST", path, nil))
+		if rec.Code != 405 {
+			t.Errorf("POST %s: %d, want 405", path, rec.Code)
+		}
 	}
 }

@@ -15,7 +15,12 @@
 //	    - path: /
 //	      types: [Hello]
 //
-// [Load] reads a file and [Parse] reads bytes. Both check everything they
+// A manifest may also describe each message (its payload's JSON Schema,
+// inline or in a file, its replies and its meaning), share schemas, and
+// translate a generic service's names into the application's.
+//
+// [Load] reads a file, [ParseFS] a file in an fs.FS (both read schema
+// files), and [Parse] reads bytes. Both check everything they
 // can and return every problem at once, as an [Errors] whose items carry the
 // file, line and column:
 //
@@ -23,8 +28,10 @@
 //
 // A valid manifest can still be suspicious: [Lint] reports messages that some
 // service sends and no service receives, and the reverse, at the places the
-// manifest names them. [LintCommand] is `troupe lint`: it prints errors or
-// warnings and returns the exit status.
+// manifest names them (`troupe lint`, in package host, prints them).
+//
+// [Compare] and [Breaking] report the changes between two versions of an
+// application, and which of them break its clients (`troupe lint -against`).
 //
 // The gateway joins the bus as the service [troupe.GatewayService]. Unless
 // the manifest declares that service itself, Parse adds it, sending exactly

@@ -188,69 +188,13 @@ func (p *parser) route(n *yaml.Node) (route, bool) {
 }
 
 // reserved are the gateway's own paths, which no route may use.
-var reserved = []string{"/healthz", "/readyz", "/metrics"}
+var reserved = troupe.GatewayPaths()
 
-// checkPath reports what is wrong with a route's path, or "". Paths are
-// net/http.ServeMux paths, as the gateway serves them: literal segments hold
-// letters, digits and "-._~"; a REST route's path may have {param} segments,
-// each name once, and may end in {rest...} for the rest of the path or {$}.
-// Parameter names are Go identifiers (letters, digits and '_', not starting
-// with a digit), which is what ServeMux accepts.
+// checkPath reports what is wrong with a route's path, or "": the rule of
+// troupe.ValidRoutePath, which the gateway applies too.
 func checkPath(path string, rest bool) string {
-	if !strings.HasPrefix(path, "/") {
-		return "must start with '/'"
-	}
-	if len(path) > 1024 {
-		return "is longer than 1024 bytes"
-	}
-	if slices.Contains(reserved, strings.TrimSuffix(path, "/")) {
-		return fmt.Sprintf("is the gateway's own (%s are reserved)", strings.Join(reserved, ", "))
-	}
-	params := map[string]bool{}
-	segs := strings.Split(path[1:], "/")
-	for i, seg := range segs {
-		last := i == len(segs)-1
-		switch {
-		case seg == "" && last:
-			// "/" or a trailing slash: the gateway matches exactly this path.
-		case seg == "":
-			return "has an empty segment (\"//\")"
-		case seg == "." || seg == "..":
-			return "has a \".\" or \"..\" segment"
-		case strings.ContainsAny(seg, "{}"):
-			if !rest {
-				return "has a {param}, which only REST routes (message) may have"
-			}
-			name, ok := strings.CutPrefix(seg, "{")
-			name, ok2 := strings.CutSuffix(name, "}")
-			if !ok || !ok2 {
-				return fmt.Sprintf("has a malformed parameter %q: a parameter is a whole segment {name}", truncate(seg))
-			}
-			if name == "$" {
-				if !last {
-					return "has {$} before its end"
-				}
-				continue
-			}
-			name, dots := strings.CutSuffix(name, "...")
-			if dots && !last {
-				return fmt.Sprintf("has {%s...} before its end: it matches the rest of the path", truncate(name))
-			}
-			if !isIdent(name) {
-				return fmt.Sprintf("has a malformed parameter %q: want {name}, name a letter or '_' then letters, digits or '_'", truncate(seg))
-			}
-			if params[name] {
-				return fmt.Sprintf("has parameter {%s} twice", name)
-			}
-			params[name] = true
-		default:
-			for i := 0; i < len(seg); i++ {
-				c := seg[i]
-				if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
-					return fmt.Sprintf("has %q in segment %q: literal segments hold letters, digits and \"-._~\"", string(rune(c)), truncate(seg))
-				}
-			}
-		}
+	if err := troupe.ValidRoutePath(path, rest); err != nil {
+		return err.Error()
 	}
 	return ""
 }
@@ -343,18 +287,4 @@ func (p *parser) checkRoutes(app *troupe.App, routes []route) {
 		p.pos.sends[svcName{troupe.GatewayService, m.name}] = m.pos
 	}
 	app.Services = append(app.Services, decl)
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
-		if !letter && !(i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -74,7 +77,8 @@ func position(file string, line, col int) string {
 	return b.String() + ": "
 }
 
-// Load reads and parses the manifest at path; see [Parse].
+// Load reads and parses the manifest at path; see [Parse]. Payload schemas
+// given as files are read relative to the manifest's directory.
 func Load(path string) (*troupe.App, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -85,25 +89,61 @@ func Load(path string) (*troupe.App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	return Parse(path, data)
+	return parse(path, data, os.DirFS(filepath.Dir(path)), ".")
+}
+
+// ParseFS reads and parses the manifest name in fsys; see [Parse]. Payload
+// schemas given as files are read from fsys, relative to name's directory.
+// Errors name the file as name.
+func ParseFS(fsys fs.FS, name string) (*troupe.App, error) {
+	data, err := readLimited(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return parse(name, data, fsys, path.Dir(name))
+}
+
+// readLimited reads at most MaxSize+1 bytes of name: enough to tell that a
+// file is too large.
+func readLimited(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxSize+1))
 }
 
 // Parse reads a manifest (docs/manifest.md) from data and returns the App it
-// declares. filename is used only in error positions.
+// declares. filename is used only in error positions; a payload schema given
+// as a file is an error (use [Load] or [ParseFS] for those).
 //
 // If the manifest is not valid, Parse returns a nil App and an [Errors] that
 // lists every problem found, each with its line and column. When the manifest
 // has gateway routes and declares no service named [troupe.GatewayService],
 // Parse adds that service with the routes' messages as its sends.
 func Parse(filename string, data []byte) (*troupe.App, error) {
-	p := &parser{file: filename, pos: &positions{
+	return parse(filename, data, nil, "")
+}
+
+func parse(filename string, data []byte, fsys fs.FS, dir string) (*troupe.App, error) {
+	p := &parser{file: filename, fsys: fsys, dir: dir, pos: &positions{
 		file:     filename,
 		sends:    map[svcName]pos{},
 		receives: map[svcName]pos{},
+		messages: map[string]pos{},
+		schemas:  map[string]pos{},
 	}}
 	app := p.parse(data)
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b Error) int {
+			if a.File != b.File {
+				// The manifest's own errors first, then those in schema files.
+				if a.File == filename || b.File == filename {
+					return map[bool]int{true: -1, false: 1}[a.File == filename]
+				}
+				return strings.Compare(a.File, b.File)
+			}
 			if a.Line != b.Line {
 				return a.Line - b.Line
 			}
@@ -119,14 +159,51 @@ type parser struct {
 	file string
 	errs Errors
 	pos  *positions
+	fsys fs.FS  // where payload schema files are; nil: none may be given
+	dir  string // the manifest's directory in fsys
+
+	// shared holds the nodes that an anchor names, and the nodes inside
+	// them: they are read once per alias that uses them, and each problem
+	// in them is reported once (at the anchor), not once per use.
+	shared   map[*yaml.Node]bool
+	reported map[*yaml.Node]bool
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	e := Error{File: p.file, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
+		if p.shared[n] {
+			if p.reported[n] {
+				return
+			}
+			if p.reported == nil {
+				p.reported = map[*yaml.Node]bool{}
+			}
+			p.reported[n] = true
+		}
 		e.Line, e.Column = n.Line, n.Column
 	}
 	p.errs = append(p.errs, e)
+}
+
+// markShared records the nodes of anchored subtrees of n in p.shared.
+func (p *parser) markShared(n *yaml.Node, inside bool) {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return
+	}
+	inside = inside || n.Anchor != ""
+	if inside {
+		if p.shared == nil {
+			p.shared = map[*yaml.Node]bool{}
+		}
+		if p.shared[n] {
+			return
+		}
+		p.shared[n] = true
+	}
+	for _, c := range n.Content {
+		p.markShared(c, inside)
+	}
 }
 
 // yamlLine matches go.yaml.in/yaml/v3's syntax errors.
@@ -150,12 +227,17 @@ var parserProblems = []string{
 	"found undefined tag handle",
 }
 
-func (p *parser) syntax(err error) {
+func (p *parser) syntax(err error, data []byte) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if slices.Contains(parserProblems, m[2]) {
 			line++
+		}
+		if col := tabColumn(data, line); col > 0 && tabProblem(m[2]) {
+			p.errs = append(p.errs, Error{File: p.file, Line: line, Column: col,
+				Msg: "YAML syntax: a tab character where YAML wants spaces (indent with spaces, never tabs)"})
+			return
 		}
 		p.errs = append(p.errs, Error{File: p.file, Line: line, Msg: "YAML syntax: " + m[2]})
 		return
@@ -163,7 +245,29 @@ func (p *parser) syntax(err error) {
 	p.errs = append(p.errs, Error{File: p.file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
 }
 
-var topKeys = []string{"app", "services", "gateway"}
+// tabProblem reports whether a YAML syntax message is one that a tab
+// causes.
+func tabProblem(msg string) bool {
+	return strings.Contains(msg, "tab") || msg == "found character that cannot start any token"
+}
+
+// tabColumn returns the column (from 1, in bytes) of the first tab in line
+// (from 1) of data, or 0 if it has none.
+func tabColumn(data []byte, line int) int {
+	for i := 1; i < line; i++ {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return 0
+		}
+		data = data[j+1:]
+	}
+	if j := bytes.IndexByte(data, '\n'); j >= 0 {
+		data = data[:j]
+	}
+	return bytes.IndexByte(data, '\t') + 1
+}
+
+var topKeys = []string{"app", "services", "gateway", "messages", "schemas"}
 
 func (p *parser) parse(data []byte) *troupe.App {
 	if len(data) > MaxSize {
@@ -173,15 +277,16 @@ func (p *parser) parse(data []byte) *troupe.App {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		p.syntax(err)
+		p.syntax(err, data)
 		return nil
 	}
 	var next yaml.Node
 	if err := dec.Decode(&next); err == nil {
 		p.errorf(&next, "a manifest holds one YAML document; this is a second one")
 	} else if !errors.Is(err, io.EOF) {
-		p.syntax(err)
+		p.syntax(err, data)
 	}
+	p.markShared(&doc, false)
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		p.errorf(nil, "manifest is empty: want a mapping with keys %s", strings.Join(topKeys, ", "))
 		return nil
@@ -192,7 +297,7 @@ func (p *parser) parse(data []byte) *troupe.App {
 		return nil
 	}
 	app := &troupe.App{}
-	var services, gateway *yaml.Node
+	var services, gateway, messages, schemas *yaml.Node
 	haveApp := false
 	for _, f := range p.fields(root, "the manifest", topKeys) {
 		switch f.key {
@@ -208,6 +313,10 @@ func (p *parser) parse(data []byte) *troupe.App {
 			services = f.v
 		case "gateway":
 			gateway = f.v
+		case "messages":
+			messages = f.v
+		case "schemas":
+			schemas = f.v
 		}
 	}
 	if !haveApp {
@@ -221,6 +330,18 @@ func (p *parser) parse(data []byte) *troupe.App {
 		routes = p.gateway(gateway)
 	}
 	p.checkRoutes(app, routes)
+	var msgs []message
+	if schemas != nil {
+		app.Schemas = p.schemas(schemas)
+	}
+	if messages != nil {
+		msgs = p.messages(messages)
+		for _, m := range msgs {
+			app.Messages = append(app.Messages, m.decl)
+		}
+	}
+	p.checkMessages(app, msgs)
+	p.checkTranslations(app)
 	return app
 }
 
@@ -246,7 +367,7 @@ func (p *parser) fields(n *yaml.Node, where string, known []string) []field {
 			p.errorf(k, "merge keys (<<) are not supported in %s", where)
 			continue
 		}
-		if known != nil && !slices.Contains(known, k.Value) {
+		if known != nil && !slices.Contains(known, k.Value) && !(where == "the manifest" && strings.HasPrefix(k.Value, "x-")) {
 			p.errorf(k, "unknown key %q in %s; known keys: %s", truncate(k.Value), where, strings.Join(known, ", "))
 			continue
 		}
@@ -275,7 +396,7 @@ func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
 	return n.Value, true
 }
 
-var serviceKeys = []string{"sends", "receives", "durable", "instances", "command", "env"}
+var serviceKeys = []string{"sends", "receives", "durable", "instances", "command", "env", "translate"}
 
 func (p *parser) services(n *yaml.Node) []troupe.ServiceDecl {
 	n = deref(n)
@@ -292,6 +413,8 @@ func (p *parser) services(n *yaml.Node) []troupe.ServiceDecl {
 			p.errorf(f.k, "service name is empty")
 		} else if err := troupe.ValidServiceName(f.key); err != nil {
 			p.errorf(f.k, "service name %v", err)
+		} else if f.key == troupe.OperatorService {
+			p.errorf(f.k, "service name %q is reserved for troupe's command line (troupe send)", f.key)
 		}
 		out = append(out, p.service(f.key, f.v))
 	}
@@ -333,6 +456,9 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 			s.Command = p.command(f.v, where)
 		case "env":
 			s.Env = p.env(f.v, where)
+		case "translate":
+			s.Translate = p.translate(f.v, where)
+			p.pos.translate = append(p.pos.translate, translatePos{service: name, node: deref(f.v)})
 		}
 	}
 	receives := make(map[string]bool, len(s.Receives))
@@ -372,7 +498,7 @@ func (p *parser) names(n *yaml.Node, where, key string) []posName {
 		if !ok {
 			continue
 		}
-		if err := troupe.ValidName(name); err != nil {
+		if err := troupe.ValidPortableName(name); err != nil {
 			p.errorf(item, "%s: %s: bad message %v", where, key, err)
 			continue
 		}

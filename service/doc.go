@@ -45,6 +45,24 @@
 //	err = s.Send(ctx, "audit.record", entry)
 //	replies, err := service.Collect[Quote](ctx, s, "price.quote", req)
 //
+// # Typed endpoints
+//
+// An [Endpoint] pairs a request name with its request and reply types and its
+// reply name, an [Event] a one-way name with its type. One declaration, in the
+// serving service's package, serves both sides:
+//
+//	var Create = service.Endpoint[CreateTodo, Todo]{Name: "todo.create", Reply: "todo"}
+//
+//	Create.Handle(s, t.create)                 // the todo service
+//	web.Sends(todo.Create)                     // the web service declares what it calls...
+//	td, err := todo.Create.Call(ctx, web, req) // ...and calls it
+//
+// so a caller and a server cannot disagree on a type without a compile error.
+// [Service.Start] runs [Service.Check] with the bus's manifest first: the names
+// must be in the service's receives or sends, the reply name among the
+// replies the manifest declares, and each Go type must match its message's
+// payload schema (docs/manifest.md); a service that disagrees does not start.
+//
 // Payloads are JSON: request and reply types are encoded with encoding/json.
 // A payload that does not decode into a handler's request type is answered
 // with a bad_request Error and the handler is not called.

@@ -41,6 +41,7 @@ type Service struct {
 	top      actor.PID // the service's supervisor
 	reqs     actor.PID // the request supervisor (simple_one_for_one)
 	log      *slog.Logger
+	decls    []declared // typed endpoints and events, for Check (endpoint.go)
 }
 
 type state int
@@ -113,10 +114,14 @@ func (s *Service) register(e *entry) error {
 
 // Start joins bus b as this service's instance, starts the service's
 // supervision tree in sys, and subscribes every registered handler. The
-// service must be declared in b's App and receive every name it handles.
+// service must be declared in b's App and receive every name it handles,
+// and its typed endpoints and events must agree with the App (see Check).
 func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) error {
 	if err := troupe.ValidServiceName(s.cfg.Name); err != nil {
 		return fmt.Errorf("service: name %v", err)
+	}
+	if err := s.Check(b.App()); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

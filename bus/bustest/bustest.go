@@ -48,15 +48,37 @@ func App() *troupe.App {
 			{Name: "web", Sends: []string{
 				"greet", "stream", "slow", "job", "news", "poll", "outer",
 				"lonely", "nobody", "durable.job", "failing.job", "echo",
+				"signup", "signup.note", "tick", "durable.signup", "account.create", "account.delete",
 			}},
-			{Name: "greeter", Receives: []string{"greet", "stream", "slow", "echo"}},
-			{Name: "worker", Receives: []string{"job", "durable.job", "failing.job"}, Durable: []string{"durable.job", "failing.job"}},
-			{Name: "audit", Receives: []string{"job", "news", "poll"}},
+			{Name: "greeter", Receives: []string{"greet", "stream", "slow", "echo", "signup", "signup.note", "tick"}},
+			{Name: "worker", Receives: []string{"job", "durable.job", "failing.job", "durable.signup"}, Durable: []string{"durable.job", "failing.job", "durable.signup"}},
+			{Name: "audit", Receives: []string{"job", "news", "poll", "account.created"}},
+			// A generic users service declared under the app's names
+			// (ExoCom's message translation).
+			{Name: "users", Receives: []string{"account.create"}, Sends: []string{"account.created"}, Translate: []troupe.Translation{
+				{Local: "user.create", App: "account.create"},
+				{Local: "user", App: "account"},
+				{Local: "user.created", App: "account.created"},
+				{Local: "user.delete", App: "account.delete"},
+			}},
 			{Name: "mail", Receives: []string{"news", "poll"}},
 			{Name: "outer", Receives: []string{"outer"}, Sends: []string{"inner"}},
 			{Name: "inner", Receives: []string{"inner"}},
 			{Name: "lonely", Receives: []string{"lonely"}},
 			{Name: "vault", Receives: []string{"secret"}},
+		},
+		Schemas: []troupe.SchemaDecl{
+			{Name: "Email", Schema: json.RawMessage(`{"type":"string","pattern":"@"}`)},
+		},
+		Messages: []troupe.MessageDecl{
+			{Name: "signup", Description: "Signs a user up.", Replies: []string{"welcome"},
+				Payload: json.RawMessage(`{"type":"object","required":["email"],"properties":{"email":{"$ref":"#/schemas/Email"},"name":{"type":"string"}}}`)},
+			{Name: "welcome", Payload: json.RawMessage(`{"type":"object","required":["user"],"properties":{"user":{"type":"integer"}}}`)},
+			{Name: "signup.note", Payload: json.RawMessage(`{"type":"string","maxLength":10}`)},
+			{Name: "durable.signup", Payload: json.RawMessage(`{"type":"object","required":["email"]}`)},
+			{Name: "tick", NoValidate: true, Payload: json.RawMessage(`{"type":"integer"}`)},
+			{Name: "account.create", Replies: []string{"account"}, Payload: json.RawMessage(`{"type":"object","required":["email"]}`)},
+			{Name: "account", Payload: json.RawMessage(`{"type":"object","required":["id"]}`)},
 		},
 	}
 }
@@ -72,6 +94,8 @@ func Run(t *testing.T, newTransport func(t *testing.T) bus.Transport) {
 	t.Run("Stats", s.stats)
 	t.Run("BadInput", s.badInput)
 	t.Run("Durable", s.durable)
+	t.Run("Schemas", s.schemas)
+	t.Run("Translation", s.translation)
 }
 
 type suite struct {

@@ -31,6 +31,14 @@ type Hello struct{}
 // World is the reply. It has no fields.
 type World struct{}
 
+// The service's endpoints: seed 001's spec (Hello → World) and its livebook
+// experiment's lower-case form (hello → world). A caller uses the same
+// declaration: hello.HelloWorld.Call(ctx, s, hello.Hello{}).
+var (
+	HelloWorld = service.Endpoint[Hello, World]{Name: "Hello", Reply: "World"}
+	LowerCase  = service.Endpoint[Hello, World]{Name: "hello", Reply: "world"}
+)
+
 // Options configure the service.
 type Options struct {
 	// PanicRate is the fraction of requests, from 0 (the default) to 1, whose
@@ -49,8 +57,8 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	}
 	s := service.New(cfg)
 	f := &faults{rate: opt.PanicRate}
-	for _, names := range [][2]string{{"Hello", "World"}, {"hello", "world"}} {
-		if err := service.Handle(s, names[0], names[1], func(context.Context, Hello) (World, error) {
+	for _, e := range []service.Endpoint[Hello, World]{HelloWorld, LowerCase} {
+		if err := e.Handle(s, func(context.Context, Hello) (World, error) {
 			f.maybePanic()
 			return World{}, nil
 		}); err != nil {

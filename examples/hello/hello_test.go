@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -13,6 +15,7 @@ import (
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/examples/hello"
+	"github.com/troupe-go/troupe/manifest"
 	"github.com/troupe-go/troupe/service"
 )
 
@@ -95,5 +98,46 @@ func TestBadPanicRate(t *testing.T) {
 		if _, err := hello.New(service.Config{}, hello.Options{PanicRate: rate}); err == nil {
 			t.Errorf("rate %v accepted", rate)
 		}
+	}
+}
+
+// TestGoTypesMatchTheManifest checks the service's typed endpoints against
+// the repository's troupe.yaml (the demo, which runs it), and against a
+// manifest that gives Hello and World schemas: the check service.Start runs.
+func TestGoTypesMatchTheManifest(t *testing.T) {
+	demo, err := manifest.Load(filepath.Join("..", "..", "troupe.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := hello.New(service.Config{}, hello.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(demo); err != nil {
+		t.Error(err)
+	}
+	withSchemas, err := manifest.Parse("hello.yaml", []byte(`
+app: hello
+messages:
+  Hello: {payload: {type: object, properties: {}}, replies: [World]}
+  hello: {payload: {type: object}, replies: [world]}
+  World: {payload: {type: object, properties: {}}}
+  world: {payload: {type: object}}
+services:
+  hello:
+    receives: [Hello, hello]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(withSchemas); err != nil {
+		t.Error(err)
+	}
+	// A manifest that wants a field Hello does not have is refused.
+	wrong := *withSchemas
+	wrong.Messages = append([]troupe.MessageDecl(nil), withSchemas.Messages...)
+	wrong.Messages[0].Payload = []byte(`{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}`)
+	if err := s.Check(&wrong); err == nil || !strings.Contains(err.Error(), `the schema has property "name"`) {
+		t.Errorf("Check against a Hello with a name = %v", err)
 	}
 }

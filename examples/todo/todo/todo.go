@@ -47,6 +47,33 @@ const (
 	EventListCreated = "list.created"
 )
 
+// The service's endpoints: each request name with its Go request and reply
+// types and its reply name. The service serves them and the web service
+// calls them, so the two cannot disagree on a type; both check them against
+// the manifest when they start (service.Check).
+var (
+	ListAll    = service.Endpoint[struct{}, Lists]{Name: MsgListAll, Reply: ReplyLists}
+	ListCreate = service.Endpoint[CreateList, store.List]{Name: MsgListCreate, Reply: ReplyList}
+	List       = service.Endpoint[ListTodos, Listing]{Name: MsgList, Reply: ReplyListing}
+	Get        = service.Endpoint[TodoRef, store.Todo]{Name: MsgGet, Reply: ReplyTodo}
+	Create     = service.Endpoint[CreateTodo, store.Todo]{Name: MsgCreate, Reply: ReplyTodo}
+	Update     = service.Endpoint[UpdateTodo, store.Todo]{Name: MsgUpdate, Reply: ReplyTodo}
+	Delete     = service.Endpoint[TodoRef, Deleted]{Name: MsgDelete, Reply: ReplyDeleted}
+	Clear      = service.Endpoint[ClearTodos, Cleared]{Name: MsgClear, Reply: ReplyCleared}
+)
+
+// The service's events, all of type Event.
+var (
+	TodoCreated = service.Event[Event]{Name: EventCreated}
+	TodoUpdated = service.Event[Event]{Name: EventUpdated}
+	TodoDeleted = service.Event[Event]{Name: EventDeleted}
+	TodoCleared = service.Event[Event]{Name: EventCleared}
+	ListCreated = service.Event[Event]{Name: EventListCreated}
+)
+
+// AllEvents lists the service's events, for the services that follow them.
+var AllEvents = []service.Event[Event]{TodoCreated, TodoUpdated, TodoDeleted, TodoCleared, ListCreated}
+
 // Receives lists every request name the service handles, for its manifest
 // declaration.
 var Receives = []string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}
@@ -79,14 +106,17 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	s := service.New(cfg)
 	t := &server{st: opt.Store, svc: s, log: opt.Logger, epoch: troupe.NewID(), seq: map[string]uint64{}}
 	errs := []error{
-		service.Handle(s, MsgListAll, ReplyLists, t.listAll),
-		service.Handle(s, MsgListCreate, ReplyList, t.listCreate),
-		service.Handle(s, MsgList, ReplyListing, t.list),
-		service.Handle(s, MsgGet, ReplyTodo, t.get),
-		service.Handle(s, MsgCreate, ReplyTodo, t.create),
-		service.Handle(s, MsgUpdate, ReplyTodo, t.update),
-		service.Handle(s, MsgDelete, ReplyDeleted, t.delete),
-		service.Handle(s, MsgClear, ReplyCleared, t.clear),
+		ListAll.Handle(s, t.listAll),
+		ListCreate.Handle(s, t.listCreate),
+		List.Handle(s, t.list),
+		Get.Handle(s, t.get),
+		Create.Handle(s, t.create),
+		Update.Handle(s, t.update),
+		Delete.Handle(s, t.delete),
+		Clear.Handle(s, t.clear),
+	}
+	for _, e := range AllEvents {
+		s.Sends(e)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("todo: %w", err)
@@ -123,7 +153,7 @@ func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, er
 	if err != nil {
 		return store.List{}, err
 	}
-	t.publish(ctx, EventListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.epoch, ListInfo: &l})
+	t.publish(ctx, ListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.epoch, ListInfo: &l})
 	return l, nil
 }
 
@@ -195,7 +225,7 @@ func (t *server) create(ctx context.Context, req CreateTodo) (store.Todo, error)
 	if err != nil {
 		return store.Todo{}, err
 	}
-	t.changed(ctx, EventCreated, Event{Kind: KindCreated, List: td.ListID, Todo: &td})
+	t.changed(ctx, TodoCreated, Event{Kind: KindCreated, List: td.ListID, Todo: &td})
 	return td, nil
 }
 
@@ -219,7 +249,7 @@ func (t *server) update(ctx context.Context, req UpdateTodo) (store.Todo, error)
 	if err != nil {
 		return store.Todo{}, err
 	}
-	t.changed(ctx, EventUpdated, Event{Kind: KindUpdated, List: td.ListID, Todo: &td, WasCompleted: before.Completed})
+	t.changed(ctx, TodoUpdated, Event{Kind: KindUpdated, List: td.ListID, Todo: &td, WasCompleted: before.Completed})
 	return td, nil
 }
 
@@ -233,7 +263,7 @@ func (t *server) delete(ctx context.Context, req TodoRef) (Deleted, error) {
 	if err := t.st.Delete(ctx, req.ID); err != nil {
 		return Deleted{}, err
 	}
-	t.changed(ctx, EventDeleted, Event{Kind: KindDeleted, List: before.ListID, Todo: &before, WasCompleted: before.Completed})
+	t.changed(ctx, TodoDeleted, Event{Kind: KindDeleted, List: before.ListID, Todo: &before, WasCompleted: before.Completed})
 	return Deleted{List: before.ListID, ID: before.ID}, nil
 }
 
@@ -248,24 +278,24 @@ func (t *server) clear(ctx context.Context, req ClearTodos) (Cleared, error) {
 		return Cleared{}, err
 	}
 	if n > 0 {
-		t.changed(ctx, EventCleared, Event{Kind: KindCleared, List: req.List, Cleared: n})
+		t.changed(ctx, TodoCleared, Event{Kind: KindCleared, List: req.List, Cleared: n})
 	}
 	return Cleared{List: req.List, Cleared: n}, nil
 }
 
 // changed numbers a change of ev.List and publishes it. t.mu is held.
-func (t *server) changed(ctx context.Context, name string, ev Event) {
+func (t *server) changed(ctx context.Context, e service.Event[Event], ev Event) {
 	t.seq[ev.List]++
 	ev.Seq = t.seq[ev.List]
 	ev.Epoch = t.epoch
-	t.publish(ctx, name, ev)
+	t.publish(ctx, e, ev)
 }
 
 // publish publishes an event. A change that was made stays made if its event
 // cannot be published: followers see a gap in the sequence numbers (or
 // nothing, until the next change) and ask for the listing again.
-func (t *server) publish(ctx context.Context, name string, ev Event) {
-	if err := t.svc.Publish(context.WithoutCancel(ctx), name, ev); err != nil {
-		t.log.Warn("todo: publish failed", "event", name, "list", ev.List, "err", err)
+func (t *server) publish(ctx context.Context, e service.Event[Event], ev Event) {
+	if err := e.Publish(context.WithoutCancel(ctx), t.svc, ev); err != nil {
+		t.log.Warn("todo: publish failed", "event", e.Name, "list", ev.List, "err", err)
 	}
 }

@@ -5,7 +5,7 @@
 //
 //	svc, h, err := web.New(service.Config{}, web.Options{})
 //	err = svc.Start(ctx, b, sys) // joins the bus as "web"
-//	http.Handle("/", h)          // pages, /static/, /live, /api/openapi.json
+//	http.Handle("/", h)          // pages, /static/, /live
 //	...
 //	svc.Stop(ctx)
 //	h.Close(ctx)                 // disconnects live browsers
@@ -39,6 +39,12 @@
 // # REST API
 //
 // The REST API is the gateway's (examples/todo/troupe.yaml declares its
-// routes); this package serves its OpenAPI 3 description at
-// /api/openapi.json.
+// routes, and each message's payload schema and replies); the gateway serves
+// its OpenAPI 3.1 document, generated from the manifest, at /openapi.json,
+// which Combine also serves at /api/openapi.json, and the AsyncAPI document
+// of the bus at /asyncapi.json.
+//
+// The service calls the todo service through its typed endpoints
+// (todo.List, todo.Create, ...), declared with Service.Sends, so the Go
+// types of both services are checked against the manifest when they start.
 package web

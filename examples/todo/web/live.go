@@ -12,7 +12,6 @@ import (
 
 	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/todo"
-	"github.com/troupe-go/troupe/service"
 )
 
 // hub fans the todo service's events out to the browsers connected to the
@@ -228,7 +227,7 @@ func (wb *Handler) serveLive(w http.ResponseWriter, r *http.Request) {
 func (wb *Handler) sendState(ctx context.Context, c *liveConn) {
 	ctx, cancel := context.WithTimeout(ctx, wb.timeout)
 	defer cancel()
-	st, err := service.Request[todo.Listing](ctx, wb.svc, todo.MsgList, todo.ListTodos{List: c.list, Filter: string(store.FilterCompleted)})
+	st, err := todo.List.Call(ctx, wb.svc, todo.ListTodos{List: c.list, Filter: string(store.FilterCompleted)})
 	var msg []byte
 	if err != nil {
 		msg, _ = json.Marshal(map[string]string{"kind": "error", "error": err.Error()})

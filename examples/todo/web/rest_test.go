@@ -13,7 +13,7 @@ import (
 
 	todoapp "github.com/troupe-go/troupe/examples/todo"
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
-	"github.com/troupe-go/troupe/examples/todo/web"
+	"github.com/troupe-go/troupe/internal/npmcheck"
 )
 
 // call sends a REST request through the gateway and decodes the reply.
@@ -146,22 +146,30 @@ func TestConcurrentEdits(t *testing.T) {
 	}
 }
 
-// TestOpenAPICoversEveryRoute checks that every REST route of the manifest
-// is described, and nothing else.
+// TestOpenAPICoversEveryRoute checks that the document the gateway serves
+// at /api/openapi.json, generated from the manifest, describes every REST
+// route, nothing else, and validates with the npm validators.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	m, err := todoapp.App()
 	if err != nil {
 		t.Fatal(err)
 	}
+	a := apptest.Start(t, apptest.Options{})
+	res, err := http.Get(a.Server.URL + "/api/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(web.OpenAPI(), &doc); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.") {
-		t.Errorf("openapi %q, want 3.x", doc.OpenAPI)
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi %q, want 3.1.0", doc.OpenAPI)
 	}
 	var want, got []string
 	for _, r := range m.Routes {
@@ -178,4 +186,12 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.SortSlices(less)); diff != "" {
 		t.Errorf("routes (-manifest +openapi):\n%s", diff)
 	}
+	npmcheck.OpenAPI(t, body)
+	res, err = http.Get(a.Server.URL + "/asyncapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	npmcheck.AsyncAPI(t, body)
 }

@@ -40,13 +40,6 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-//go:embed openapi.json
-var openAPI []byte
-
-// OpenAPI returns the OpenAPI 3 description of the REST API that the
-// gateway serves for the application (examples/todo/troupe.yaml's routes).
-func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
-
 // Options configure the web service.
 type Options struct {
 	// Timeout bounds each request a page makes to the todo service.
@@ -78,7 +71,6 @@ type Options struct {
 //	POST /lists/{list}/clear                   clear completed
 //	GET  /live?list={list}                     WebSocket of the list's events
 //	GET  /static/...                           CSS and JavaScript
-//	GET  /api/openapi.json                     the REST API's description
 //
 // Form posts answer 303 See Other back to the list (post/redirect/get), or,
 // for the page's script (header X-Requested-With: fetch), 204 No Content or
@@ -127,13 +119,14 @@ func New(cfg service.Config, opt Options) (*service.Service, *Handler, error) {
 	}
 	s := service.New(cfg)
 	wb := &Handler{svc: s, log: opt.Logger, timeout: opt.Timeout, tmpl: tmpl, hub: newHub(opt.QueueLen, opt.WriteTimeout, opt.PingInterval)}
-	for _, name := range todo.Events {
-		if err := service.On(s, name, func(_ context.Context, ev todo.Event) error {
+	for _, e := range todo.AllEvents {
+		if err := e.On(s, func(_ context.Context, ev todo.Event) error {
 			return wb.hub.publish(ev)
 		}); err != nil {
 			return nil, nil, fmt.Errorf("web: %w", err)
 		}
 	}
+	s.Sends(todo.ListAll, todo.ListCreate, todo.List, todo.Get, todo.Create, todo.Update, todo.Delete, todo.Clear)
 	static, _ := fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", wb.servePage)
@@ -146,10 +139,6 @@ func New(cfg service.Config, opt Options) (*service.Service, *Handler, error) {
 	mux.HandleFunc("POST /lists/{list}/clear", wb.form(wb.clear))
 	mux.HandleFunc("GET /live", wb.serveLive)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheShort(http.FileServerFS(static))))
-	mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openAPI)
-	})
 	wb.mux = mux
 	return s, wb, nil
 }
@@ -238,7 +227,7 @@ func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, li
 		wb.fail(w, r, err)
 		return
 	}
-	lists, err := service.Request[todo.Lists](ctx, wb.svc, todo.MsgListAll, struct{}{})
+	lists, err := todo.ListAll.Call(ctx, wb.svc, struct{}{})
 	if err != nil {
 		wb.fail(w, r, err)
 		return
@@ -321,7 +310,7 @@ func (wb *Handler) listing(ctx context.Context, list, filter string) (todo.Listi
 	if ok {
 		req.Epoch, req.Seq = c.lst.Epoch, todo.Int(c.lst.Seq)
 	}
-	lst, err := service.Request[todo.Listing](ctx, wb.svc, todo.MsgList, req)
+	lst, err := todo.List.Call(ctx, wb.svc, req)
 	if err != nil {
 		return todo.Listing{}, renderedItems{}, err
 	}
@@ -496,7 +485,7 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 func back(r *http.Request, list string) string { return listURL(list, r.PostForm.Get("filter")) }
 
 func (wb *Handler) newList(ctx context.Context, r *http.Request, _ string) (string, error) {
-	l, err := service.Request[store.List](ctx, wb.svc, todo.MsgListCreate, todo.CreateList{Name: r.PostForm.Get("name")})
+	l, err := todo.ListCreate.Call(ctx, wb.svc, todo.CreateList{Name: r.PostForm.Get("name")})
 	if err != nil {
 		return "", err
 	}
@@ -504,13 +493,13 @@ func (wb *Handler) newList(ctx context.Context, r *http.Request, _ string) (stri
 }
 
 func (wb *Handler) add(ctx context.Context, r *http.Request, list string) (string, error) {
-	_, err := service.Request[store.Todo](ctx, wb.svc, todo.MsgCreate, todo.CreateTodo{List: list, Title: r.PostForm.Get("title")})
+	_, err := todo.Create.Call(ctx, wb.svc, todo.CreateTodo{List: list, Title: r.PostForm.Get("title")})
 	return back(r, list), err
 }
 
 func (wb *Handler) edit(ctx context.Context, r *http.Request, list string) (string, error) {
 	title := r.PostForm.Get("title")
-	_, err := service.Request[store.Todo](ctx, wb.svc, todo.MsgUpdate, todo.UpdateTodo{List: list, ID: r.PathValue("id"), Title: &title})
+	_, err := todo.Update.Call(ctx, wb.svc, todo.UpdateTodo{List: list, ID: r.PathValue("id"), Title: &title})
 	return back(r, list), err
 }
 
@@ -519,31 +508,32 @@ func (wb *Handler) complete(ctx context.Context, r *http.Request, list string) (
 	if err := c.UnmarshalJSON([]byte(r.PostForm.Get("completed"))); err != nil {
 		return "", troupe.Errorf(troupe.CodeBadRequest, "completed: want true or false")
 	}
-	_, err := service.Request[store.Todo](ctx, wb.svc, todo.MsgUpdate, todo.UpdateTodo{List: list, ID: r.PathValue("id"), Completed: &c})
+	_, err := todo.Update.Call(ctx, wb.svc, todo.UpdateTodo{List: list, ID: r.PathValue("id"), Completed: &c})
 	return back(r, list), err
 }
 
 func (wb *Handler) del(ctx context.Context, r *http.Request, list string) (string, error) {
-	_, err := service.Request[todo.Deleted](ctx, wb.svc, todo.MsgDelete, todo.TodoRef{List: list, ID: r.PathValue("id")})
+	_, err := todo.Delete.Call(ctx, wb.svc, todo.TodoRef{List: list, ID: r.PathValue("id")})
 	return back(r, list), err
 }
 
 func (wb *Handler) clear(ctx context.Context, r *http.Request, list string) (string, error) {
-	_, err := service.Request[todo.Cleared](ctx, wb.svc, todo.MsgClear, todo.ClearTodos{List: list, Completed: true})
+	_, err := todo.Clear.Call(ctx, wb.svc, todo.ClearTodos{List: list, Completed: true})
 	return back(r, list), err
 }
 
 // Combine returns the handler of the whole application at one address: the
-// gateway (gw) for the REST API under /api/ and for its own /healthz,
-// /readyz and /metrics, and for POST / (seed 001's protocol route, which
-// troupe run's hello service uses); the pages for everything else, the
-// OpenAPI description at /api/openapi.json included.
+// gateway (gw) for the REST API under /api/, for its own /healthz, /readyz,
+// /metrics and API documents (/openapi.json, also at /api/openapi.json, and
+// /asyncapi.json, generated from the manifest), and for POST / (seed 001's
+// protocol route, which troupe run's hello service uses); the pages for
+// everything else.
 func Combine(pages *Handler, gw http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", gw)
-	mux.Handle("GET /api/openapi.json", pages)
+	mux.Handle("GET /api/openapi.json", http.StripPrefix("/api", gw))
 	mux.Handle("POST /{$}", gw)
-	for _, p := range []string{gateway.HealthPath, gateway.ReadyPath, gateway.MetricsPath} {
+	for _, p := range []string{gateway.HealthPath, gateway.ReadyPath, gateway.MetricsPath, gateway.OpenAPIPath, gateway.AsyncAPIPath} {
 		mux.Handle(p, gw)
 	}
 	mux.Handle("/", pages)

@@ -451,7 +451,8 @@ func TestAssets(t *testing.T) {
 	for _, tt := range []struct{ path, wantType, wantText string }{
 		{"/static/app.css", "text/css", ".todo"},
 		{"/static/app.js", "javascript", "new WebSocket"},
-		{"/api/openapi.json", "application/json", `"openapi": "3.0.3"`},
+		{"/api/openapi.json", "application/json", `"openapi": "3.1.0"`},
+		{"/asyncapi.json", "application/json", `"asyncapi": "3.0.0"`},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			res, err := http.Get(a.Server.URL + tt.path)
