@@ -89,10 +89,12 @@ func findCommand(name string) error {
 }
 
 // checkHandlers refuses a service that handles a name its declaration does
-// not receive: its messages would never be routed to it.
+// not receive (after the manifest's translations): its messages would never
+// be routed to it. The service's own Check (typed endpoints against the
+// manifest's schemas and replies) runs in Start.
 func checkHandlers(app *troupe.App, decl troupe.ServiceDecl, s *service.Service) error {
-	for _, name := range s.Handles() {
-		if !slices.Contains(decl.Receives, name) {
+	for _, local := range s.Handles() {
+		if name := decl.AppName(local); !slices.Contains(decl.Receives, name) {
 			return fmt.Errorf("host: service %q has a handler for %q, but the manifest of app %q does not say it receives it (it receives %s); add %q to its receives",
 				decl.Name, name, app.Name, list(decl.Receives), name)
 		}
@@ -105,7 +107,7 @@ func unhandled(decl troupe.ServiceDecl, s *service.Service) []string {
 	handles := s.Handles()
 	var out []string
 	for _, name := range decl.Receives {
-		if !slices.Contains(handles, name) {
+		if !slices.Contains(handles, decl.LocalName(name)) {
 			out = append(out, name)
 		}
 	}

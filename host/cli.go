@@ -100,7 +100,8 @@ func (p Program) commands() []subcommand {
 	return []subcommand{
 		{"run", "start the application: bus, services, command services, gateway", p.runCmd},
 		{"send", "send one message to a running application and print the reply", p.sendCmd},
-		{"lint", "check a manifest and report unused messages", p.lintCmd},
+		{"lint", "check a manifest, its unused messages, and its breaking changes (-against)", p.lintCmd},
+		{"api", "write the AsyncAPI and OpenAPI documents generated from the manifest", p.apiCmd},
 		{"bench", "seed 001's experiment: N concurrent Hellos within a duration", p.benchCmd},
 		{"new", "create a new application module from the hello template", p.newCmd},
 		{"serve", "serve one command service instance for a parent node (TROUPE_* variables)", p.serveCmd},

@@ -6,19 +6,27 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"time"
 
+	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/apidoc"
 	"github.com/troupe-go/troupe/internal/load"
 	"github.com/troupe-go/troupe/manifest"
 )
 
-// lintCmd is `lint`: validation errors (status 1) or lint warnings.
+// lintCmd is `lint`: validation errors (status 1) or lint warnings, and with
+// -against the breaking changes since an older version (status 1).
 func (p Program) lintCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := p.newFlagSet("lint", "[troupe.yaml]", "Checks a troupe manifest (default ./troupe.yaml) and prints its errors, with\n"+
 		"file:line:col, or its warnings: messages sent by no service or received by none.\n"+
-		"Exit status 1 if the manifest has errors.", stdout, stderr)
+		"Exit status 1 if the manifest has errors. With -against, it also prints every\n"+
+		"change since the older version OLD.yaml that can break a client or a service\n"+
+		"written against it (docs/protocol.md, \"Compatibility\"), and exits 1 if there is one.", stdout, stderr)
+	against := fs.String("against", "", "an older version of the manifest: report the breaking changes since it")
+	verbose := fs.Bool("v", false, "with -against, print the compatible changes too")
 	if err := parse(fs, args, stdout); err != nil {
 		return done(err)
 	}
@@ -30,23 +38,98 @@ func (p Program) lintCmd(_ context.Context, args []string, stdout, stderr io.Wri
 	if fs.NArg() == 1 {
 		path = fs.Arg(0)
 	}
-	app, err := manifest.Load(path)
+	app, failed, err := lintLoad(path, stdout)
+	if err != nil || failed {
+		return err
+	}
+	for _, w := range manifest.Lint(app) {
+		fmt.Fprintln(stdout, w.String())
+	}
+	if *against == "" {
+		return nil
+	}
+	old, failed, err := lintLoad(*against, stdout)
+	if err != nil || failed {
+		return err
+	}
+	var breaking int
+	for _, c := range manifest.Compare(old, app) {
+		if c.Breaking {
+			breaking++
+		}
+		if c.Breaking || *verbose {
+			fmt.Fprintln(stdout, c.String())
+		}
+	}
+	if breaking > 0 {
+		fmt.Fprintf(stdout, "%d breaking change(s) since %s\n", breaking, *against)
+		return exitStatus(1)
+	}
+	return nil
+}
+
+// lintLoad loads a manifest for lint: its errors are printed (failed), and
+// so is a declaration of the operator's reserved name.
+func lintLoad(path string, stdout io.Writer) (app *troupe.App, failed bool, err error) {
+	app, err = manifest.Load(path)
 	var errs manifest.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
 			fmt.Fprintln(stdout, e.Error())
 		}
-		return exitStatus(1)
+		return nil, true, exitStatus(1)
 	}
 	if err != nil {
-		return fmt.Errorf("lint: %w", err)
+		return nil, true, fmt.Errorf("lint: %w", err)
 	}
 	if _, err := app.WithOperator(); err != nil {
 		fmt.Fprintf(stdout, "%s: %v\n", path, err)
-		return exitStatus(1)
+		return nil, true, exitStatus(1)
 	}
-	for _, w := range manifest.Lint(app) {
-		fmt.Fprintln(stdout, w.String())
+	return app, false, nil
+}
+
+// apiCmd is `api`: the application's AsyncAPI (the bus) and OpenAPI (the
+// gateway's routes) documents.
+func (p Program) apiCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := p.newFlagSet("api", "[troupe.yaml]", "Writes the application's API documents, generated from its manifest (default\n"+
+		"./troupe.yaml, else the one built in): asyncapi.json (AsyncAPI 3.0: the bus's\n"+
+		"channels on NATS, each service's operations, payload and reply schemas) and\n"+
+		"openapi.json (OpenAPI 3.1: the gateway's routes). The gateway serves both too.", stdout, stderr)
+	out := fs.String("out", ".", "directory to write asyncapi.json and openapi.json to")
+	one := fs.String("print", "", "print one document to stdout instead: asyncapi or openapi")
+	if err := parse(fs, args, stdout); err != nil {
+		return done(err)
+	}
+	if fs.NArg() > 1 || (*one != "" && *one != "asyncapi" && *one != "openapi") {
+		fs.Usage()
+		return errUsage
+	}
+	app, _, err := p.loadManifest(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	docs := []struct {
+		name string
+		gen  func(*troupe.App) ([]byte, error)
+	}{{"asyncapi", apidoc.AsyncAPI}, {"openapi", apidoc.OpenAPI}}
+	for _, d := range docs {
+		if *one != "" && *one != d.name {
+			continue
+		}
+		data, err := d.gen(app)
+		if err != nil {
+			return fmt.Errorf("api: %s: %w", d.name, err)
+		}
+		if *one != "" {
+			_, err = stdout.Write(append(data, '\n'))
+			return err
+		}
+		path := filepath.Join(*out, d.name+".json")
+		if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", path)
 	}
 	return nil
 }

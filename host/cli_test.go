@@ -36,13 +36,13 @@ func exitCode(t *testing.T, p host.Program, args ...string) (code int, stdout, s
 func TestCommandLine(t *testing.T) {
 	t.Chdir(t.TempDir()) // no troupe.yaml here: the built-in manifest
 	p := greetProgram()
-	for _, cmd := range []string{"run", "send", "lint", "new", "serve", "version"} {
+	for _, cmd := range []string{"run", "send", "lint", "api", "new", "serve", "version"} {
 		t.Run(cmd+" -h", func(t *testing.T) {
 			code, stdout, stderr := exitCode(t, p, cmd, "-h")
 			if code != 0 || !strings.Contains(stdout, "usage: greet "+cmd) || stderr != "" {
 				t.Errorf("status %d, stdout %q, stderr %q; want 0 and the usage on stdout", code, stdout, stderr)
 			}
-			if cmd != "version" && cmd != "serve" && cmd != "lint" && !strings.Contains(stdout, "Flags:") {
+			if cmd != "version" && cmd != "serve" && !strings.Contains(stdout, "Flags:") {
 				t.Errorf("-h printed no flags:\n%s", stdout)
 			}
 		})
@@ -116,6 +116,53 @@ func TestLint(t *testing.T) {
 	}
 	if code, stdout, _ := exitCode(t, p, "lint", reserved); code != 1 || !strings.Contains(stdout, "troupe-cli") {
 		t.Errorf("lint of a manifest declaring troupe-cli: %d %q, want 1 and the reason", code, stdout)
+	}
+}
+
+// TestLintAgainst reports the breaking changes between two versions of a
+// manifest and passes additive ones.
+func TestLintAgainst(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, yaml string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	old := write("old.yaml", greetYAML(""))
+	removed := write("removed.yaml", strings.Replace(greetYAML(""), "    receives: [Greet, Note]\n    durable: [Note]", "    receives: [Greet]", 1))
+	added := write("added.yaml", strings.NewReplacer("    receives: [Greet, Note]", "    receives: [Greet, Note, Wave]",
+		"gateway:\n", "  waver:\n    sends: [Wave]\ngateway:\n").Replace(greetYAML("")))
+	p := greetProgram()
+	if code, stdout, stderr := exitCode(t, p, "lint", "-against", old, removed); code != 1 || !strings.Contains(stdout, "Note") || !strings.Contains(stdout, "breaking change") {
+		t.Errorf("lint -against with Note removed: %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := exitCode(t, p, "lint", "-against", old, added); code != 0 || strings.Contains(stdout, "breaking") {
+		t.Errorf("lint -against with Wave added: %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestAPI writes the generated documents.
+func TestAPI(t *testing.T) {
+	t.Chdir(t.TempDir())
+	p := greetProgram()
+	code, stdout, stderr := exitCode(t, p, "api", "-print", "openapi")
+	if code != 0 || !strings.Contains(stdout, `"openapi": "3.1`) {
+		t.Errorf("api -print openapi: %d %.200s %s", code, stdout, stderr)
+	}
+	out := t.TempDir()
+	if code, stdout, stderr := exitCode(t, p, "api", "-out", out); code != 0 {
+		t.Fatalf("api -out: %d %s %s", code, stdout, stderr)
+	}
+	for _, f := range []string{"asyncapi.json", "openapi.json"} {
+		data, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil || !strings.Contains(string(data), "Greet") {
+			t.Errorf("%s: %v %.100s", f, err, data)
+		}
+	}
+	if code, _, _ := exitCode(t, p, "api", "-print", "yaml"); code != 2 {
+		t.Errorf("api -print yaml: status %d, want 2", code)
 	}
 }
 

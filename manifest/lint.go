@@ -1,10 +1,7 @@
 package manifest
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"runtime"
 	"slices"
 	"strings"
@@ -12,6 +9,8 @@ import (
 	"weak"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/schema"
+	"go.yaml.in/yaml/v3"
 )
 
 // Warning is something legal but probably wrong in a manifest, such as a
@@ -79,12 +78,78 @@ func Lint(app *troupe.App) []Warning {
 			}
 		}
 	}
+	out = append(out, lintMessages(app, ps)...)
 	slices.SortStableFunc(out, func(a, b Warning) int {
 		if a.Line != b.Line {
 			return a.Line - b.Line
 		}
 		return a.Column - b.Column
 	})
+	return out
+}
+
+// lintMessages warns of described messages that nothing uses and of shared
+// schemas that no payload refers to.
+func lintMessages(app *troupe.App, ps *positions) []Warning {
+	used := map[string]bool{}
+	for _, s := range app.Services {
+		for _, m := range slices.Concat(s.Sends, s.Receives) {
+			used[m] = true
+		}
+	}
+	for _, r := range app.Routes {
+		used[r.Message] = true
+		for _, t := range r.Types {
+			used[t] = true
+		}
+	}
+	for _, m := range app.Messages {
+		if used[m.Name] {
+			for _, r := range m.Replies {
+				used[r] = true
+			}
+		}
+	}
+	at := func(w Warning, where map[string]pos, name string) Warning {
+		if ps != nil {
+			w.File = ps.file
+			if p, ok := where[name]; ok {
+				w.Line, w.Column = p.line, p.col
+			}
+		}
+		return w
+	}
+	var msgPos, schemaPos map[string]pos
+	if ps != nil {
+		msgPos, schemaPos = ps.messages, ps.schemas
+	}
+	var out []Warning
+	for _, m := range app.Messages {
+		if !used[m.Name] {
+			out = append(out, at(Warning{Msg: fmt.Sprintf("message %q is described, but no service sends or receives it and no message it is a reply to is used", m.Name)}, msgPos, m.Name))
+		}
+	}
+	// Shared schemas in use: those payloads refer to, and those they refer
+	// to in turn.
+	refd := map[string]bool{}
+	var queue []string
+	for _, m := range app.Messages {
+		queue = append(queue, schema.Refs(m.Payload)...)
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if refd[n] {
+			continue
+		}
+		refd[n] = true
+		queue = append(queue, schema.Refs(app.Schema(n))...)
+	}
+	for _, s := range app.Schemas {
+		if !refd[s.Name] {
+			out = append(out, at(Warning{Msg: fmt.Sprintf("schema %q is used by no payload", s.Name)}, schemaPos, s.Name))
+		}
+	}
 	return out
 }
 
@@ -98,53 +163,6 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-// LintCommand runs `troupe lint [file]`: it loads the manifest at file
-// (default troupe.yaml in the current directory), prints every error or, if
-// there are none, every warning to stdout, one "file:line:column: ..." line
-// each, and returns the exit status: 0 when the manifest is valid (warnings
-// or not), 1 when it is not or cannot be read, 2 for bad usage. Problems
-// other than the manifest's own go to stderr.
-func LintCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("troupe lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: troupe lint [file]\n\n"+
-			"Checks a troupe manifest (default ./troupe.yaml) and prints its errors,\n"+
-			"or its warnings: messages sent by no service or received by no service.\n"+
-			"Exit status 1 if the manifest has errors.\n")
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 1 {
-		fs.Usage()
-		return 2
-	}
-	path := "troupe.yaml"
-	if fs.NArg() == 1 {
-		path = fs.Arg(0)
-	}
-	app, err := Load(path)
-	var errs Errors
-	if errors.As(err, &errs) {
-		for _, e := range errs {
-			fmt.Fprintln(stdout, e.Error())
-		}
-		return 1
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "troupe lint: %v\n", err)
-		return 1
-	}
-	for _, w := range Lint(app) {
-		fmt.Fprintln(stdout, w.String())
-	}
-	return 0
-}
-
 // pos is a line and column in a manifest.
 type pos struct{ line, col int }
 
@@ -155,9 +173,22 @@ type svcName struct{ service, name string }
 // Lint. Parse keeps it in a side table keyed by the App it returned, so that
 // the App stays the plain troupe.App the rest of the system uses.
 type positions struct {
-	file     string
-	sends    map[svcName]pos
-	receives map[svcName]pos
+	file      string
+	sends     map[svcName]pos
+	receives  map[svcName]pos
+	messages  map[string]pos // where messages: describes each name
+	schemas   map[string]pos // where schemas: declares each one
+	translate []translatePos
+	// schemaNodes are the values of the schemas: section, one per
+	// App.Schemas entry (while parsing only).
+	schemaNodes []*yaml.Node
+}
+
+// translatePos is where a service's translate mapping is, for the checks
+// that run once the whole manifest is read.
+type translatePos struct {
+	service string
+	node    *yaml.Node
 }
 
 // table maps the Apps returned by Parse to their positions. Entries are

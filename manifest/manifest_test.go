@@ -39,19 +39,15 @@ func TestGolden(t *testing.T) {
 		}
 		for _, file := range files {
 			t.Run(dir+"/"+filepath.Base(file), func(t *testing.T) {
-				var stdout, stderr bytes.Buffer
-				code := manifest.LintCommand([]string{file}, &stdout, &stderr)
-				if stderr.Len() > 0 {
-					t.Errorf("stderr: %s", stderr.String())
-				}
+				stdout, code := lint(t, file)
 				wantCode := 0
 				if dir == "bad" {
 					wantCode = 1
 				}
 				if code != wantCode {
-					t.Errorf("LintCommand exit status = %d, want %d; output:\n%s", code, wantCode, stdout.String())
+					t.Errorf("lint exit status = %d, want %d; output:\n%s", code, wantCode, stdout)
 				}
-				got := fmt.Sprintf("%sexit %d\n", stdout.String(), code)
+				got := fmt.Sprintf("%sexit %d\n", stdout, code)
 				if dir == "good" {
 					got += "--- app\n" + dump(t, file)
 				}
@@ -343,54 +339,26 @@ func TestLintPositionsAreReleased(t *testing.T) {
 	t.Errorf("an App returned by Parse was not collected after 100 GCs")
 }
 
-func TestLintCommand(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "troupe.yaml")
-	if err := os.WriteFile(good, []byte("app: a\nservices: {s: {receives: [m]}}\n"), 0o644); err != nil {
-		t.Fatal(err)
+// lint prints what `troupe lint FILE` prints (host's lint command): the
+// errors, one per line, and status 1; or the warnings and status 0.
+func lint(t *testing.T, file string) (string, int) {
+	t.Helper()
+	var out strings.Builder
+	app, err := manifest.Load(file)
+	var errs manifest.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(&out, e.Error())
+		}
+		return out.String(), 1
 	}
-	tests := []struct {
-		name       string
-		args       []string
-		wantCode   int
-		wantStdout string
-		wantStderr string // substring
-	}{
-		{"warnings only", []string{good}, 0, good + `:2:27: warning: message "m" is received by s but sent by no service` + "\n", ""},
-		{"missing file", []string{filepath.Join(dir, "none.yaml")}, 1, "", "no such file"},
-		{"two files", []string{good, good}, 2, "", "usage: troupe lint [file]"},
-		{"unknown flag", []string{"-x"}, 2, "", "flag provided but not defined"},
-		{"help", []string{"-h"}, 0, "", "usage: troupe lint [file]"},
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := manifest.LintCommand(tt.args, &stdout, &stderr)
-			if code != tt.wantCode {
-				t.Errorf("exit status = %d, want %d", code, tt.wantCode)
-			}
-			if got := stdout.String(); got != tt.wantStdout {
-				t.Errorf("stdout = %q, want %q", got, tt.wantStdout)
-			}
-			if got := stderr.String(); !strings.Contains(got, tt.wantStderr) || (tt.wantStderr == "") != (got == "") {
-				t.Errorf("stderr = %q, want it to contain %q", got, tt.wantStderr)
-			}
-		})
+	for _, w := range manifest.Lint(app) {
+		fmt.Fprintln(&out, w.String())
 	}
-}
-
-func TestLintCommandDefaultFile(t *testing.T) {
-	t.Chdir(t.TempDir())
-	if err := os.WriteFile("troupe.yaml", []byte("app: BAD\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stdout, stderr bytes.Buffer
-	if code := manifest.LintCommand(nil, &stdout, &stderr); code != 1 {
-		t.Errorf("exit status = %d, want 1", code)
-	}
-	if got, want := stdout.String(), "troupe.yaml:1:6: app name \"BAD\" may hold only lower-case letters, digits and '-'\n"; got != want {
-		t.Errorf("stdout = %q, want %q", got, want)
-	}
+	return out.String(), 0
 }
 
 // FuzzParse feeds arbitrary bytes to Parse: it must never panic, must
@@ -440,8 +408,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("service name %q accepted (err %v, duplicate %v)", s.Name, err, seen[s.Name])
 			}
 			seen[s.Name] = true
+			if s.Name == troupe.OperatorService {
+				t.Fatalf("service %q accepted", s.Name)
+			}
 			for _, m := range slices.Concat(s.Sends, s.Receives, s.Durable) {
-				if err := troupe.ValidName(m); err != nil {
+				if err := troupe.ValidPortableName(m); err != nil {
 					t.Fatalf("message name %q accepted: %v", m, err)
 				}
 			}
@@ -464,6 +435,17 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		for _, r := range app.Routes {
+			if err := troupe.ValidRoute(r); err != nil {
+				t.Fatalf("route %+v accepted: %v", r, err)
+			}
+		}
+		for _, m := range app.Messages {
+			if len(m.Payload) > 0 && !json.Valid(m.Payload) {
+				t.Fatalf("message %q: payload schema is not JSON: %s", m.Name, m.Payload)
+			}
+		}
+		checkRuns(t, app)
 		manifest.Lint(app)
 	})
 }
@@ -480,7 +462,8 @@ func TestSyntaxErrorLines(t *testing.T) {
 			"f.yaml:4: YAML syntax: did not find expected ',' or ']'"},
 		{"unclosed flow sequence at the end", "a: 1\nb: 2\nc: [\n", "f.yaml:4: YAML syntax: did not find expected node content"},
 		{"bad indentation", "app: demo\nx: y\n  b: c\n", "f.yaml:3: YAML syntax: mapping values are not allowed in this context"},
-		{"tab", "app: demo\n\tb: c\n", "f.yaml:2: YAML syntax: found a tab character that violates indentation"},
+		{"tab", "app: demo\n\tb: c\n", "f.yaml:2:1: YAML syntax: a tab character where YAML wants spaces (indent with spaces, never tabs)"},
+		{"tab after spaces", "app: demo\nservices:\n  \thello: {}\n", "f.yaml:3:3: YAML syntax: a tab character where YAML wants spaces (indent with spaces, never tabs)"},
 		{"list in a mapping", "a: b\n- c\n", "f.yaml:2: YAML syntax: did not find expected key"},
 		{"bad token", "a: 1\nb: 2\nc: @x\n", "f.yaml:3: YAML syntax: found character that cannot start any token"},
 	}
