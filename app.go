@@ -65,10 +65,15 @@ type Translation struct {
 
 // ServiceDecl declares one service.
 type ServiceDecl struct {
-	Name      string
-	Sends     []string // names this service may send (requests, sends, publishes)
-	Receives  []string // names delivered to this service
-	Durable   []string // names, of those it receives, delivered at least once
+	Name     string
+	Sends    []string // names this service may send (requests, sends, publishes)
+	Receives []string // names delivered to this service
+	Durable  []string // names, of those it receives, delivered at least once
+	// Broadcast lists names, of those it receives and not durable, that
+	// every instance of the service gets (seed 003's publish-subscribe
+	// channel: browser-facing services, caches). The others go to one
+	// instance each time (its point-to-point channel).
+	Broadcast []string
 	Instances int      // how many instances troupe run starts; 0 means 1
 	Command   []string // if set, run as an OS process with this command line
 	Env       map[string]string
@@ -124,6 +129,13 @@ func (a *App) IsDurable(name string) bool {
 		}
 	}
 	return false
+}
+
+// Broadcasts reports whether every instance of service gets the envelopes
+// named name (ServiceDecl.Broadcast), rather than one of them.
+func (a *App) Broadcasts(service, name string) bool {
+	s := a.Service(service)
+	return s != nil && slices.Contains(s.Broadcast, name)
 }
 
 // MaySend reports whether service may send message name.

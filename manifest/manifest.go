@@ -396,7 +396,7 @@ func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
 	return n.Value, true
 }
 
-var serviceKeys = []string{"sends", "receives", "durable", "instances", "command", "env", "translate"}
+var serviceKeys = []string{"sends", "receives", "durable", "broadcast", "instances", "command", "env", "translate"}
 
 func (p *parser) services(n *yaml.Node) []troupe.ServiceDecl {
 	n = deref(n)
@@ -432,7 +432,7 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 		return s
 	}
 	where := fmt.Sprintf("service %q", name)
-	var durable []posName
+	var durable, broadcast []posName
 	for _, f := range p.fields(n, where, serviceKeys) {
 		switch f.key {
 		case "sends":
@@ -449,6 +449,11 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 			durable = p.names(f.v, where, "durable")
 			for _, m := range durable {
 				s.Durable = append(s.Durable, m.name)
+			}
+		case "broadcast":
+			broadcast = p.names(f.v, where, "broadcast")
+			for _, m := range broadcast {
+				s.Broadcast = append(s.Broadcast, m.name)
 			}
 		case "instances":
 			s.Instances = p.instances(f.v, where)
@@ -468,6 +473,14 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 	for _, m := range durable {
 		if !receives[m.name] {
 			p.errorf(m.node, "%s: durable message %q is not in its receives (only received messages can be durable)", where, m.name)
+		}
+	}
+	for _, m := range broadcast {
+		switch {
+		case !receives[m.name]:
+			p.errorf(m.node, "%s: broadcast message %q is not in its receives (only received messages go to every instance)", where, m.name)
+		case slices.Contains(s.Durable, m.name):
+			p.errorf(m.node, "%s: message %q is both durable and broadcast; a durable message goes to one instance, which acknowledges it (drop one of the two)", where, m.name)
 		}
 	}
 	return s
