@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,11 +94,12 @@ type Bus struct {
 // servicePolicy is what the bus knows about one declared service, built once
 // in New so that the per-message checks are map lookups.
 type servicePolicy struct {
-	name     string
-	sends    map[string]*sendInfo // by message name
-	receives map[string]*nameInfo // by message name
-	stats    *counters
-	handled  dedup // durable envelopes handled, to drop redeliveries
+	name      string
+	broadcast map[string]bool      // received names every instance gets
+	sends     map[string]*sendInfo // by message name
+	receives  map[string]*nameInfo // by message name
+	stats     *counters
+	handled   dedup // durable envelopes handled, to drop redeliveries
 
 	toApp, toLocal map[string]string // translations (translate.go); nil: none
 }
@@ -249,6 +251,18 @@ func (b *Bus) compile() error {
 				return fmt.Errorf("bus: app: service %q durable: %v", d.Name, err)
 			}
 			ni.durable = true
+		}
+		for _, n := range d.Broadcast {
+			switch {
+			case sp.receives[n] == nil:
+				return fmt.Errorf("bus: app: service %q broadcast: %q is not in its receives", d.Name, n)
+			case slices.Contains(d.Durable, n):
+				return fmt.Errorf("bus: app: service %q: %q is both durable and broadcast", d.Name, n)
+			}
+			if sp.broadcast == nil {
+				sp.broadcast = map[string]bool{}
+			}
+			sp.broadcast[n] = true
 		}
 		b.services[d.Name] = sp
 	}

@@ -125,8 +125,8 @@ func TestNoReceiverReplyEndsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = call.Next(ctx)
-	if !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrNotFound) {
-		t.Errorf("Next = %v, want not_found with ErrNoReceiver", err)
+	if !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrUnavailable) {
+		t.Errorf("Next = %v, want unavailable with ErrNoReceiver", err)
 	}
 	// The same envelope from another member is not believed.
 	call2, err := w.Call(ctx, "greet", nil)

@@ -71,6 +71,20 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// Leave stops deliveries to this member as it begins to stop (see
+// Port.Leave): no new message is delivered to its handlers, those already on
+// their way are, and it may still send requests and reply to what it holds
+// until Close. A service leaves, lets its handlers finish, then closes.
+func (c *Client) Leave(ctx context.Context) error {
+	if c.closed.Load() {
+		return nil
+	}
+	if err := c.port.Leave(ctx); err != nil {
+		return fmt.Errorf("bus: leave %s: %w", c.member, err)
+	}
+	return nil
+}
+
 // Handle makes this instance one of the service's receivers of name: the
 // envelopes named name routed to the service are delivered to h (to this
 // instance or another of the same service, one of them each time). name must
@@ -94,7 +108,11 @@ func (c *Client) Handle(name string, h Handler) error {
 	if c.subs[name] {
 		return &troupe.Error{Code: troupe.CodeConflict, Msg: fmt.Sprintf("bus: handle %q: already handled by %s", name, c.member)}
 	}
-	if err := c.port.Subscribe(name, &subscription{c: c, ni: ni, h: h, local: local}); err != nil {
+	mode := OneInstance
+	if c.sp.broadcast[name] {
+		mode = EveryInstance
+	}
+	if err := c.port.Subscribe(name, mode, &subscription{c: c, ni: ni, h: h, local: local}); err != nil {
 		return fmt.Errorf("bus: handle %q: %w", name, err)
 	}
 	c.subs[name] = true
@@ -333,7 +351,7 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 				return nil
 			}
 			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
-			return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no instance receives it", verb(env.Kind), env.Name), Err: troupe.ErrNoReceiver}
+			return noInstance(verb(env.Kind), env.Name)
 		}
 		ni.stats.errors.Add(1)
 		c.sp.stats.errors.Add(1)
@@ -391,7 +409,7 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 		}
 		if errors.Is(err, troupe.ErrNoReceiver) {
 			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
-			return nil, &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: request %q: no instance receives it", env.Name), Err: troupe.ErrNoReceiver}
+			return nil, noInstance("request", env.Name)
 		}
 		ni.stats.errors.Add(1)
 		c.sp.stats.errors.Add(1)
@@ -492,7 +510,7 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 	if noReceiverAnswer(c, env) {
 		p.mu.Unlock()
 		b.refuse(c.sp, ni, "no receiver subscribed (transport)", "sender", c.member.String(), "name", ni.name)
-		p.end(&troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: request %q: no instance receives it", ni.name), Err: troupe.ErrNoReceiver})
+		p.end(noInstance("request", ni.name))
 		return
 	}
 	switch {
@@ -538,28 +556,37 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 	}
 }
 
+// noInstance is the error of a message to a name that the manifest says some
+// service receives, when no instance of it is subscribed right now (none has
+// started yet, the last one is restarting, the transport is reconnecting):
+// unavailable, for the caller to try again later, with the cause
+// troupe.ErrNoReceiver. A name that no service declares is refused with
+// not_found instead, before anything is sent.
+func noInstance(verb, name string) *troupe.Error {
+	return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: %s %q: no instance receives it now; try again later", verb, name), Err: troupe.ErrNoReceiver}
+}
+
 // noReceiverAnswer reports whether env is the transport's own answer that no
-// instance of any receiving service is there (NATS's "no responders"): a
-// not_found Error reply that the transport addressed from this member to
-// itself (see NoReceiverReply). It ends the request at once, with a
-// not_found error whose cause is troupe.ErrNoReceiver, instead of at its
-// deadline.
+// instance of any receiving service is there (NATS's "no responders"): an
+// unavailable Error reply that the transport addressed from this member to
+// itself (see NoReceiverReply). It ends the request at once, with the error
+// of noInstance, instead of at its deadline.
 func noReceiverAnswer(c *Client, env *troupe.Envelope) bool {
 	if env.Sender != c.member || env.Name != troupe.ErrorName || env.More {
 		return false
 	}
 	e := env.Err()
-	return e != nil && e.Code == troupe.CodeNotFound
+	return e != nil && (e.Code == troupe.CodeUnavailable || e.Code == troupe.CodeNotFound)
 }
 
 // NoReceiverReply returns the envelope that a transport which learns only
 // after Route that no member received the request id sent by requester (as
 // NATS answers "no responders") delivers to the requester's inbox: a final
-// not_found Error reply to the request, sent by the requester itself. The
-// requester's bus ends the request at once with a not_found error whose cause
-// is troupe.ErrNoReceiver.
+// unavailable Error reply to the request, sent by the requester itself. The
+// requester's bus ends the request at once with an unavailable error whose
+// cause is troupe.ErrNoReceiver.
 func NoReceiverReply(id troupe.ID, requester troupe.Member) *troupe.Envelope {
-	payload, _ := json.Marshal(&troupe.Error{Code: troupe.CodeNotFound, Msg: troupe.ErrNoReceiver.Error()})
+	payload, _ := json.Marshal(&troupe.Error{Code: troupe.CodeUnavailable, Msg: troupe.ErrNoReceiver.Error()})
 	return &troupe.Envelope{
 		Kind: troupe.KindReply, Name: troupe.ErrorName, ID: troupe.NewID(), ActivityID: id,
 		ResponseTo: id, Sender: requester, SentAt: time.Now(), Payload: payload,

@@ -89,6 +89,7 @@ func NewInProcWith(cfg InProcConfig) *InProc {
 // compete: each envelope goes to one of them, round robin.
 type group struct {
 	name, service string
+	mode          Delivery
 	subs          []*inprocSub // copy-on-write under InProc.mu
 	next          atomic.Uint32
 	backlog       []*delivery // durable, waiting for an instance; under InProc.mu
@@ -156,7 +157,7 @@ func (t *InProc) publishRoutes() {
 }
 
 // Subscribe adds d as this member's receiver of name.
-func (p *inprocPort) Subscribe(name string, d Deliverer) error {
+func (p *inprocPort) Subscribe(name string, mode Delivery, d Deliverer) error {
 	if d == nil {
 		return fmt.Errorf("bus: inproc: subscribe %q: nil deliverer", name)
 	}
@@ -173,8 +174,15 @@ func (p *inprocPort) Subscribe(name string, d Deliverer) error {
 	}
 	g := gs[p.member.Service]
 	if g == nil {
-		g = &group{name: name, service: p.member.Service}
+		g = &group{name: name, service: p.member.Service, mode: mode}
 		gs[p.member.Service] = g
+	}
+	if len(g.subs) == 0 {
+		g.mode = mode
+	}
+	if g.mode != mode {
+		t.mu.Unlock()
+		return fmt.Errorf("bus: inproc: subscribe %q: %s asks for %s delivery, its service's other instances for %s", name, p.member, mode, g.mode)
 	}
 	for _, s := range g.subs {
 		if s.port == p {
@@ -214,6 +222,12 @@ func (p *inprocPort) Route(ctx context.Context, env *troupe.Envelope) error {
 		return fmt.Errorf("bus: inproc: route %q: %w", env.Name, troupe.ErrNoReceiver)
 	}
 	for _, r := range rs {
+		if r.g.mode == EveryInstance {
+			for _, s := range r.subs {
+				s.d.Deliver(env, nil)
+			}
+			continue
+		}
 		s := r.subs[0]
 		if len(r.subs) > 1 {
 			s = r.subs[r.g.next.Add(1)%uint32(len(r.subs))]
@@ -261,6 +275,34 @@ func (p *inprocPort) Reply(ctx context.Context, to troupe.Member, env *troupe.En
 	return nil
 }
 
+// Leave stops deliveries to the member; envelopes are delivered in the
+// sender's goroutine, so none is on its way once Leave returns.
+func (p *inprocPort) Leave(context.Context) error {
+	t := p.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p.unsubscribeAll()
+	t.publishRoutes()
+	return nil
+}
+
+// unsubscribeAll removes the member from every group; t.mu is held.
+func (p *inprocPort) unsubscribeAll() {
+	for _, gs := range p.t.groups {
+		g := gs[p.member.Service]
+		if g == nil {
+			continue
+		}
+		subs := make([]*inprocSub, 0, len(g.subs))
+		for _, s := range g.subs {
+			if s.port != p {
+				subs = append(subs, s)
+			}
+		}
+		g.subs = subs
+	}
+}
+
 // Close detaches the member. Its unsettled durable deliveries go to the
 // service's other instances, or wait for the next one to subscribe.
 func (p *inprocPort) Close() error {
@@ -275,19 +317,7 @@ func (p *inprocPort) Close() error {
 		delete(t.members, p.member)
 		t.publishInboxes()
 	}
-	for _, gs := range t.groups {
-		g := gs[p.member.Service]
-		if g == nil {
-			continue
-		}
-		subs := make([]*inprocSub, 0, len(g.subs))
-		for _, s := range g.subs {
-			if s.port != p {
-				subs = append(subs, s)
-			}
-		}
-		g.subs = subs
-	}
+	p.unsubscribeAll()
 	t.publishRoutes()
 	var orphans []*delivery
 	for dl := range t.open {

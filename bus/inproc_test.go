@@ -182,7 +182,7 @@ func TestInProcAckerSettlesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Subscribe("job", bus.DelivererFunc(func(env *troupe.Envelope, ack bus.Acker) { acks <- ack })); err != nil {
+	if err := p.Subscribe("job", bus.OneInstance, bus.DelivererFunc(func(env *troupe.Envelope, ack bus.Acker) { acks <- ack })); err != nil {
 		t.Fatal(err)
 	}
 	env := &troupe.Envelope{Kind: troupe.KindSend, Name: "job", ID: troupe.NewID(), Durable: true,

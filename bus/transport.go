@@ -24,13 +24,43 @@ type Transport interface {
 	Close(ctx context.Context) error
 }
 
+// Delivery is how the instances of one service share the envelopes of one
+// name that are routed to the service.
+type Delivery uint8
+
+const (
+	// OneInstance delivers each envelope to one instance of the service:
+	// the instances compete (seed 003's point-to-point channel). It is the
+	// default, and the only mode for durable names.
+	OneInstance Delivery = iota
+	// EveryInstance delivers each envelope to every instance of the
+	// service (seed 003's publish-subscribe channel): a service that
+	// keeps a copy of state in each instance (browsers' live updates, a
+	// cache) declares such names broadcast in the manifest.
+	EveryInstance
+)
+
+func (d Delivery) String() string {
+	if d == EveryInstance {
+		return "every instance"
+	}
+	return "one instance"
+}
+
 // Port is one member's attachment to a Transport. Its methods are safe for
 // concurrent use.
 type Port interface {
 	// Subscribe delivers to d the envelopes named name that are routed to
-	// this member's service. The instances of one service compete: each
-	// envelope goes to one instance of each subscribed service.
-	Subscribe(name string, d Deliverer) error
+	// this member's service: each envelope to one instance of each
+	// subscribed service (OneInstance: the instances compete), or, for
+	// EveryInstance, to every subscribed instance of the service.
+	// Durable names are always OneInstance.
+	Subscribe(name string, mode Delivery, d Deliverer) error
+	// Leave stops deliveries to this member, as it begins to stop: the
+	// transport routes no new envelope to it, and delivers those already
+	// on their way (a NATS subscription drains) before Leave returns or
+	// ctx ends. The member may still send and reply until Close.
+	Leave(ctx context.Context) error
 	// Route sends env (a request, send or publish) to one instance of
 	// every service subscribed to env.Name. If env.Durable, Route returns
 	// only once the transport has stored env, and delivery is at least

@@ -118,7 +118,7 @@ func BenchmarkRequestReply(b *testing.B) {
 			ready.Add(1)
 			respMember := troupe.Member{Service: "echo", Instance: "e1"}
 			responder = join(b, tr, "echo", "e1", bus.DelivererFunc(func(*troupe.Envelope, bus.Acker) {}))
-			err := responder.Subscribe("bench.echo", bus.DelivererFunc(func(req *troupe.Envelope, _ bus.Acker) {
+			err := responder.Subscribe("bench.echo", bus.OneInstance, bus.DelivererFunc(func(req *troupe.Envelope, _ bus.Acker) {
 				rep := &troupe.Envelope{Kind: troupe.KindReply, Name: "bench.echoed", ID: troupe.NewID(),
 					ActivityID: req.ActivityID, ResponseTo: req.ID, Sender: respMember, SentAt: time.Now(), Payload: req.Payload}
 				if err := responder.Reply(context.Background(), req.Sender, rep); err != nil {
@@ -289,7 +289,7 @@ func BenchmarkDurable(b *testing.B) {
 			all := make(chan struct{})
 			target := int64(b.N + 100)
 			cons := join(b, tr, "consumer", "c1", bus.DelivererFunc(func(*troupe.Envelope, bus.Acker) {}))
-			err := cons.Subscribe("bench.js", bus.DelivererFunc(func(env *troupe.Envelope, ack bus.Acker) {
+			err := cons.Subscribe("bench.js", bus.OneInstance, bus.DelivererFunc(func(env *troupe.Envelope, ack bus.Acker) {
 				if err := ack.Ack(); err != nil {
 					b.Error(err)
 				}

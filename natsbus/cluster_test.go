@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/natsbus"
 )
 
@@ -82,7 +83,7 @@ func TestClusterNothingLost(t *testing.T) {
 
 	got := newProcessed()
 	orders := join(t, tr, "orders", "o1", newInbox())
-	if err := orders.Subscribe("order.place", got); err != nil {
+	if err := orders.Subscribe("order.place", bus.OneInstance, got); err != nil {
 		t.Fatal(err)
 	}
 	web := join(t, tr, "web", "w1", newInbox())

@@ -117,7 +117,7 @@ func TestDurable(t *testing.T) {
 			}
 			in := newInbox()
 			orders := join(t, tr, "orders", "o1", newInbox())
-			if err := orders.Subscribe("order.place", in); err != nil {
+			if err := orders.Subscribe("order.place", bus.OneInstance, in); err != nil {
 				t.Fatalf("Subscribe: %v", err)
 			}
 			for i, s := range tt.steps {
@@ -179,7 +179,7 @@ func TestDurableEveryService(t *testing.T) {
 	var ports []bus.Port
 	for _, inst := range []string{"s1", "s2"} {
 		p := join(t, tr, "stock", inst, newInbox())
-		if err := p.Subscribe("order.placed", in); err != nil {
+		if err := p.Subscribe("order.placed", bus.OneInstance, in); err != nil {
 			t.Fatal(err)
 		}
 		ports = append(ports, p)
@@ -236,7 +236,7 @@ func TestFullStore(t *testing.T) {
 	t.Logf("accepted %d envelopes, then: %v", len(accepted), err)
 	in := newInbox()
 	orders := join(t, tr, "orders", "o1", newInbox())
-	if err := orders.Subscribe("order.place", in); err != nil {
+	if err := orders.Subscribe("order.place", bus.OneInstance, in); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
@@ -261,7 +261,7 @@ func TestCloseGivesBack(t *testing.T) {
 	web := join(t, tr, "web", "w1", newInbox())
 	first := newInbox()
 	o1 := join(t, tr, "orders", "o1", newInbox())
-	if err := o1.Subscribe("order.place", first); err != nil {
+	if err := o1.Subscribe("order.place", bus.OneInstance, first); err != nil {
 		t.Fatal(err)
 	}
 	env := durableEnv()
@@ -273,7 +273,7 @@ func TestCloseGivesBack(t *testing.T) {
 	}
 	second := newInbox()
 	o2 := join(t, tr, "orders", "o2", newInbox())
-	if err := o2.Subscribe("order.place", second); err != nil {
+	if err := o2.Subscribe("order.place", bus.OneInstance, second); err != nil {
 		t.Fatal(err)
 	}
 	if err := o1.Close(); err != nil {

@@ -54,7 +54,7 @@ func helperMain() int {
 	if err != nil {
 		return fail(err)
 	}
-	err = p.Subscribe("order.place", bus.DelivererFunc(func(env *troupe.Envelope, ack bus.Acker) {
+	err = p.Subscribe("order.place", bus.OneInstance, bus.DelivererFunc(func(env *troupe.Envelope, ack bus.Acker) {
 		// One write per id: a kill cannot tear a line.
 		if _, err := f.Write([]byte(env.ID + "\n")); err != nil {
 			_ = ack.Nak(0)

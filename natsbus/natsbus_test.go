@@ -167,7 +167,7 @@ func TestRequestReply(t *testing.T) {
 			stockIn := newInbox()
 			for i, inst := range []string{"s1", "s2"} {
 				stock[i] = join(t, tr, "stock", inst, newInbox())
-				if err := stock[i].Subscribe("stock.get", stockIn); err != nil {
+				if err := stock[i].Subscribe("stock.get", bus.OneInstance, stockIn); err != nil {
 					t.Fatalf("Subscribe: %v", err)
 				}
 			}

@@ -115,7 +115,7 @@ func TestServerRestart(t *testing.T) {
 	tr := newTransport(t, natsbus.Config{URL: srv.ClientURL(), Credentials: natsbus.CredentialsFrom(users), App: app, AckWait: time.Second})
 	got := newProcessed()
 	orders := join(t, tr, "orders", "o1", newInbox())
-	if err := orders.Subscribe("order.place", got); err != nil {
+	if err := orders.Subscribe("order.place", bus.OneInstance, got); err != nil {
 		t.Fatal(err)
 	}
 	web := join(t, tr, "web", "w1", newInbox())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,9 +60,21 @@ type Config struct {
 	// moved to the dead-letter stream, with the reason (raise an alarm
 	// here). It must not block.
 	OnDeadLetter func(env *troupe.Envelope, service, reason string)
+	// PingInterval is how often each connection pings its server, so
+	// that a server that stops answering (frozen, or cut off) is noticed
+	// after two unanswered pings and the connection moves to another
+	// server of the cluster. Default DefaultPingInterval; negative turns
+	// pings off.
+	PingInterval time.Duration
 	// Options are extra nats.go options for every connection.
 	Options []nats.Option
 }
+
+// DefaultPingInterval is Config.PingInterval's default: with two pings
+// outstanding at most, a frozen server is noticed within about half a
+// second, well inside a request's one-second budget (nats.go's own default
+// is two minutes).
+const DefaultPingInterval = 200 * time.Millisecond
 
 // Stats counts what a Transport dropped.
 type Stats struct {
@@ -119,6 +132,9 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = DefaultPingInterval
 	}
 	t := &Transport{
 		cfg: cfg, subj: s, log: cfg.Logger.With("transport", "nats", "app", name),
@@ -228,6 +244,8 @@ func (t *Transport) connect(user, what string) (*nats.Conn, error) {
 		nats.Name("troupe " + t.subj.app + " " + what),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(100 * time.Millisecond),
+		nats.PingInterval(max(t.cfg.PingInterval, 0)),
+		nats.MaxPingsOutstanding(2),
 		// Publishing while disconnected fails at once rather than
 		// being buffered: the sender learns that it was not sent.
 		nats.ReconnectBufSize(-1),
@@ -276,6 +294,28 @@ func (t *Transport) Stats() Stats {
 	}
 }
 
+// Ready reports whether every member's connection is connected to a
+// server: an error names those that are not (reconnecting, or never
+// connected), for a readiness probe.
+func (t *Transport) Ready() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return errClosed
+	}
+	var down []string
+	for m, p := range t.members {
+		if p.opened.Load() && !p.nc.IsConnected() {
+			down = append(down, m.String())
+		}
+	}
+	if len(down) > 0 {
+		slices.Sort(down)
+		return fmt.Errorf("natsbus: not connected to NATS: %s", strings.Join(down, ", "))
+	}
+	return nil
+}
+
 // Join attaches member m with its own NATS connection, logged in as
 // m.Service. Replies to m go to inbox.
 func (t *Transport) Join(ctx context.Context, m troupe.Member, inbox bus.Deliverer) (bus.Port, error) {
@@ -303,6 +343,9 @@ func (t *Transport) Join(ctx context.Context, m troupe.Member, inbox bus.Deliver
 	t.mu.Unlock()
 
 	err := p.open(ctx, inbox)
+	if err == nil {
+		p.opened.Store(true)
+	}
 	if err != nil {
 		t.mu.Lock()
 		delete(t.members, m)
@@ -370,13 +413,15 @@ type port struct {
 	js jetstream.JetStream
 
 	mu        sync.Mutex
-	idle      sync.Cond // signalled when busy drops to zero
-	busy      int       // deliveries in progress
-	stopping  bool      // no new deliveries start
-	subs      []*nats.Subscription
+	idle      sync.Cond            // signalled when busy drops to zero
+	busy      int                  // deliveries in progress
+	stopping  bool                 // no new deliveries start
+	subs      []*nats.Subscription // subs[0] is the reply subscription
 	consumers []jetstream.ConsumeContext
 	unsettled map[*acker]struct{}
+	left      bool // Leave was called: no subscriptions but replies
 	closed    bool
+	opened    atomic.Bool // nc and js are set
 }
 
 var _ bus.Port = (*port)(nil)
@@ -429,23 +474,27 @@ func (p *port) reply(msg *nats.Msg, inbox bus.Deliverer) {
 }
 
 // Subscribe delivers the envelopes named name to d: at-most-once ones from a
-// queue subscription (group: the service), durable ones, when the name is
-// durable, from the service's JetStream consumer for it.
-func (p *port) Subscribe(name string, d bus.Deliverer) error {
+// queue subscription (group: the service; a plain subscription for
+// bus.EveryInstance, so that every instance gets each), durable ones, when
+// the name is durable, from the service's JetStream consumer for it.
+func (p *port) Subscribe(name string, mode bus.Delivery, d bus.Deliverer) error {
 	if err := validSubjectName(name); err != nil {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: subscribe: %v", err)
 	}
 	if d == nil {
 		return fmt.Errorf("natsbus: subscribe %q: nil deliverer", name)
 	}
+	if mode == bus.EveryInstance && p.t.isDurable(name) {
+		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: subscribe %q: a durable name goes to one instance", name)
+	}
 	p.mu.Lock()
-	closed := p.closed
+	closed, left := p.closed, p.left
 	p.mu.Unlock()
-	if closed {
+	if closed || left {
 		return fmt.Errorf("natsbus: subscribe %q: %w", name, errClosed)
 	}
 	subject := p.t.subj.msg(name)
-	sub, err := p.nc.QueueSubscribe(subject, p.m.Service, func(msg *nats.Msg) {
+	handle := func(msg *nats.Msg) {
 		if !p.enter() {
 			return
 		}
@@ -453,7 +502,16 @@ func (p *port) Subscribe(name string, d bus.Deliverer) error {
 		if env := p.t.decode(msg.Subject, name, msg.Data); env != nil {
 			d.Deliver(env, nil)
 		}
-	})
+	}
+	var (
+		sub *nats.Subscription
+		err error
+	)
+	if mode == bus.EveryInstance {
+		sub, err = p.nc.Subscribe(subject, handle)
+	} else {
+		sub, err = p.nc.QueueSubscribe(subject, p.m.Service, handle)
+	}
 	if err != nil {
 		return fmt.Errorf("natsbus: subscribe %q: %w", name, err)
 	}
@@ -564,6 +622,50 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	}
 	if err := p.nc.Publish(p.t.subj.reply(to, env.ResponseTo), data); err != nil {
 		return unavailable("reply", env.Name, err)
+	}
+	return nil
+}
+
+// Leave drains the member's subscriptions and consumers (but its reply
+// subscription): the server routes nothing new to it, and what the client
+// already holds is still delivered. It returns when the drains are done or
+// ctx ends.
+func (p *port) Leave(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed || p.left {
+		p.mu.Unlock()
+		return nil
+	}
+	p.left = true
+	var subs []*nats.Subscription
+	if len(p.subs) > 1 {
+		subs = slices.Clone(p.subs[1:])
+	}
+	consumers := slices.Clone(p.consumers)
+	p.mu.Unlock()
+	var done []<-chan struct{}
+	for _, sub := range subs {
+		closed := sub.StatusChanged(nats.SubscriptionClosed)
+		if err := sub.Drain(); err != nil {
+			continue // already closed
+		}
+		ch := make(chan struct{})
+		go func() {
+			<-closed
+			close(ch)
+		}()
+		done = append(done, ch)
+	}
+	for _, cc := range consumers {
+		cc.Drain()
+		done = append(done, cc.Closed())
+	}
+	for _, ch := range done {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("natsbus: leave %s: %w", p.m, ctx.Err())
+		}
 	}
 	return nil
 }

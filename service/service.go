@@ -191,9 +191,12 @@ func (s *Service) subscribe(e *entry) error {
 	return nil
 }
 
-// Stop leaves the bus (no new messages are delivered), then stops the
-// supervision tree: messages being handled get the actor runtime's shutdown
-// timeout to finish. It waits until both are done or ctx ends.
+// Stop takes the instance out of the service gracefully: it leaves the bus
+// (no new message is delivered to it; those already on their way are), then
+// stops the supervision tree, so that the messages being handled finish
+// (within the actor runtime's shutdown timeout) and their replies go out,
+// and only then closes its bus client. It waits until all is done or ctx
+// ends. The service's other instances take the new messages meanwhile.
 func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	if s.state != started {
@@ -204,10 +207,11 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.state = stopped
 	client, top := s.client, s.top
 	s.mu.Unlock()
-	err := client.Close()
+	err := client.Leave(ctx)
 	if serr := actor.Stop(ctx, top); serr != nil && !errors.Is(serr, actor.ErrNoProcess) {
 		err = errors.Join(err, serr)
 	}
+	err = errors.Join(err, client.Close())
 	if err != nil {
 		return fmt.Errorf("service %s: stop: %w", s.cfg.Name, err)
 	}

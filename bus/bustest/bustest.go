@@ -62,6 +62,8 @@ func App() *troupe.App {
 				{Local: "user.delete", App: "account.delete"},
 			}},
 			{Name: "mail", Receives: []string{"news", "poll"}},
+			// Every instance of screen gets each news (publish-subscribe).
+			{Name: "screen", Receives: []string{"news"}, Broadcast: []string{"news"}},
 			{Name: "outer", Receives: []string{"outer"}, Sends: []string{"inner"}},
 			{Name: "inner", Receives: []string{"inner"}},
 			{Name: "lonely", Receives: []string{"lonely"}},
@@ -318,6 +320,105 @@ func (s *suite) routing(t *testing.T) {
 			if byInstance[inst] == 0 {
 				t.Errorf("greeter/%s handled no request: %v", inst, byInstance)
 			}
+		}
+	})
+	t.Run("EveryInstance", func(t *testing.T) {
+		f := s.setup(t, bus.Config{})
+		const n = 50
+		var mu sync.Mutex
+		screens := map[string]map[troupe.ID]int{}
+		audited := map[troupe.ID]int{}
+		for _, inst := range []string{"s1", "s2", "s3"} {
+			c := f.join("screen", inst)
+			screens[inst] = map[troupe.ID]int{}
+			f.handle(c, "news", func(ctx context.Context, m *bus.Msg) {
+				mu.Lock()
+				defer mu.Unlock()
+				screens[inst][m.Env.ID]++
+			})
+		}
+		// audit receives news too, but its two instances compete.
+		for _, inst := range []string{"a1", "a2"} {
+			f.handle(f.join("audit", inst), "news", func(ctx context.Context, m *bus.Msg) {
+				mu.Lock()
+				defer mu.Unlock()
+				audited[m.Env.ID]++
+			})
+		}
+		w := f.join("web", "web1")
+		for i := range n {
+			if err := w.Publish(context.Background(), "news", i); err != nil {
+				t.Fatalf("Publish %d: %v", i, err)
+			}
+		}
+		eventually(t, "every news at every screen and once at audit", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, ids := range screens {
+				if len(ids) != n {
+					return false
+				}
+			}
+			return len(audited) == n
+		})
+		time.Sleep(Quiet) // let duplicates, if any, arrive
+		mu.Lock()
+		defer mu.Unlock()
+		for inst, ids := range screens {
+			for id, k := range ids {
+				if k != 1 {
+					t.Errorf("screen/%s got %s %d times, want 1", inst, id, k)
+				}
+			}
+		}
+		for id, k := range audited {
+			if k != 1 {
+				t.Errorf("audit got %s %d times, want once over both instances", id, k)
+			}
+		}
+	})
+	t.Run("Leave", func(t *testing.T) {
+		f := s.setup(t, bus.Config{})
+		ctx := context.Background()
+		held := make(chan *bus.Msg, 1)
+		g1 := f.join("greeter", "g1")
+		f.handle(g1, "echo", func(ctx context.Context, m *bus.Msg) { held <- m }) // answers later
+		w := f.join("web", "web1")
+		call, err := w.Call(ctx, "echo", json.RawMessage(`"held"`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := receive(t, held, "the request at g1")
+		var answered sync.Map
+		g2 := f.join("greeter", "g2")
+		f.handle(g2, "echo", func(ctx context.Context, m *bus.Msg) {
+			answered.Store(m.Env.ID, true)
+			_ = m.Reply(ctx, "echoed", m.Env.Payload)
+		})
+		if err := g1.Leave(ctxTimeout(t, Patience)); err != nil {
+			t.Fatalf("Leave: %v", err)
+		}
+		// g1 gets nothing new; g2 answers everything.
+		for i := range 20 {
+			reply, err := w.Request(ctx, "echo", i)
+			if err != nil {
+				t.Fatalf("request %d after g1 left: %v", i, err)
+			}
+			if reply.Sender.Instance != "g2" {
+				t.Errorf("request %d answered by %s, want g2", i, reply.Sender)
+			}
+		}
+		silent(t, held, "a request at g1 after it left")
+		// What g1 held before it left it still answers, before it closes.
+		if err := m.Reply(ctx, "echoed", m.Env.Payload); err != nil {
+			t.Fatalf("reply after Leave: %v", err)
+		}
+		reply, err := call.Next(ctxTimeout(t, Patience))
+		if err != nil || payloadString(t, reply) != "held" {
+			t.Fatalf("the held request's reply: %v, %v", reply, err)
+		}
+		if err := g1.Close(); err != nil {
+			t.Errorf("Close after Leave: %v", err)
 		}
 	})
 	t.Run("ByName", func(t *testing.T) {
@@ -606,10 +707,11 @@ func (s *suite) permissions(t *testing.T) {
 			}
 		}
 		// "lonely" is declared received, but no instance joined: the bus
-		// or the transport must say so before the deadline.
+		// or the transport must say so before the deadline, as a
+		// transient failure (an instance may be starting).
 		lctx := ctxTimeout(t, Patience)
-		if _, err := w.Request(lctx, "lonely", nil); !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrNotFound) {
-			t.Errorf("request to a name no instance receives = %v, want not_found with ErrNoReceiver", err)
+		if _, err := w.Request(lctx, "lonely", nil); !errors.Is(err, troupe.ErrNoReceiver) || !errors.Is(err, troupe.ErrUnavailable) {
+			t.Errorf("request to a name no instance receives = %v, want unavailable with ErrNoReceiver", err)
 		}
 		if err := w.Publish(ctx, "nobody", nil); err != nil {
 			t.Errorf("Publish to a name nobody receives = %v, want nil", err)

@@ -132,7 +132,7 @@ func (s *suite) schemas(t *testing.T) {
 		// turns its reply into a bad_request Error.
 		p := f.raw("greeter", "raw2", nil)
 		ch := make(chan *troupe.Envelope, 1)
-		if err := p.Subscribe("signup", bus.DelivererFunc(func(env *troupe.Envelope, _ bus.Acker) { ch <- env })); err != nil {
+		if err := p.Subscribe("signup", bus.OneInstance, bus.DelivererFunc(func(env *troupe.Envelope, _ bus.Acker) { ch <- env })); err != nil {
 			t.Fatalf("raw Subscribe: %v", err)
 		}
 		// g1 competes with raw2 for signup: close it so that raw2 gets it.
