@@ -93,6 +93,11 @@ type Config struct {
 	// Health adds entries (alarm states, say) to the /healthz body.
 	// Optional.
 	Health func(ctx context.Context) map[string]any
+	// Live reports whether the process is alive (its runtime answers);
+	// /healthz answers 503 while it returns an error, so that a
+	// supervisor (the kubelet's liveness probe) restarts it. Optional:
+	// nil means alive.
+	Live func(ctx context.Context) error
 	// Ready reports whether the application is ready for traffic; /readyz
 	// answers 503 while it returns an error. Optional: nil means ready.
 	Ready func(ctx context.Context) error
@@ -567,8 +572,8 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) (*buffer, err
 	return b, nil
 }
 
-// serveHealth answers liveness: 200 while the process serves, with the
-// extra entries of Config.Health.
+// serveHealth answers liveness: 200 while Config.Live succeeds (503 with
+// the reason when it fails), with the extra entries of Config.Health.
 func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{}
 	if g.cfg.Health != nil {
@@ -576,14 +581,22 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 			body[k] = v
 		}
 	}
+	status := http.StatusOK
 	body["status"] = "ok"
+	if g.cfg.Live != nil {
+		if err := g.cfg.Live(r.Context()); err != nil {
+			status = http.StatusServiceUnavailable
+			body["status"] = "unhealthy"
+			body["reason"] = err.Error()
+		}
+	}
 	body["draining"] = g.draining.Load()
 	out, err := json.Marshal(body)
 	if err != nil {
 		g.fail(w, r, "", time.Now(), troupe.Errorf(troupe.CodeInternal, "health: %v", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, status, out)
 }
 
 // serveReady answers readiness: 503 while Config.Ready fails or the server

@@ -92,6 +92,11 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, pattern string, s
 	if status == 0 {
 		status = StatusOf(te.Code)
 	}
+	if status == http.StatusServiceUnavailable {
+		// Transient (no instance right now, reconnecting, a full
+		// bulkhead): a client may try again.
+		w.Header().Set("Retry-After", RetryAfter)
+	}
 	code := te.Code
 	if !code.Known() {
 		code = troupe.CodeInternal
@@ -111,6 +116,9 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, pattern string, s
 	}
 	g.observe(pattern, code, start)
 }
+
+// RetryAfter is the Retry-After header, in seconds, of a 503 answer.
+const RetryAfter = "1"
 
 // Shared header values.
 var (

@@ -363,6 +363,10 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 		Health: func(context.Context) map[string]any {
 			return map[string]any{"app": n.app.Name, "version": cmp.Or(cfg.Version, "devel"), "alarms": n.monitor.Snapshot()}
 		},
+		// Liveness is the actor runtime's heartbeat (as the systemd
+		// watchdog's); readiness follows the transport's connections.
+		Live:  n.Healthy,
+		Ready: n.Ready,
 		Observer: func(_ string, code troupe.Code, _ time.Duration) {
 			al.surge.Observe()
 			al.errorRate.Observe(code != "" && code != troupe.CodeBadRequest && code != troupe.CodeNotFound)
@@ -574,6 +578,16 @@ func (n *Node) Healthy(ctx context.Context) error {
 	}
 	_, err := actor.Ask(ctx, n.heartbeat, struct{}{})
 	return err
+}
+
+// Ready reports whether the node can take traffic: its transport's
+// connections are up (a node on NATS that lost its server is not ready
+// until it has reconnected). /readyz answers 503 while it fails.
+func (n *Node) Ready(context.Context) error {
+	if n.transport != nil {
+		return n.transport.Ready()
+	}
+	return nil
 }
 
 // Summary says what the node runs, for a start-up line: "app demo, running

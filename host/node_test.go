@@ -2,9 +2,11 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/host"
+	"github.com/troupe-go/troupe/natsbus"
 	"github.com/troupe-go/troupe/service"
 )
 
@@ -256,4 +259,71 @@ func TestSecondNodeKeepsFirstsFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "greeter")); err != nil {
 		t.Errorf("the service's data directory: %v", err)
 	}
+}
+
+// TestReadinessFollowsNATS: /readyz answers 503 while the node's NATS server
+// is gone and 200 once it is back; a request meanwhile is a 503 to try again,
+// never a 404; /healthz (liveness: the actor runtime) stays 200.
+func TestReadinessFollowsNATS(t *testing.T) {
+	app, err := greetApp().WithOperator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	store := t.TempDir()
+	srv, err := natsbus.RunServer(natsbus.ServerConfig{App: app, Port: port, DataDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := srv.Users()
+	credFile := filepath.Join(t.TempDir(), "credentials.json")
+	data, err := json.Marshal(users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(credFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, host.Config{App: greetApp(), Services: []host.Service{greeter}, HTTP: host.HTTPConfig{Addr: "127.0.0.1:0"},
+		NATS: host.NATSConfig{URL: srv.ClientURL(), Credentials: credFile}})
+	status := func(path string) int {
+		t.Helper()
+		resp, err := http.Get(n.URL() + strings.TrimPrefix(path, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("/readyz"); got != http.StatusOK {
+		t.Fatalf("/readyz with NATS up = %d", got)
+	}
+
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	if got := status("/healthz"); got != http.StatusOK {
+		t.Errorf("/healthz with NATS down = %d, want 200 (the process itself is alive)", got)
+	}
+	code, got := post(t, n.URL(), `{"type":"Greet","name":"outage"}`)
+	if code != http.StatusServiceUnavailable || got["code"] != "unavailable" {
+		t.Errorf("Greet with NATS down = %d %v, want 503 unavailable", code, got)
+	}
+
+	srv, err = natsbus.RunServer(natsbus.ServerConfig{App: app, Port: port, DataDir: store, Credentials: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	eventually(t, 30*time.Second, func() bool { return status("/readyz") == http.StatusOK })
+	eventually(t, 30*time.Second, func() bool {
+		code, _ := post(t, n.URL(), `{"type":"Greet","name":"back"}`)
+		return code == http.StatusOK
+	})
 }
