@@ -135,9 +135,10 @@ func TestRunOnly(t *testing.T) {
 	if front.nats == "" {
 		t.Fatal("no NATS URL printed")
 	}
-	// Nobody serves Hello yet: the gateway says so at once.
-	if status, got := post(t, front.gateway+"/", `{"type":"Hello"}`); status != http.StatusNotFound || got["type"] != "Error" {
-		t.Fatalf("Hello with no hello service: %d %v, want 404 Error", status, got)
+	// Nobody serves Hello yet: the gateway says so at once, as a
+	// transient failure (503, try again later), not a permanent 404.
+	if status, got := post(t, front.gateway+"/", `{"type":"Hello"}`); status != http.StatusServiceUnavailable || got["type"] != "Error" || got["code"] != "unavailable" {
+		t.Fatalf("Hello with no hello service: %d %v, want 503 unavailable", status, got)
 	}
 	// Two more processes' worth of hello instances compete for Hello.
 	startRun(t, "-only", "hello", "-nats", front.nats, "-data", data)
