@@ -79,6 +79,8 @@ type Bus struct {
 	log       *slog.Logger
 	services  map[string]*servicePolicy
 	names     map[string]*nameInfo
+	nameList  []*nameInfo // names by nameInfo.idx
+	retired   retired     // the counts of clients that closed
 	unknown   *counters // refusals and drops for names the App does not declare
 	closed    atomic.Bool
 	mu        sync.Mutex
@@ -98,7 +100,6 @@ type servicePolicy struct {
 	broadcast map[string]bool      // received names every instance gets
 	sends     map[string]*sendInfo // by message name
 	receives  map[string]*nameInfo // by message name
-	stats     *counters
 	handled   dedup // durable envelopes handled, to drop redeliveries
 
 	toApp, toLocal map[string]string // translations (translate.go); nil: none
@@ -117,7 +118,7 @@ type nameInfo struct {
 	receivers []string
 	senders   map[string]bool // services that declare that they send it
 	durable   bool
-	stats     *counters
+	idx       int // in Bus.nameList and each Client's counters
 
 	validator *schema.Validator // nil: no schema, or its check is off
 	replies   []string          // the declared reply names; nil: any
@@ -217,8 +218,9 @@ func (b *Bus) compile() error {
 		if err := troupe.ValidName(n); err != nil {
 			return nil, err
 		}
-		ni := &nameInfo{name: n, stats: newCounters()}
+		ni := &nameInfo{name: n, idx: len(b.nameList)}
 		b.names[n] = ni
+		b.nameList = append(b.nameList, ni)
 		return ni, nil
 	}
 	for i := range decls {
@@ -233,7 +235,6 @@ func (b *Bus) compile() error {
 			name:     d.Name,
 			sends:    make(map[string]*sendInfo, len(d.Sends)),
 			receives: make(map[string]*nameInfo, len(d.Receives)),
-			stats:    newCounters(),
 		}
 		for _, n := range d.Receives {
 			ni, err := name(n)
@@ -334,10 +335,14 @@ func (b *Bus) Join(ctx context.Context, service, instance string) (*Client, erro
 	return c, nil
 }
 
+// forget removes a closed client, keeping its counts (Stats).
 func (b *Bus) forget(c *Client) {
 	b.mu.Lock()
-	delete(b.clients, c)
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	if _, ok := b.clients[c]; ok {
+		b.retire(c)
+		delete(b.clients, c)
+	}
 }
 
 // App returns the application declaration the bus enforces.
@@ -371,42 +376,35 @@ func (b *Bus) Close(ctx context.Context) error {
 
 var errClosed = &troupe.Error{Code: troupe.CodeUnavailable, Msg: "bus is closed"}
 
-// refuse records one refusal: a counter on the name (if declared) and the
-// service, and one log record.
-func (b *Bus) refuse(sp *servicePolicy, ni *nameInfo, msg string, attrs ...any) {
-	if ni != nil {
-		ni.stats.refusals.Add(1)
-	} else {
+// refuse records one refusal by (or to) the member of c: a counter on the
+// name (if declared; else the bus's undeclared counter), and one log record.
+func (b *Bus) refuse(c *Client, ni *nameInfo, msg string, attrs ...any) {
+	if ni == nil {
 		b.unknown.refusals.Add(1)
 	}
-	if sp != nil {
-		sp.stats.refusals.Add(1)
-	}
+	c.count(ni).refusals.Add(1)
 	b.log.Warn("bus: refused: "+msg, attrs...)
 }
 
 // drop records one dropped envelope that was not a refusal (expired, late,
-// malformed, unknown reply) on the name (if declared) and the service (if
-// known), and logs it at debug level.
-func (b *Bus) drop(sp *servicePolicy, ni *nameInfo, kind dropKind, msg string, attrs ...any) {
-	cs := [2]*counters{b.unknown, nil}
-	if ni != nil {
-		cs[0] = ni.stats
+// malformed, unknown reply) at the member of c, on the name if declared, and
+// logs it at debug level.
+func (b *Bus) drop(c *Client, ni *nameInfo, kind dropKind, msg string, attrs ...any) {
+	cs := [2]*counters{c.count(ni), nil}
+	if ni == nil {
+		cs[1] = b.unknown
 	}
-	if sp != nil {
-		cs[1] = sp.stats
-	}
-	for _, c := range cs {
-		if c == nil {
+	for _, k := range cs {
+		if k == nil {
 			continue
 		}
 		switch kind {
 		case dropLate:
-			c.late.Add(1)
+			k.late.Add(1)
 		case dropExpired:
-			c.expired.Add(1)
+			k.expired.Add(1)
 		default:
-			c.dropped.Add(1)
+			k.dropped.Add(1)
 		}
 	}
 	b.log.Debug("bus: dropped: "+msg, attrs...)

@@ -25,6 +25,7 @@ type Client struct {
 	cancel context.CancelFunc
 	pend   pendingTable
 	closed atomic.Bool
+	stats  []counters // by nameInfo.idx, then one for undeclared names
 
 	mu   sync.Mutex
 	subs map[string]bool
@@ -37,7 +38,7 @@ var _ Deliverer = (*inbox)(nil)
 
 func newClient(b *Bus, sp *servicePolicy, m troupe.Member) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool)}
+	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool), stats: make([]counters, len(b.nameList)+1)}
 	c.pend.init()
 	return c
 }
@@ -97,7 +98,7 @@ func (c *Client) Handle(name string, h Handler) error {
 	name = c.sp.appName(local) // translate.go
 	ni := c.sp.receives[name]
 	if ni == nil {
-		c.bus.refuse(c.sp, c.bus.names[name], "handle an undeclared name", nameAttrs(c.member.String(), local, name)...)
+		c.bus.refuse(c, c.bus.names[name], "handle an undeclared name", nameAttrs(c.member.String(), local, name)...)
 		return &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: handle %s: service %q does not declare that it receives it", quoteNames(local, name), c.sp.name)}
 	}
 	if c.closed.Load() {
@@ -245,17 +246,17 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 	si := c.sp.sends[name]
 	if si == nil {
 		ni := b.names[name]
-		b.refuse(c.sp, ni, "undeclared send", "sender", c.member.String(), "name", name, "kind", kind)
+		b.refuse(c, ni, "undeclared send", "sender", c.member.String(), "name", name, "kind", kind)
 		return nil, nil, &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: %s %q: service %q does not declare that it sends it", verb(kind), name, c.sp.name)}
 	}
 	ni := si.name
 	if kind != troupe.KindPublish && len(ni.receivers) == 0 {
-		b.refuse(c.sp, ni, "no receiver", "sender", c.member.String(), "name", name, "kind", kind)
+		b.refuse(c, ni, "no receiver", "sender", c.member.String(), "name", name, "kind", kind)
 		return nil, nil, &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("bus: %s %q: no service receives it", verb(kind), name), Err: troupe.ErrNoReceiver}
 	}
 	raw, err := b.encode(payload)
 	if err != nil {
-		b.refuse(c.sp, ni, "bad payload", "sender", c.member.String(), "name", name, "error", err)
+		b.refuse(c, ni, "bad payload", "sender", c.member.String(), "name", name, "error", err)
 		return nil, nil, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s %q: %v", verb(kind), name, err), Err: err}
 	}
 	if ni.validator != nil {
@@ -283,7 +284,7 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 			dl = d
 		}
 		if !dl.After(now) {
-			b.refuse(c.sp, ni, "deadline already passed", "sender", c.member.String(), "name", name)
+			b.refuse(c, ni, "deadline already passed", "sender", c.member.String(), "name", name)
 			return nil, nil, &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("bus: request %q: deadline already passed", name), Err: context.DeadlineExceeded}
 		}
 		env.Deadline = dl
@@ -338,27 +339,23 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 	ni := si.name
 	if len(ni.receivers) == 0 {
 		// A publish nobody receives: accepted, counted, not routed.
-		ni.stats.sent.Add(1)
-		c.sp.stats.sent.Add(1)
+		c.count(ni).sent.Add(1)
 		return nil
 	}
 	err := c.bus.routeChecked(ctx, c.port, env, ni.validator != nil)
 	if err != nil {
 		if errors.Is(err, troupe.ErrNoReceiver) {
 			if zeroOK {
-				ni.stats.sent.Add(1)
-				c.sp.stats.sent.Add(1)
+				c.count(ni).sent.Add(1)
 				return nil
 			}
-			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
+			c.bus.refuse(c, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
 			return noInstance(verb(env.Kind), env.Name)
 		}
-		ni.stats.errors.Add(1)
-		c.sp.stats.errors.Add(1)
+		c.count(ni).errors.Add(1)
 		return fmt.Errorf("bus: %s %q: %w", verb(env.Kind), env.Name, err)
 	}
-	ni.stats.sent.Add(1)
-	c.sp.stats.sent.Add(1)
+	c.count(ni).sent.Add(1)
 	return nil
 }
 
@@ -372,7 +369,7 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 			for _, u := range si.bulkheads[:i+1] {
 				u.Add(-1)
 			}
-			c.bus.refuse(c.sp, ni, "bulkhead full", "sender", c.member.String(), "name", env.Name, "target", ni.receivers[i])
+			c.bus.refuse(c, ni, "bulkhead full", "sender", c.member.String(), "name", env.Name, "target", ni.receivers[i])
 			return nil, &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: request %q: %d requests to %q outstanding (bulkhead)", env.Name, max, ni.receivers[i])}
 		}
 	}
@@ -392,8 +389,7 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 	p.last = time.Time{}
 	p.mu.Unlock()
 	c.pend.put(p)
-	ni.stats.inFlight.Add(1)
-	c.sp.stats.inFlight.Add(1)
+	c.count(ni).inFlight.Add(1)
 	if err := c.bus.routeChecked(ctx, c.port, env, ni.validator != nil); err != nil {
 		c.pend.remove(p.id)
 		p.mu.Lock()
@@ -408,15 +404,13 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 			p.recycle()
 		}
 		if errors.Is(err, troupe.ErrNoReceiver) {
-			c.bus.refuse(c.sp, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
+			c.bus.refuse(c, ni, "no receiver subscribed", "sender", c.member.String(), "name", env.Name)
 			return nil, noInstance("request", env.Name)
 		}
-		ni.stats.errors.Add(1)
-		c.sp.stats.errors.Add(1)
+		c.count(ni).errors.Add(1)
 		return nil, fmt.Errorf("bus: request %q: %w", env.Name, err)
 	}
-	ni.stats.sent.Add(1)
-	c.sp.stats.sent.Add(1)
+	c.count(ni).sent.Add(1)
 	return p, nil
 }
 
@@ -428,7 +422,7 @@ func (in *inbox) Deliver(env *troupe.Envelope, ack Acker) {
 	}
 	b := c.bus
 	if env == nil || env.Kind != troupe.KindReply {
-		b.drop(c.sp, nil, dropOther, "not a reply in the inbox", "member", c.member.String())
+		b.drop(c, nil, dropOther, "not a reply in the inbox", "member", c.member.String())
 		return
 	}
 	if p := c.pend.get(env.ResponseTo); p != nil {
@@ -442,10 +436,10 @@ func (in *inbox) Deliver(env *troupe.Envelope, ack Acker) {
 func (c *Client) stray(env *troupe.Envelope) {
 	b := c.bus
 	if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
-		b.drop(c.sp, b.names[env.Name], dropLate, "late reply", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
+		b.drop(c, b.names[env.Name], dropLate, "late reply", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
 		return
 	}
-	b.drop(c.sp, b.names[env.Name], dropOther, "reply to an unknown request", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
+	b.drop(c, b.names[env.Name], dropOther, "reply to an unknown request", "member", c.member.String(), "name", env.Name, "responseTo", env.ResponseTo)
 }
 
 // pending is one outstanding request.
@@ -509,26 +503,26 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 	now := time.Now()
 	if noReceiverAnswer(c, env) {
 		p.mu.Unlock()
-		b.refuse(c.sp, ni, "no receiver subscribed (transport)", "sender", c.member.String(), "name", ni.name)
+		b.refuse(c, ni, "no receiver subscribed (transport)", "sender", c.member.String(), "name", ni.name)
 		p.end(noInstance("request", ni.name))
 		return
 	}
 	switch {
 	case !validReplier(ni, env.Sender.Service):
 		p.mu.Unlock()
-		b.refuse(c.sp, ni, "reply from a service that does not receive the request", "member", c.member.String(), "name", ni.name, "replier", env.Sender.String())
+		b.refuse(c, ni, "reply from a service that does not receive the request", "member", c.member.String(), "name", ni.name, "replier", env.Sender.String())
 		return
 	case len(env.Payload) > b.maxSize:
 		p.mu.Unlock()
-		b.drop(c.sp, ni, dropOther, "oversized reply", "member", c.member.String(), "name", ni.name, "size", len(env.Payload))
+		b.drop(c, ni, dropOther, "oversized reply", "member", c.member.String(), "name", ni.name, "size", len(env.Payload))
 		return
 	case now.After(p.deadline):
 		p.mu.Unlock()
-		b.drop(c.sp, ni, dropLate, "late reply", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
+		b.drop(c, ni, dropLate, "late reply", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
 		return
 	case p.done:
 		p.mu.Unlock()
-		b.drop(c.sp, ni, dropOther, "reply to a finished request", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
+		b.drop(c, ni, dropOther, "reply to a finished request", "member", c.member.String(), "name", ni.name, "responseTo", env.ResponseTo)
 		return
 	}
 	if env.Name != troupe.ErrorName && (ni.replies != nil || b.schemas.Len() > 0) {
@@ -732,11 +726,11 @@ func (p *pending) finish(err error) {
 	} else {
 		d = time.Since(p.start)
 	}
-	ni.stats.latency.observe(d)
-	p.c.sp.stats.latency.observe(d)
+	p.c.count(ni).latency.observe(d)
 	if err != nil {
-		ni.stats.errors.Add(1)
-		p.c.sp.stats.errors.Add(1)
+		k := p.c.count(ni)
+		k.errors.Add(1)
+		k.byCode[codeIndex(err)].Add(1)
 	}
 	select {
 	case p.ready <- struct{}{}:
@@ -749,8 +743,7 @@ func (p *pending) release() {
 	for _, bh := range p.si.bulkheads {
 		bh.Add(-1)
 	}
-	p.si.name.stats.inFlight.Add(-1)
-	p.c.sp.stats.inFlight.Add(-1)
+	p.c.count(p.si.name).inFlight.Add(-1)
 }
 
 // A Call is an asynchronous request: its replies arrive while the caller

@@ -92,11 +92,9 @@ func (m *Msg) ReplyError(ctx context.Context, err error) error {
 	}
 	// Counted before the reply leaves, so that a requester that sees the
 	// reply also sees the count; taken back if the reply is not sent.
-	m.ni.stats.handlerErrors.Add(1)
-	m.c.sp.stats.handlerErrors.Add(1)
+	m.c.count(m.ni).handlerErrors.Add(1)
 	if err := m.reply(ctx, troupe.ErrorName, json.RawMessage(raw), false); err != nil {
-		m.ni.stats.handlerErrors.Add(^uint64(0))
-		m.c.sp.stats.handlerErrors.Add(^uint64(0))
+		m.c.count(m.ni).handlerErrors.Add(^uint64(0))
 		return err
 	}
 	return nil
@@ -132,7 +130,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 	}
 	now := time.Now()
 	if !req.Deadline.IsZero() && now.After(req.Deadline) {
-		b.drop(c.sp, m.ni, dropLate, "late reply not sent", "member", c.member.String(), "name", req.Name, "responseTo", req.ID)
+		b.drop(c, m.ni, dropLate, "late reply not sent", "member", c.member.String(), "name", req.Name, "responseTo", req.ID)
 		if !more {
 			m.settle(nil)
 		}
@@ -165,8 +163,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 // For other deliveries an error is counted. Only the first call counts.
 func (m *Msg) Done(err error) {
 	if err != nil && !m.done.Load() {
-		m.ni.stats.handlerErrors.Add(1)
-		m.c.sp.stats.handlerErrors.Add(1)
+		m.c.count(m.ni).handlerErrors.Add(1)
 	}
 	m.settle(err)
 }
@@ -186,8 +183,7 @@ func (m *Msg) settle(err error) {
 	}
 	n := m.Attempt()
 	if n >= b.maxTries {
-		m.ni.stats.dead.Add(1)
-		m.c.sp.stats.dead.Add(1)
+		m.c.count(m.ni).dead.Add(1)
 		b.log.Error("bus: dead letter", "name", m.Env.Name, "id", m.Env.ID, "service", m.c.sp.name, "attempts", n, "error", err)
 		if terr := m.ack.Term(err.Error()); terr != nil {
 			b.log.Warn("bus: term failed", "name", m.Env.Name, "id", m.Env.ID, "error", terr)
@@ -216,9 +212,9 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 		name := ""
 		if env != nil {
 			name = env.Name
-			b.refuse(c.sp, b.names[name], "delivery: "+reason, "member", c.member.String(), "name", name, "sender", env.Sender.String(), "id", env.ID)
+			b.refuse(c, b.names[name], "delivery: "+reason, "member", c.member.String(), "name", name, "sender", env.Sender.String(), "id", env.ID)
 		} else {
-			b.refuse(c.sp, nil, "delivery: "+reason, "member", c.member.String())
+			b.refuse(c, nil, "delivery: "+reason, "member", c.member.String())
 		}
 		if ack != nil {
 			_ = ack.Term("refused: " + reason)
@@ -226,12 +222,12 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 		return
 	}
 	if ack != nil && c.sp.handled.seen(env.ID) {
-		b.drop(c.sp, s.ni, dropOther, "duplicate durable delivery", "member", c.member.String(), "name", env.Name, "id", env.ID)
+		b.drop(c, s.ni, dropOther, "duplicate durable delivery", "member", c.member.String(), "name", env.Name, "id", env.ID)
 		_ = ack.Ack()
 		return
 	}
 	if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
-		b.drop(c.sp, s.ni, dropExpired, "expired on delivery", "member", c.member.String(), "name", env.Name, "id", env.ID)
+		b.drop(c, s.ni, dropExpired, "expired on delivery", "member", c.member.String(), "name", env.Name, "id", env.ID)
 		if ack != nil {
 			_ = ack.Ack()
 		}
@@ -240,8 +236,7 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 	if s.ni.validator != nil && !s.checkDelivery(env, ack) { // schema.go
 		return
 	}
-	s.ni.stats.received.Add(1)
-	c.sp.stats.received.Add(1)
+	c.count(s.ni).received.Add(1)
 	env = localEnvelope(env, s.local) // translate.go
 	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack}
 	m.ctx = msgContext{Context: c.ctx, env: env}

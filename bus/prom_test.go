@@ -47,35 +47,34 @@ func TestCollector(t *testing.T) {
 		metric string
 		want   string
 	}{
-		{"troupe_bus_message_sent_total", `
-# HELP troupe_bus_message_sent_total Requests, sends and publishes accepted for routing.
-# TYPE troupe_bus_message_sent_total counter
-troupe_bus_message_sent_total{name="greet"} 3
-troupe_bus_message_sent_total{name="unheard"} 0
+		{"troupe_bus_sent_total", `
+# HELP troupe_bus_sent_total Requests, sends and publishes a member accepted for routing.
+# TYPE troupe_bus_sent_total counter
+troupe_bus_sent_total{instance="g1",name="greet",service="greeter"} 0
+troupe_bus_sent_total{instance="w1",name="greet",service="web"} 3
+troupe_bus_sent_total{instance="w1",name="unheard",service="web"} 0
 `},
-		{"troupe_bus_message_refusals_total", `
-# HELP troupe_bus_message_refusals_total Messages refused: not permitted, no receiver, bad input, bulkhead full.
-# TYPE troupe_bus_message_refusals_total counter
-troupe_bus_message_refusals_total{name="greet"} 1
-troupe_bus_message_refusals_total{name="unheard"} 1
+		{"troupe_bus_refusals_total", `
+# HELP troupe_bus_refusals_total Messages refused at a member: not permitted, no receiver, bad input, bulkhead full.
+# TYPE troupe_bus_refusals_total counter
+troupe_bus_refusals_total{instance="g1",name="greet",service="greeter"} 0
+troupe_bus_refusals_total{instance="w1",name="greet",service="web"} 1
+troupe_bus_refusals_total{instance="w1",name="unheard",service="web"} 1
 `},
-		{"troupe_bus_service_errors_total", `
-# HELP troupe_bus_service_errors_total Requests that ended with an Error reply, a timeout or a routing failure.
-# TYPE troupe_bus_service_errors_total counter
-troupe_bus_service_errors_total{service="greeter"} 0
-troupe_bus_service_errors_total{service="web"} 1
+		{"troupe_bus_requests_total", `
+# HELP troupe_bus_requests_total Requests a member made that ended, by outcome: ok or the Error code.
+# TYPE troupe_bus_requests_total counter
+troupe_bus_requests_total{code="internal",instance="w1",name="greet",service="web"} 1
+troupe_bus_requests_total{code="ok",instance="g1",name="greet",service="greeter"} 0
+troupe_bus_requests_total{code="ok",instance="w1",name="greet",service="web"} 2
+troupe_bus_requests_total{code="ok",instance="w1",name="unheard",service="web"} 0
 `},
-		{"troupe_bus_service_refusals_total", `
-# HELP troupe_bus_service_refusals_total Messages refused: not permitted, no receiver, bad input, bulkhead full.
-# TYPE troupe_bus_service_refusals_total counter
-troupe_bus_service_refusals_total{service="greeter"} 0
-troupe_bus_service_refusals_total{service="web"} 3
-`},
-		{"troupe_bus_service_in_flight", `
-# HELP troupe_bus_service_in_flight Requests waiting for their final reply.
-# TYPE troupe_bus_service_in_flight gauge
-troupe_bus_service_in_flight{service="greeter"} 0
-troupe_bus_service_in_flight{service="web"} 0
+		{"troupe_bus_in_flight", `
+# HELP troupe_bus_in_flight Requests of a member waiting for their final reply.
+# TYPE troupe_bus_in_flight gauge
+troupe_bus_in_flight{instance="g1",name="greet",service="greeter"} 0
+troupe_bus_in_flight{instance="w1",name="greet",service="web"} 0
+troupe_bus_in_flight{instance="w1",name="unheard",service="web"} 0
 `},
 		{"troupe_bus_undeclared_refusals_total", `
 # HELP troupe_bus_undeclared_refusals_total Refusals of messages whose name the app does not declare.
@@ -97,11 +96,15 @@ troupe_bus_undeclared_refusals_total 1
 		}
 		var count uint64
 		for _, mf := range mfs {
-			if mf.GetName() != "troupe_bus_message_request_duration_seconds" {
+			if mf.GetName() != "troupe_bus_request_duration_seconds" {
 				continue
 			}
 			for _, m := range mf.GetMetric() {
-				if m.GetLabel()[0].GetValue() == "greet" {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["name"] == "greet" && labels["service"] == "web" {
 					count = m.GetHistogram().GetSampleCount()
 				}
 			}

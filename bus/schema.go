@@ -108,7 +108,7 @@ func invalidPayload(v *schema.Validator, what string, raw []byte) *troupe.Error 
 func (c *Client) checkSend(ni *nameInfo, kind troupe.Kind, local string, raw []byte) *troupe.Error {
 	terr := invalidPayload(ni.validator, verb(kind)+" "+quoteNames(local, ni.name), raw)
 	if terr != nil {
-		c.bus.refuse(c.sp, ni, "payload does not match its schema", nameAttrs(c.member.String(), local, ni.name, "error", terr.Err)...)
+		c.bus.refuse(c, ni, "payload does not match its schema", nameAttrs(c.member.String(), local, ni.name, "error", terr.Err)...)
 	}
 	return terr
 }
@@ -120,12 +120,12 @@ func (m *Msg) checkReplyOut(local, name string, raw []byte) *troupe.Error {
 	b := m.c.bus
 	what := fmt.Sprintf("reply %s to %q", quoteNames(local, name), m.Env.Name)
 	if len(m.ni.replies) > 0 && name != troupe.ErrorName && !slices.Contains(m.ni.replies, name) {
-		b.refuse(m.c.sp, m.ni, "undeclared reply", nameAttrs(m.c.member.String(), m.Env.Name, m.ni.name, "reply", name)...)
+		b.refuse(m.c, m.ni, "undeclared reply", nameAttrs(m.c.member.String(), m.Env.Name, m.ni.name, "reply", name)...)
 		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: the app declares the replies %v", what, m.ni.replies)}
 	}
 	terr := invalidPayload(b.schemas.Validator(name), what, raw)
 	if terr != nil {
-		b.refuse(m.c.sp, m.ni, "reply payload does not match its schema", nameAttrs(m.c.member.String(), m.Env.Name, m.ni.name, "reply", name, "error", terr.Err)...)
+		b.refuse(m.c, m.ni, "reply payload does not match its schema", nameAttrs(m.c.member.String(), m.Env.Name, m.ni.name, "reply", name, "error", terr.Err)...)
 	}
 	return terr
 }
@@ -142,7 +142,7 @@ func (s *subscription) checkDelivery(env *troupe.Envelope, ack Acker) bool {
 		return true
 	}
 	c := s.c
-	c.bus.refuse(c.sp, s.ni, "delivery: payload does not match its schema", nameAttrs(c.member.String(), s.local, env.Name, "sender", env.Sender.String(), "id", env.ID, "error", terr.Err)...)
+	c.bus.refuse(c, s.ni, "delivery: payload does not match its schema", nameAttrs(c.member.String(), s.local, env.Name, "sender", env.Sender.String(), "id", env.ID, "error", terr.Err)...)
 	if env.Kind == troupe.KindRequest && time.Now().Before(env.Deadline) {
 		m := &Msg{Env: env, c: c, ni: s.ni}
 		m.ctx = msgContext{Context: c.ctx, env: env}
@@ -174,7 +174,7 @@ func (c *Client) checkReplyIn(ni *nameInfo, env *troupe.Envelope) *troupe.Envelo
 	} else if terr = invalidPayload(b.schemas.Validator(env.Name), what, env.Payload); terr == nil {
 		return env
 	}
-	b.refuse(c.sp, ni, "reply refused", "member", c.member.String(), "name", ni.name, "reply", env.Name, "replier", env.Sender.String(), "error", terr.Msg)
+	b.refuse(c, ni, "reply refused", "member", c.member.String(), "name", ni.name, "reply", env.Name, "replier", env.Sender.String(), "error", terr.Msg)
 	payload, _ := encodeError(terr)
 	out := *env
 	out.Name, out.Payload = troupe.ErrorName, payload

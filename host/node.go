@@ -278,6 +278,9 @@ func (n *Node) start(ctx context.Context, p plan) error {
 		return fmt.Errorf("host: %w", err)
 	}
 	n.registry.MustRegister(n.bus.Collector())
+	if n.transport != nil {
+		n.registry.MustRegister(n.transport.Collector())
+	}
 
 	// The services, in manifest order.
 	for _, ps := range p.services {

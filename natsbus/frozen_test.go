@@ -5,9 +5,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
@@ -183,4 +188,53 @@ func TestFrozenServer(t *testing.T) {
 		_, err := web.Request(context.Background(), "stock.get", nil)
 		return err == nil
 	})
+}
+
+// TestCollector lints the transport's series and counts a malformed
+// envelope.
+func TestCollector(t *testing.T) {
+	app := shop()
+	srv := runServer(t, natsbus.ServerConfig{App: app})
+	tr := newTransport(t, natsbus.Config{Server: srv, App: app})
+	stock := join(t, tr, "stock", "s1", newInbox())
+	in := newInbox()
+	if err := stock.Subscribe("stock.get", bus.OneInstance, in); err != nil {
+		t.Fatal(err)
+	}
+	cred, _ := srv.Credentials("web")
+	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.UserInfo(cred.User, cred.Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := nc.Publish("troupe.shop.msg.stock.get", []byte("{not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(tr.Collector())
+	eventually(t, func() bool { return tr.Stats().Malformed == 1 })
+	want := `
+# HELP troupe_nats_dropped_total Envelopes the NATS transport dropped before they reached the bus.
+# TYPE troupe_nats_dropped_total counter
+troupe_nats_dropped_total{reason="malformed"} 1
+# HELP troupe_nats_members Members joined to the NATS transport, each with a connection of its own.
+# TYPE troupe_nats_members gauge
+troupe_nats_members 1
+# HELP troupe_nats_members_connected Members whose NATS connection is up.
+# TYPE troupe_nats_members_connected gauge
+troupe_nats_members_connected 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "troupe_nats_dropped_total", "troupe_nats_members", "troupe_nats_members_connected"); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
 }

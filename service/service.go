@@ -139,7 +139,10 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 	s.log = s.log.With("service", s.cfg.Name, "instance", instance)
 
 	top, err := sys.StartSupervisor(actor.SupervisorSpec{
-		Name:     s.cfg.Name,
+		// The instance's id names its tree, so that a crash report's
+		// supervisor path ("root/hello-3kq9v0m2x7cd/requests") says
+		// which instance of which service crashed.
+		Name:     instance,
 		Strategy: actor.OneForOne,
 		Children: []actor.ChildSpec{{
 			Name: "requests",

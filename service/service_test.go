@@ -205,8 +205,8 @@ func TestPanicGivesIncident(t *testing.T) {
 		if r["panic"] != "boom" || !strings.Contains(r["message"], "Crash") || !strings.Contains(r["stack"], "service_test.go") {
 			t.Errorf("crash report lacks the panic, message or stack: %v", r)
 		}
-		if r["supervisor"] != "greeter/requests" {
-			t.Errorf("crash report supervisor = %q, want greeter/requests", r["supervisor"])
+		if r["supervisor"] != "greeter-1/requests" { // the instance's tree
+			t.Errorf("crash report supervisor = %q, want greeter-1/requests", r["supervisor"])
 		}
 	}
 	if diff := cmp.Diff(incidents, logged); diff != "" {
