@@ -81,7 +81,7 @@ type Bus struct {
 	names     map[string]*nameInfo
 	nameList  []*nameInfo // names by nameInfo.idx
 	retired   retired     // the counts of clients that closed
-	unknown   *counters // refusals and drops for names the App does not declare
+	unknown   *counters   // refusals and drops for names the App does not declare
 	closed    atomic.Bool
 	mu        sync.Mutex
 	clients   map[*Client]struct{}
@@ -100,7 +100,7 @@ type servicePolicy struct {
 	broadcast map[string]bool      // received names every instance gets
 	sends     map[string]*sendInfo // by message name
 	receives  map[string]*nameInfo // by message name
-	handled   dedup // durable envelopes handled, to drop redeliveries
+	handled   dedup                // durable envelopes handled, to drop redeliveries
 
 	toApp, toLocal map[string]string // translations (translate.go); nil: none
 }
