@@ -45,8 +45,13 @@ func newSegment(n int) *segment { return &segment{slots: make([]slot, n)} }
 func (q *queue) push(m any) {
 	seg := q.tail.Load()
 	if seg == nil {
-		q.first.CompareAndSwap(nil, newSegment(firstSegment))
-		q.tail.CompareAndSwap(nil, q.first.Load())
+		// The producer that installs the first segment as the tail
+		// publishes it to the consumer; the consumer clears first once it
+		// has taken it, which can only happen after that store.
+		ns := newSegment(firstSegment)
+		if q.tail.CompareAndSwap(nil, ns) {
+			q.first.Store(ns)
+		}
 		seg = q.tail.Load()
 	}
 	for {
