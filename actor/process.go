@@ -61,7 +61,8 @@ type process struct {
 // ext holds what most processes never need; it is allocated on first use.
 type ext struct {
 	mu         sync.Mutex
-	dead       bool
+	exiting    bool // timers are refused
+	dead       bool // links and monitors are refused
 	links      map[*process]struct{}
 	watchers   map[Ref]watch    // monitors on this process
 	monitoring map[Ref]*process // monitors this process holds
@@ -507,20 +508,29 @@ func (p *process) finish(reason error) chan struct{} {
 	p.gone.Store(true)
 	e := p.getExt()
 	e.mu.Lock()
-	e.dead = true // no new links, monitors or timers from here on
-	links, watchers, monitoring, timers, done := e.links, e.watchers, e.monitoring, e.timers, e.done
-	e.links, e.watchers, e.monitoring, e.timers, e.downs = nil, nil, nil, nil, nil
+	e.exiting = true // no new timers from here on
+	timers := e.timers
+	e.timers = nil
+	e.mu.Unlock()
+	for t := range timers {
+		t.stop()
+	}
+	// The name is released before the process counts as dead to links and
+	// monitors, so that a Down (even one with ReasonNoProc for a monitor
+	// set by name from now on) means the name is free.
+	p.sys.unlist(p)
+
+	e.mu.Lock()
+	e.dead = true // no new links or monitors from here on
+	links, watchers, monitoring, done := e.links, e.watchers, e.monitoring, e.done
+	e.links, e.watchers, e.monitoring, e.downs = nil, nil, nil, nil
 	e.mu.Unlock()
 
-	p.sys.unlist(p) // before the Downs: a Down means the name is free
 	kind := Stopped
 	if _, ok := reason.(*CrashError); ok {
 		kind = Crashed
 	}
 	p.sys.events.publish(Event{Kind: kind, PID: PID{p}, Reason: reason})
-	for t := range timers {
-		t.stop()
-	}
 	for ref, t := range monitoring {
 		t.dropWatcher(ref)
 	}

@@ -1044,17 +1044,19 @@ func (s *supervisor) period() time.Duration {
 }
 
 // allowRestart records a restart and reports whether it stays within the
-// intensity.
+// intensity. The times are in order, so those out of the period are cut
+// from the front.
 func (s *supervisor) allowRestart() bool {
 	now := time.Now()
 	cut := now.Add(-s.period())
-	kept := s.restarts[:0]
-	for _, t := range s.restarts {
-		if t.After(cut) {
-			kept = append(kept, t)
-		}
+	i := 0
+	for i < len(s.restarts) && !s.restarts[i].After(cut) {
+		i++
 	}
-	s.restarts = append(kept, now)
+	if i > 0 {
+		s.restarts = append(s.restarts[:0], s.restarts[i:]...)
+	}
+	s.restarts = append(s.restarts, now)
 	return len(s.restarts) <= s.intensity()
 }
 

@@ -165,7 +165,7 @@ func (s *timerService) start(d time.Duration, p *process, name string, msg any, 
 	e := p.getExt()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.dead {
+	if e.exiting {
 		return t
 	}
 	if !s.add(t, d) {
