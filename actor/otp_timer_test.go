@@ -240,7 +240,7 @@ func TestOTP_registered_process(t *testing.T) {
 	}
 	// "Timeout register after start"
 	p := newProbe(t, sys, actor.Options{})
-	t3 := sys.SendAfterName(20*time.Millisecond, "timer_bif_SUITE", "ref1")
+	t3 := sys.SendAfterName(200*time.Millisecond, "timer_bif_SUITE", "ref1")
 	if err := sys.Register("timer_bif_SUITE", p.pid); err != nil {
 		t.Fatal(err)
 	}
