@@ -347,7 +347,7 @@ func ExampleContext_SpawnMonitor() {
 	defer sys.Shutdown(context.Background())
 	downs := make(chan actor.Down, 1)
 	parent, _ := sys.Spawn(actor.BehaviorFunc(func(ctx *actor.Context, msg any) {
-		switch msg.(type) {
+		switch m := msg.(type) {
 		case string:
 			// The monitor is set before the child can run: a child that
 			// exits at once cannot be missed.
@@ -356,7 +356,7 @@ func ExampleContext_SpawnMonitor() {
 			}), actor.Options{})
 			actor.Send(child, "work")
 		case actor.Down:
-			downs <- msg.(actor.Down)
+			downs <- m
 		}
 	}), actor.Options{})
 	actor.Send(parent, "start")
