@@ -32,8 +32,10 @@ const (
 //     empty loop iterations (tens of nanoseconds) in between, so that the
 //     next request is taken at once, and then spinRounds times with a
 //     runtime.Gosched in between.
-//   - After a larger drain it is behind a stream: it yields spinRounds
-//     times without looking, then looks once. It comes back to a batch
+//   - After a larger drain, or after small drains that each found more
+//     waiting at their first look and together took streamBatch messages,
+//     it is behind a stream: it yields spinRounds times without looking,
+//     then looks once. It comes back to a batch
 //     rather than chasing the producer slot by slot, which would bounce the
 //     cache line the producer is writing and cost the producer half its
 //     throughput.
@@ -320,6 +322,11 @@ const (
 func (p *process) run(pooled bool) (abandoned bool) {
 	p.pooled = pooled
 	p.phase.Store(phaseOwner)
+	// mark counts the messages taken since the last wait that found
+	// nothing at its first look; quick says whether the last wait found
+	// something at its first look. Many small drains with quick waits in
+	// between are a stream too.
+	mark, quick := p.cur.taken, false
 	for {
 		before := p.cur.taken
 		switch p.drain() {
@@ -329,7 +336,17 @@ func (p *process) run(pooled bool) (abandoned bool) {
 			p.drainAbandoned()
 			return true
 		}
-		if p.waitForMore(p.cur.taken-before >= streamBatch) {
+		var found bool
+		if p.cur.taken-before >= streamBatch || quick && p.cur.taken-mark >= streamBatch {
+			found = p.waitBehindStream()
+			mark, quick = p.cur.taken, false
+		} else {
+			found, quick = p.waitForRequest()
+			if !quick {
+				mark = p.cur.taken
+			}
+		}
+		if found {
 			continue
 		}
 		if !p.phase.CompareAndSwap(phaseOwner, phaseIdle) {
@@ -346,31 +363,35 @@ func (p *process) run(pooled bool) (abandoned bool) {
 			return false
 		}
 		p.phase.Store(phaseOwner)
+		mark, quick = p.cur.taken, false
 	}
 }
 
-// waitForMore waits a little for more messages (see streamBatch) and
-// reports whether some came.
-func (p *process) waitForMore(stream bool) bool {
-	if stream {
-		for range spinRounds {
-			runtime.Gosched()
-		}
-		return p.pending()
+// waitBehindStream yields spinRounds times without looking, then looks
+// once (see streamBatch). It reports whether more came.
+func (p *process) waitBehindStream() bool {
+	for range spinRounds {
+		runtime.Gosched()
 	}
-	for range busyPolls {
+	return p.pending()
+}
+
+// waitForRequest polls with pauses, then with yields (see streamBatch). It
+// reports whether more came, and whether it was there at the first look.
+func (p *process) waitForRequest() (found, first bool) {
+	for i := range busyPolls {
 		if p.pending() {
-			return true
+			return true, i == 0
 		}
 		pause(pauseIters)
 	}
 	for range spinRounds {
 		if p.pending() {
-			return true
+			return true, false
 		}
 		runtime.Gosched()
 	}
-	return false
+	return false, false
 }
 
 // pending reports whether a message or a signal waits. Only the owner
