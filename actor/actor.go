@@ -61,8 +61,8 @@ func exitReason(s string) error { return &reason{s} }
 
 // ShutdownError is OTP's {shutdown, Term}: a shutdown that carries why.
 // errors.Is(err, ReasonShutdown) holds for it, so a transient child that
-// exits with it is not restarted and IsNormal reports true; Unwrap also
-// gives Cause, so errors.Is(err, cause) holds too.
+// exits with it is not restarted and IsNormal reports true. If Info is an
+// error, errors.Is and errors.As see it too.
 type ShutdownError struct {
 	// Info says why; it is rendered with %v.
 	Info any
