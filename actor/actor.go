@@ -25,6 +25,12 @@ var (
 	ErrNameTaken = errors.New("actor: name already registered")
 	// ErrStopped means the System has been shut down.
 	ErrStopped = errors.New("actor: system stopped")
+	// ErrIgnore, returned by an Initializer's Init (or a supervisor's
+	// Init callback), means the process decided not to start, as OTP's
+	// init returning ignore: Spawn fails with an error that wraps
+	// ErrIgnore, no crash is reported, and a supervisor keeps the child
+	// stopped (StartChild returns the zero PID and no error).
+	ErrIgnore = errors.New("actor: ignore")
 )
 
 // Exit reasons. A process that returns from its work normally exits with
@@ -32,6 +38,11 @@ var (
 // ReasonShutdown; ReasonKill, sent with Exit, cannot be trapped and makes the
 // target exit with ReasonKilled. A crash has a *CrashError as its reason; any
 // other error is an abnormal reason too.
+//
+// Reasons are compared with errors.Is, so an error that wraps a reason
+// counts as that reason: fmt.Errorf("draining: %w", ReasonShutdown), or a
+// *ShutdownError, is a shutdown (OTP's {shutdown, Term}). ReasonKill is the
+// exception: only ReasonKill itself is the untrappable kill.
 var (
 	ReasonNormal   = exitReason("normal")
 	ReasonShutdown = exitReason("shutdown")
@@ -48,12 +59,38 @@ func (r *reason) Error() string { return r.s }
 
 func exitReason(s string) error { return &reason{s} }
 
-// IsNormal reports whether reason is a normal exit in the OTP sense: normal
-// or shutdown. A transient child that exits for such a reason is not
-// restarted, and a linked process that does not trap exits ignores normal.
-func IsNormal(reason error) bool {
-	return reason == ReasonNormal || reason == ReasonShutdown
+// ShutdownError is OTP's {shutdown, Term}: a shutdown that carries why.
+// errors.Is(err, ReasonShutdown) holds for it, so a transient child that
+// exits with it is not restarted and IsNormal reports true. If Info is an
+// error, errors.Is and errors.As see it too.
+type ShutdownError struct {
+	// Info says why; it is rendered with %v.
+	Info any
 }
+
+// Error renders the reason as "shutdown: <info>".
+func (e *ShutdownError) Error() string { return fmt.Sprintf("shutdown: %v", e.Info) }
+
+// Unwrap returns ReasonShutdown and, if Info is an error, Info.
+func (e *ShutdownError) Unwrap() []error {
+	if err, ok := e.Info.(error); ok {
+		return []error{ReasonShutdown, err}
+	}
+	return []error{ReasonShutdown}
+}
+
+// IsNormal reports whether reason is a normal exit in the OTP sense:
+// normal, shutdown, or an error that wraps either (a *ShutdownError, say).
+// A transient child that exits for such a reason is not restarted and no
+// crash is reported for it. (A linked process that does not trap exits
+// ignores only a normal reason: a shutdown ends it, as in OTP.)
+func IsNormal(reason error) bool {
+	return errors.Is(reason, ReasonNormal) || errors.Is(reason, ReasonShutdown)
+}
+
+// isNormalExit reports whether reason is normal in the narrow sense a link
+// uses: a non-trapping linked process ignores it.
+func isNormalExit(reason error) bool { return errors.Is(reason, ReasonNormal) }
 
 // Behavior is what a process does with each message it receives. Receive is
 // called for one message at a time, never concurrently, on whatever
@@ -73,7 +110,8 @@ func (f BehaviorFunc) Receive(ctx *Context, msg any) { f(ctx, msg) }
 // Initializer is implemented by behaviours that need to set up before their
 // first message. Init runs on the spawning goroutine before Spawn returns; if
 // it returns an error or panics, Spawn returns an error and the process never
-// runs.
+// runs. Returning ErrIgnore makes the process not start without counting as
+// a failure (OTP's ignore).
 type Initializer interface {
 	Init(ctx *Context) error
 }
@@ -113,8 +151,10 @@ func (pid PID) Name() string {
 	return pid.p.name
 }
 
-// Alive reports whether the process has not exited yet.
-func (pid PID) Alive() bool { return pid.p != nil && pid.p.state.Load() != stateDead }
+// Alive reports whether the process has not begun to exit. It turns false
+// before the process's links and monitors are told, so a process that got
+// the Down or Exited of pid finds it not alive.
+func (pid PID) Alive() bool { return pid.p != nil && !pid.p.gone.Load() }
 
 // Options configure one process. The zero value spawns an anonymous process
 // with an unbounded mailbox that does not trap exits.
@@ -143,7 +183,8 @@ type Config struct {
 }
 
 // System owns processes: it numbers them, holds the registry of names, the
-// event stream and the dead-letter count, and stops everything on Shutdown.
+// event stream, the timers and the dead-letter count, and stops everything
+// on Shutdown.
 type System struct {
 	log     *slog.Logger
 	nextID  atomic.Uint64
@@ -159,12 +200,14 @@ type System struct {
 
 	events  eventHub
 	runners runners
+	timers  timerService
 }
 
 // NewSystem returns a System ready to spawn processes.
 func NewSystem(cfg Config) *System {
 	s := &System{log: cfg.Logger, names: make(map[string]*process)}
 	s.runners.init()
+	s.timers.init(s)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -189,7 +232,7 @@ func (s *System) NumProcesses() int {
 // before Spawn returns. System.Shutdown stops top-level processes in
 // reverse order of spawning.
 func (s *System) Spawn(b Behavior, opt Options) (PID, error) {
-	p, err := s.spawn(b, opt, nil, true, "", nil)
+	p, err := s.spawn(b, opt, spawnArgs{top: true})
 	if err != nil {
 		return PID{}, err
 	}
@@ -198,13 +241,18 @@ func (s *System) Spawn(b Behavior, opt Options) (PID, error) {
 
 // Whereis returns the live process registered under name.
 func (s *System) Whereis(name string) (PID, bool) {
-	s.mu.Lock()
-	p := s.names[name]
-	s.mu.Unlock()
+	p := s.whereis(name)
 	if p == nil {
 		return PID{}, false
 	}
 	return PID{p}, true
+}
+
+func (s *System) whereis(name string) *process {
+	s.mu.Lock()
+	p := s.names[name]
+	s.mu.Unlock()
+	return p
 }
 
 // Register gives a live process a name. It fails if the name is empty, is
@@ -222,7 +270,7 @@ func (s *System) Register(name string, pid PID) error {
 	if s.names[name] != nil {
 		return fmt.Errorf("actor: register %q: %w", name, ErrNameTaken)
 	}
-	if pid.p.state.Load() == stateDead || pid.p.unlisted {
+	if pid.p.gone.Load() || pid.p.unlisted {
 		return fmt.Errorf("actor: register %q: %w", name, ErrNoProcess)
 	}
 	if pid.p.regName != "" {
@@ -258,16 +306,31 @@ func Send(pid PID, msg any) error {
 	return pid.p.send(msg)
 }
 
-// Exit sends an exit signal with reason to pid, as if from a linked process
-// that exited (OTP exit/2). A process that traps exits receives an Exit
-// message instead, except for ReasonKill, which always kills. A process
-// that does not trap exits ignores ReasonNormal and exits with any other
-// reason.
-func Exit(pid PID, reason error) {
-	if pid.p == nil {
-		return
+// SendName delivers msg to the process registered under name, as Send does
+// (OTP's Name ! Msg). It returns an error wrapping ErrNoProcess, and counts
+// a dead letter, if no live process has the name.
+func (s *System) SendName(name string, msg any) error {
+	p := s.whereis(name)
+	if p == nil {
+		s.dead.Add(1)
+		return fmt.Errorf("actor: send to %q: %w", name, ErrNoProcess)
 	}
-	pid.p.signal(sysMsg{kind: sigExit, from: nil, reason: reason})
+	if err := p.send(msg); err != nil {
+		return fmt.Errorf("actor: send to %q: %w", name, err)
+	}
+	return nil
+}
+
+// Exit sends an exit signal with reason to pid from outside any process
+// (OTP exit/2). A process that traps exits receives an Exited message with
+// the zero From, except for ReasonKill, which always kills. A process that
+// does not trap exits ignores ReasonNormal and exits with any other reason.
+// A kill ends the process at once even if it is busy in a callback: the
+// callback's goroutine is abandoned (see docs/actors.md).
+func Exit(pid PID, reason error) {
+	if pid.p != nil {
+		pid.p.exitSignal(nil, reason, sigExit)
+	}
 }
 
 // Ask sends msg to pid and waits for the reply (see Context.Reply). It
@@ -298,15 +361,17 @@ func Ask(ctx context.Context, pid PID, msg any) (any, error) {
 	return v, nil
 }
 
-// Stop sends pid an exit signal with ReasonShutdown and waits until it has
-// exited or ctx ends. A process that traps exits gets an Exited message and
-// decides itself (supervisors stop their children and then themselves).
+// Stop ends pid with ReasonShutdown as OTP's gen_server:stop does, and
+// waits until it has exited or ctx ends. A process that traps exits is
+// stopped too (it gets no Exited message); its Terminate runs, and a
+// supervisor stops its children first. Stop does not kill: a process busy
+// in a callback exits when the callback returns.
 func Stop(ctx context.Context, pid PID) error {
 	if pid.p == nil {
 		return ErrNoProcess
 	}
 	done := pid.p.doneChan()
-	Exit(pid, ReasonShutdown)
+	pid.p.exitSignal(nil, ReasonShutdown, sigStop)
 	select {
 	case <-done:
 		return nil
@@ -318,10 +383,11 @@ func Stop(ctx context.Context, pid PID) error {
 // Shutdown stops every top-level process and supervision tree in reverse
 // order of spawning (each with ReasonShutdown, so supervisors stop their
 // children in reverse start order), then any process left, and waits until
-// all have exited. Spawning fails afterwards with ErrStopped. If ctx ends
-// first, the remaining processes are sent ReasonKill (which takes effect
-// when their current callback returns) and ctx's error is returned without
-// waiting further.
+// all have exited. Spawning fails afterwards with ErrStopped, and timers
+// are cancelled. If ctx ends first, every process left is killed at once
+// (a process busy in a callback is abandoned: its goroutine runs on until
+// the callback returns, holding no name and reaching no one) and ctx's
+// error is returned.
 func (s *System) Shutdown(ctx context.Context) error {
 	s.closed.Store(true)
 	defer s.events.closeAll()
@@ -332,12 +398,10 @@ func (s *System) Shutdown(ctx context.Context) error {
 				break
 			}
 			done := p.doneChan()
-			p.signal(sysMsg{kind: sigExit, reason: ReasonShutdown})
+			p.exitSignal(nil, ReasonShutdown, sigStop)
 			select {
 			case <-done:
 			case <-ctx.Done():
-				// Kill what is left and stop waiting: a callback that
-				// never returns cannot be stopped from outside.
 				s.mu.Lock()
 				var rest []*process
 				for q := s.last; q != nil; q = q.prev {
@@ -345,15 +409,15 @@ func (s *System) Shutdown(ctx context.Context) error {
 				}
 				s.mu.Unlock()
 				for _, q := range rest {
-					q.signal(sysMsg{kind: sigExit, reason: ReasonKill})
+					q.kill(nil)
 				}
-				// A runner stuck in a callback that never returns
-				// cannot be waited for either.
+				s.timers.close()
 				s.stopRunners(false)
 				return fmt.Errorf("actor: shutdown: %w", ctx.Err())
 			}
 		}
 	}
+	s.timers.close()
 	s.stopRunners(true)
 	return nil
 }
@@ -409,7 +473,17 @@ func (s *System) unlist(p *process) {
 	s.mu.Unlock()
 }
 
-func (s *System) spawn(b Behavior, opt Options, parent *process, top bool, label string, sup *supInfo) (*process, error) {
+// spawnArgs are what the different ways to spawn add to Options.
+type spawnArgs struct {
+	parent    *process // the spawning process (links with Options.Link)
+	top       bool     // spawned by System.Spawn
+	label     string   // name in PIDs and reports; Options.Name if empty
+	sup       *supInfo // set for a supervisor's child
+	monitorBy *process // set the monitor of this process before it runs
+	ref       *Ref     // where to put that monitor's ref
+}
+
+func (s *System) spawn(b Behavior, opt Options, a spawnArgs) (*process, error) {
 	if b == nil {
 		return nil, errors.New("actor: spawn: nil behavior")
 	}
@@ -419,14 +493,27 @@ func (s *System) spawn(b Behavior, opt Options, parent *process, top bool, label
 	if s.closed.Load() {
 		return nil, ErrStopped
 	}
+	label := a.label
 	if label == "" {
 		label = opt.Name
 	}
-	p := &process{sys: s, behavior: b, id: s.nextID.Add(1), name: label, top: top, bound: int32(opt.MailboxSize)}
+	p := &process{sys: s, behavior: b, id: s.nextID.Add(1), name: label, top: a.top, bound: int32(opt.MailboxSize)}
 	p.ctx.p = p
 	p.state.Store(stateRunning) // no runner until Init is done
 	if opt.TrapExit {
 		p.trap.Store(true)
+	}
+	if a.sup != nil || (opt.Link && a.parent != nil) {
+		// Set before the process can be found (by name or PID), so that
+		// senders read it without a lock.
+		e := &ext{}
+		if a.sup != nil {
+			e.supPath, e.restarts = a.sup.path, a.sup.restarts
+		}
+		if opt.Link {
+			e.parent = a.parent
+		}
+		p.ext.Store(e)
 	}
 	if opt.Name != "" {
 		s.mu.Lock()
@@ -438,13 +525,13 @@ func (s *System) spawn(b Behavior, opt Options, parent *process, top bool, label
 		p.regName = opt.Name
 		s.mu.Unlock()
 	}
-	if sup != nil {
-		e := p.getExt()
-		e.supPath, e.restarts = sup.path, sup.restarts
-	}
 	s.list(p)
 	if in, ok := b.(Initializer); ok {
 		if err := p.init(in); err != nil {
+			if errors.Is(err, ErrIgnore) {
+				p.finishNoRun(ReasonNormal)
+				return nil, fmt.Errorf("actor: spawn: %w", err)
+			}
 			p.finishNoRun(err)
 			if _, ok := err.(*CrashError); ok {
 				return nil, err
@@ -457,12 +544,14 @@ func (s *System) spawn(b Behavior, opt Options, parent *process, top bool, label
 		p.finishNoRun(reason)
 		return nil, fmt.Errorf("actor: spawn: init stopped: %w", reason)
 	}
-	if opt.Link && parent != nil {
-		p.getExt().parent = parent
-		if err := link(parent, p); err != nil {
-			p.exit(ReasonNoProc, true)
+	if opt.Link && a.parent != nil {
+		if err := link(a.parent, p); err != nil {
+			p.finishNoRun(ReasonNoProc)
 			return nil, fmt.Errorf("actor: spawn: link: %w", err)
 		}
+	}
+	if a.monitorBy != nil {
+		*a.ref = monitor(a.monitorBy, p, "")
 	}
 	s.events.publish(Event{Kind: Started, PID: PID{p}})
 	p.idle()

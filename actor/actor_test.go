@@ -492,3 +492,23 @@ func TestShutdownDeadline(t *testing.T) {
 	close(release) // the kill takes effect when the callback returns
 	recv(t, down)
 }
+
+// The first message pushed into a fresh mailbox can race with the
+// mailbox's consumer (a process woken by an exit signal drains its
+// mailbox as it dies); neither may lose the message or the segment.
+func TestMailboxFirstPushRace(t *testing.T) {
+	sys, _ := newSystem(t)
+	for range 2000 {
+		pid := spawn(t, sys, actor.BehaviorFunc(func(*actor.Context, any) {}), actor.Options{})
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = actor.Send(pid, 1)
+			}()
+		}
+		actor.Exit(pid, errors.New("bye"))
+		wg.Wait()
+	}
+}

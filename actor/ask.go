@@ -26,9 +26,12 @@ const (
 	askAbandoned               // caller gone
 )
 
-// askSpin is how many times Ask polls for the reply, yielding in between,
-// before it blocks.
-const askSpin = 32
+// Ask polls for the reply askPolls times with a pause (see pause) in
+// between, then askSpin times with a yield in between, and then blocks.
+const (
+	askPolls = 32
+	askSpin  = 32
+)
 
 var askPool = sync.Pool{New: func() any { return &askReq{ch: make(chan struct{}, 1)} }}
 
@@ -64,6 +67,12 @@ func (r *askReq) complete(v any, err error) bool {
 // wait returns the outcome, or ctx's error. The cell is recycled unless
 // abandoned.
 func (r *askReq) wait(ctx context.Context) (any, error) {
+	for i := 0; i < askPolls; i++ {
+		if r.state.Load() == askDone {
+			return r.take()
+		}
+		pause(pauseIters)
+	}
 	for i := 0; i < askSpin; i++ {
 		if r.state.Load() == askDone {
 			return r.take()

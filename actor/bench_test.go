@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -60,6 +61,42 @@ func BenchmarkAsk(b *testing.B) {
 		if err != nil || v.(benchMsg).N != i {
 			b.Fatalf("ask %d: %v %v", i, v, err)
 		}
+	}
+}
+
+// BenchmarkAskTimeout is BenchmarkAsk as the W2 workload does it: each
+// round trip with its own context.WithTimeout.
+func BenchmarkAskTimeout(b *testing.B) {
+	sys := actor.NewSystem(actor.Config{})
+	defer func() {
+		b.StopTimer()
+		sys.Shutdown(context.Background())
+	}()
+	pid, err := sys.Spawn(actor.BehaviorFunc(func(ctx *actor.Context, msg any) {
+		ctx.Reply(msg)
+	}), actor.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		v, err := actor.Ask(ctx, pid, benchMsg{N: i})
+		cancel()
+		if err != nil || v.(benchMsg).N != i {
+			b.Fatalf("ask %d: %v %v", i, v, err)
+		}
+	}
+}
+
+// BenchmarkBaselineWithTimeout is the part of BenchmarkAskTimeout that is
+// the context's: context.WithTimeout and its cancel.
+func BenchmarkBaselineWithTimeout(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		cancel()
 	}
 }
 

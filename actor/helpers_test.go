@@ -73,6 +73,30 @@ func (r *recorder) count(msg string) int {
 	return n
 }
 
+// hasAttr reports whether a record with message msg has attribute key
+// with value val.
+func (r *recorder) hasAttr(msg, key, val string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.records {
+		if rec.Message != msg {
+			continue
+		}
+		found := false
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == key && a.Value.String() == val {
+				found = true
+				return false
+			}
+			return true
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
 // newSystem returns a System logging into a recorder; it is shut down when
 // the test ends.
 func newSystem(t testing.TB) (*actor.System, *recorder) {

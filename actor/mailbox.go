@@ -19,8 +19,9 @@ type queue struct {
 
 // cursor is the consumer's position in a queue.
 type cursor struct {
-	head *segment
-	hi   uint32 // next slot to read in head
+	head  *segment
+	hi    uint32 // next slot to read in head
+	taken uint32 // messages popped, ever (wraps)
 }
 
 type slot struct {
@@ -29,10 +30,17 @@ type slot struct {
 }
 
 type segment struct {
-	claim atomic.Uint32
-	next  atomic.Pointer[segment]
+	// Read by the consumer: written once.
 	slots []slot
+	next  atomic.Pointer[segment]
+	_     [cacheLine - 32]byte
+	// Written by the producers on every push: on a line of its own, so
+	// that the consumer's reads of the fields above do not bounce it.
+	claim atomic.Uint32
+	_     [cacheLine - 4]byte
 }
+
+const cacheLine = 64
 
 const (
 	firstSegment = 8
@@ -45,8 +53,13 @@ func newSegment(n int) *segment { return &segment{slots: make([]slot, n)} }
 func (q *queue) push(m any) {
 	seg := q.tail.Load()
 	if seg == nil {
-		q.first.CompareAndSwap(nil, newSegment(firstSegment))
-		q.tail.CompareAndSwap(nil, q.first.Load())
+		// The producer that installs the first segment as the tail
+		// publishes it to the consumer; the consumer clears first once it
+		// has taken it, which can only happen after that store.
+		ns := newSegment(firstSegment)
+		if q.tail.CompareAndSwap(nil, ns) {
+			q.first.Store(ns)
+		}
 		seg = q.tail.Load()
 	}
 	for {
@@ -95,6 +108,7 @@ func (q *queue) pop(c *cursor) (any, bool) {
 				return nil, false
 			}
 			c.hi++
+			c.taken++
 			return s.msg, true
 		}
 		next := seg.next.Load()

@@ -6,17 +6,53 @@ import (
 	"sync/atomic"
 )
 
+// Scheduling states of a process.
 const (
 	stateIdle    int32 = iota // no goroutine; a message schedules one
 	stateRunning              // a goroutine (or the spawner, during Init) owns the process
 	stateDead                 // exited
 )
 
-// spinRounds is how many times an emptied process looks for new messages
-// (yielding in between) before it gives its goroutine up. Starting a
-// goroutine for the next message costs more than a short spin when
-// messages come in a stream.
-const spinRounds = 64
+// Phases of the goroutine that owns a process. They decide who finishes a
+// process that is killed while its owner is busy: the owner (between
+// callbacks), or the killer, which then abandons the owner's goroutine.
+const (
+	phaseIdle      uint32 = iota // no owner runs user code (idle, or in Init)
+	phaseOwner                   // an owner is in its batch: callbacks may run
+	phaseAbandoned               // a killer finished the process; the owner only cleans up
+	phaseExiting                 // the owner is finishing the process itself
+)
+
+// How an emptied process waits for more messages before it gives its
+// goroutine up (starting a goroutine for the next message costs more than
+// a short wait when messages come in a stream):
+//
+//   - After a drain that handled fewer than streamBatch messages (a request,
+//     say), it polls its mailbox busyPolls times with a pause of pauseIters
+//     empty loop iterations (tens of nanoseconds) in between, so that the
+//     next request is taken at once, and then spinRounds times with a
+//     runtime.Gosched in between.
+//   - After a larger drain, or after small drains that each found more
+//     waiting at their first look and together took streamBatch messages,
+//     it is behind a stream: it yields spinRounds times without looking,
+//     then looks once. It comes back to a batch
+//     rather than chasing the producer slot by slot, which would bounce the
+//     cache line the producer is writing and cost the producer half its
+//     throughput.
+const (
+	streamBatch = 16
+	busyPolls   = 32
+	pauseIters  = 50
+	spinRounds  = 64
+)
+
+// pause spins for n iterations without touching memory.
+//
+//go:noinline
+func pause(n int) {
+	for i := 0; i < n; i++ {
+	}
+}
 
 type process struct {
 	// Read by senders on every message.
@@ -26,9 +62,12 @@ type process struct {
 	mbox  queue
 	count atomic.Int32 // messages in the mailbox, kept only when bound > 0
 	trap  atomic.Bool
+	gone  atomic.Bool // the process has begun to exit (PID.Alive)
 
 	top      bool // spawned by System.Spawn
 	unlisted bool // guarded by sys.mu
+	pooled   bool // the owner is a pooled runner; written before phase turns phaseOwner
+	phase    atomic.Uint32
 	id       uint64
 	behavior Behavior
 	sysq     atomic.Pointer[sysNode]
@@ -47,21 +86,38 @@ type process struct {
 // ext holds what most processes never need; it is allocated on first use.
 type ext struct {
 	mu         sync.Mutex
-	dead       bool
+	exiting    bool // timers are refused
+	dead       bool // links and monitors are refused
 	links      map[*process]struct{}
-	watchers   map[Ref]*process // monitors on this process
+	watchers   map[Ref]watch    // monitors on this process
 	monitoring map[Ref]*process // monitors this process holds
+	downs      map[Ref]*downNote
 	timers     map[*Timer]struct{}
 	done       chan struct{}
 
-	drainMu sync.Mutex // serialises draining the mailbox after death
+	drainMu   sync.Mutex // serialises draining the mailbox after death
+	ownerGone bool       // guarded by drainMu: senders drain a dead mailbox themselves
 
-	parent *process // spawned linked by parent; set before the process runs
+	parent *process // spawned linked by parent; set before the process is visible
 
 	// Owned by the process's goroutine.
 	stopReason error
 	supPath    string
 	restarts   int
+}
+
+// watch is one monitor on a process: who watches, and the name it was set
+// by (MonitorName), if any.
+type watch struct {
+	w    *process
+	name string
+}
+
+// downNote carries a Down through the mailbox, so that DemonitorFlush can
+// drop it there.
+type downNote struct {
+	d       Down
+	flushed bool // guarded by the watcher's ext.mu
 }
 
 type supInfo struct {
@@ -80,22 +136,25 @@ func (p *process) getExt() *ext {
 	return p.ext.Load()
 }
 
+func (p *process) parent() *process {
+	if e := p.ext.Load(); e != nil {
+		return e.parent
+	}
+	return nil
+}
+
 type sigKind uint8
 
 const (
-	sigExit     sigKind = iota // exit signal sent with Exit or by the system
-	sigLinkExit                // exit signal from a linked process that exited
+	sigExit sigKind = iota // exit signal sent with Exit or Context.Exit
+	sigLink                // exit signal of a linked process that exited
+	sigStop                // stop from the System or Stop: ends a trapping process too
 )
 
-type sysMsg struct {
-	kind   sigKind
-	from   *process
-	reason error
-}
-
 type sysNode struct {
-	next *sysNode
-	msg  sysMsg
+	next   *sysNode
+	reason error
+	kill   bool // untrappable: exit with ReasonKilled, without Terminate
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -129,8 +188,8 @@ func (p *process) send(m any) error {
 	return nil
 }
 
-// pushSys enqueues a runtime notice (Down, Exit) as a user message that a
-// bounded mailbox never refuses.
+// pushSys enqueues a runtime notice (Down, Exited) as a user message that
+// a bounded mailbox never refuses.
 func (p *process) pushSys(m any) {
 	if p.state.Load() == stateDead {
 		p.sys.deadLetter(p, m)
@@ -150,21 +209,51 @@ func (p *process) push(m any) {
 			p.sys.schedule(p)
 		}
 	case stateDead:
-		// The process died after the check in send; it may have
-		// drained its mailbox already, so drain what we added.
+		// The process died after the check in send. If its owner has
+		// drained the mailbox already, drain what we added; otherwise the
+		// owner will.
 		e := p.getExt()
 		e.drainMu.Lock()
-		p.drainDead()
+		if e.ownerGone {
+			p.drainDead()
+		}
 		e.drainMu.Unlock()
 	}
 }
 
-// signal enqueues a system message; it overtakes user messages.
-func (p *process) signal(m sysMsg) {
-	if p.state.Load() == stateDead {
+// exitSignal delivers an exit signal from `from` (nil: from outside any
+// process) to p. It decides at once, as the signal arrives, what it does:
+// a process that traps exits gets an Exited message in its mailbox, in
+// order with the messages sent to it; otherwise the signal either ends the
+// process (overtaking its queued messages) or is ignored.
+func (p *process) exitSignal(from *process, reason error, kind sigKind) {
+	if p.gone.Load() {
 		return
 	}
-	n := &sysNode{msg: m}
+	if kind == sigExit && reason == ReasonKill {
+		p.kill(from)
+		return
+	}
+	if p.trap.Load() {
+		// As in OTP's gen_server, an exit signal from the parent (the
+		// process that spawned this one linked) or a stop from the System
+		// ends a trapping process too, with Terminate.
+		if kind == sigStop || (from != nil && from == p.parent()) {
+			p.signal(reason, false)
+			return
+		}
+		p.pushSys(Exited{From: PID{from}, Reason: reason})
+		return
+	}
+	if isNormalExit(reason) && from != p && kind != sigStop {
+		return // normal does not end a process that does not trap, unless it sent it itself
+	}
+	p.signal(reason, false)
+}
+
+// signal enqueues an exit that overtakes user messages.
+func (p *process) signal(reason error, kill bool) {
+	n := &sysNode{reason: reason, kill: kill}
 	for {
 		old := p.sysq.Load()
 		n.next = old
@@ -177,6 +266,39 @@ func (p *process) signal(m sysMsg) {
 	}
 }
 
+// kill ends p with ReasonKilled. If p's owner is busy (in a callback, a
+// Terminate, or between them) the killer finishes p itself, abandoning the
+// owner's goroutine; otherwise p's runner takes the kill before running
+// any more user code. kill does not wait; it reports whether it abandoned
+// the owner.
+func (p *process) kill(from *process) bool {
+	if p.gone.Load() {
+		return false
+	}
+	p.signal(ReasonKilled, true)
+	if !p.phase.CompareAndSwap(phaseOwner, phaseAbandoned) {
+		return false // idle (the runner will take the kill) or exiting already
+	}
+	p.abandon()
+	return true
+}
+
+// abandon finishes p for a killer while p's owner is still busy. The
+// owner's goroutine keeps running its callback; it holds no name and no
+// lock of the runtime, and when it returns it only drains the mailbox.
+func (p *process) abandon() {
+	if r := p.ctx.req.Swap(nil); r != nil {
+		r.complete(nil, ErrNoProcess)
+	}
+	if p.pooled {
+		p.sys.runners.detach()
+	}
+	done := p.finish(ReasonKilled)
+	if done != nil {
+		close(done)
+	}
+}
+
 // idle gives up ownership after Init.
 func (p *process) idle() {
 	seg, hi := p.cur.head, p.cur.hi
@@ -186,127 +308,191 @@ func (p *process) idle() {
 	}
 }
 
-func (p *process) run() {
+type drainResult uint8
+
+const (
+	drainEmpty     drainResult = iota // the mailbox is empty
+	drainExited                       // the owner finished the process
+	drainAbandoned                    // a killer finished the process
+)
+
+// run owns p until its mailbox is empty (or it exits). pooled says whether
+// the calling goroutine is a pooled runner. It reports whether the owner
+// was abandoned by a killer (a pooled runner then no longer counts as one).
+func (p *process) run(pooled bool) (abandoned bool) {
+	p.pooled = pooled
+	p.phase.Store(phaseOwner)
+	// mark counts the messages taken since the last wait that found
+	// nothing at its first look; quick says whether the last wait found
+	// something at its first look. Many small drains with quick waits in
+	// between are a stream too.
+	mark, quick := p.cur.taken, false
 	for {
-		if p.drain() {
-			return
+		before := p.cur.taken
+		switch p.drain() {
+		case drainExited:
+			return false
+		case drainAbandoned:
+			p.drainAbandoned()
+			return true
 		}
-		busy := false
-		for i := 0; i < spinRounds; i++ {
-			if !p.mbox.empty(&p.cur) || p.sysq.Load() != nil {
-				busy = true
-				break
+		var found bool
+		if p.cur.taken-before >= streamBatch || quick && p.cur.taken-mark >= streamBatch {
+			found = p.waitBehindStream()
+			mark, quick = p.cur.taken, false
+		} else {
+			found, quick = p.waitForRequest()
+			if !quick {
+				mark = p.cur.taken
 			}
-			runtime.Gosched()
 		}
-		if busy {
+		if found {
 			continue
+		}
+		if !p.phase.CompareAndSwap(phaseOwner, phaseIdle) {
+			p.drainAbandoned()
+			return true
 		}
 		release(&p.cur)
 		seg, hi := p.cur.head, p.cur.hi
 		p.state.Store(stateIdle)
 		if !pendingAt(&p.mbox, seg, hi) && p.sysq.Load() == nil {
-			return
+			return false
 		}
 		if !p.state.CompareAndSwap(stateIdle, stateRunning) {
-			return
+			return false
 		}
+		p.phase.Store(phaseOwner)
+		mark, quick = p.cur.taken, false
 	}
 }
 
-// drain handles messages until the mailbox is empty. It reports whether the
-// process exited.
-func (p *process) drain() bool {
-	exited, ce, msg := p.drainGuarded()
+// waitBehindStream yields spinRounds times without looking, then looks
+// once (see streamBatch). It reports whether more came.
+func (p *process) waitBehindStream() bool {
+	for range spinRounds {
+		runtime.Gosched()
+	}
+	return p.pending()
+}
+
+// waitForRequest polls with pauses, then with yields (see streamBatch). It
+// reports whether more came, and whether it was there at the first look.
+func (p *process) waitForRequest() (found, first bool) {
+	for i := range busyPolls {
+		if p.pending() {
+			return true, i == 0
+		}
+		pause(pauseIters)
+	}
+	for range spinRounds {
+		if p.pending() {
+			return true, false
+		}
+		runtime.Gosched()
+	}
+	return false, false
+}
+
+// pending reports whether a message or a signal waits. Only the owner
+// calls it.
+func (p *process) pending() bool { return !p.mbox.empty(&p.cur) || p.sysq.Load() != nil }
+
+// drain handles messages until the mailbox is empty or the process exits.
+func (p *process) drain() drainResult {
+	res, ce, msg := p.drainGuarded()
 	if ce == nil {
-		return exited
+		return res
 	}
 	if o, ok := msg.(CrashObserver); ok {
 		o.Crashed(ce)
 	}
-	if p.ctx.req != nil {
-		p.ctx.req.complete(nil, ce)
-		p.ctx.req = nil
+	if r := p.ctx.req.Swap(nil); r != nil {
+		r.complete(nil, ce)
 	}
-	p.exit(ce, true)
-	return true
+	return p.exit(ce, true)
 }
 
 // drainGuarded is drain's loop under one deferred recover (rather than one
 // per message). When a callback panics it returns the crash and the
 // message being handled.
-func (p *process) drainGuarded() (exited bool, ce *CrashError, msg any) {
+func (p *process) drainGuarded() (res drainResult, ce *CrashError, msg any) {
 	defer func() {
 		if v := recover(); v != nil {
 			ce = p.crash(v, msg, "receive")
 		}
 	}()
+	if p.sysq.Load() != nil {
+		return p.handleSystem(), nil, nil
+	}
 	for {
-		if p.sysq.Load() != nil && p.handleSystem() {
-			return true, nil, nil
-		}
 		m, ok := p.mbox.pop(&p.cur)
 		if !ok {
-			return false, nil, nil
+			return drainEmpty, nil, nil
 		}
 		if p.bound > 0 {
 			p.count.Add(-1)
 		}
+		if p.phase.Load() == phaseAbandoned {
+			p.sys.deadLetterPopped(p, m)
+			return drainAbandoned, nil, nil
+		}
 		msg = m
-		if r, isAsk := m.(*askReq); isAsk {
+		switch r := m.(type) {
+		case *askReq:
 			msg = r.msg
-			p.ctx.req = r
+			p.ctx.req.Store(r)
+		case *downNote:
+			if !p.takeDown(r) {
+				msg = nil
+				continue // flushed by DemonitorFlush
+			}
+			msg = r.d
 		}
 		p.behavior.Receive(&p.ctx, msg)
 		msg = nil
-		if p.ctx.req != nil {
-			p.ctx.req.complete(nil, ErrNoReply)
-			p.ctx.req = nil
+		if p.ctx.req.Load() != nil {
+			if r := p.ctx.req.Swap(nil); r != nil {
+				r.complete(nil, ErrNoReply)
+			}
+		}
+		// An exit signal (a self-exit, say) wins over a Stop made in the
+		// same callback: it came first.
+		if p.sysq.Load() != nil {
+			return p.handleSystem(), nil, nil
 		}
 		if e := p.ext.Load(); e != nil && e.stopReason != nil {
-			p.exit(e.stopReason, true)
-			return true, nil, nil
+			return p.exit(e.stopReason, true), nil, nil
 		}
 	}
 }
 
-func (p *process) handleSystem() bool {
-	var list *sysNode
-	for n := p.sysq.Swap(nil); n != nil; {
-		next := n.next
-		n.next = list
-		list = n
-		n = next
+// takeDown forgets a Down popped from the mailbox and reports whether it
+// is to be handled (not flushed).
+func (p *process) takeDown(n *downNote) bool {
+	e := p.getExt()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.downs[n.d.Ref] == n {
+		delete(e.downs, n.d.Ref)
 	}
-	for n := list; n != nil; n = n.next {
-		if n.msg.reason == ReasonKill && n.msg.kind == sigExit {
-			p.exit(ReasonKilled, false) // kill overtakes every other signal
-			return true
+	return !n.flushed
+}
+
+// handleSystem ends the process for the signals in its system queue: a
+// kill overtakes the others, which are taken in the order they arrived.
+func (p *process) handleSystem() drainResult {
+	var first *sysNode
+	for n := p.sysq.Swap(nil); n != nil; n = n.next {
+		if n.kill {
+			return p.exit(ReasonKilled, false)
 		}
+		first = n // the list is newest first
 	}
-	for n := list; n != nil; n = n.next {
-		m := n.msg
-		if m.kind == sigLinkExit && !p.dropLink(m.from) {
-			continue // unlinked meanwhile
-		}
-		if p.trap.Load() {
-			// As in OTP's gen_server, an exit signal from the parent
-			// (the process that spawned this one linked, or the
-			// System) stops a trapping process too, with Terminate.
-			if m.from == nil || m.from == p.getExt().parent {
-				p.exit(m.reason, true)
-				return true
-			}
-			p.pushSys(Exited{From: PID{m.from}, Reason: m.reason})
-			continue
-		}
-		if m.reason == ReasonNormal {
-			continue
-		}
-		p.exit(m.reason, true)
-		return true
+	if first == nil {
+		return drainEmpty
 	}
-	return false
+	return p.exit(first.reason, true)
 }
 
 func (p *process) init(in Initializer) (err error) {
@@ -330,72 +516,163 @@ func (p *process) terminate(t Terminator, reason error) {
 	t.Terminate(&p.ctx, reason)
 }
 
-// exit ends the process with reason. It runs on the goroutine that owns p.
-func (p *process) exit(reason error, callTerminate bool) {
+// exit ends the process with reason. It runs on the goroutine that owns p,
+// in its batch; a killer may abandon the owner while Terminate runs.
+func (p *process) exit(reason error, callTerminate bool) drainResult {
 	if callTerminate {
 		if t, ok := p.behavior.(Terminator); ok {
 			p.terminate(t, reason)
 		}
 	}
-	e := p.getExt()
-	e.mu.Lock()
-	e.dead = true // no new links, monitors or timers from here on
-	links, watchers, monitoring, timers, done := e.links, e.watchers, e.monitoring, e.timers, e.done
-	e.links, e.watchers, e.monitoring, e.timers = nil, nil, nil, nil
-	e.mu.Unlock()
+	if !p.phase.CompareAndSwap(phaseOwner, phaseExiting) {
+		return drainAbandoned
+	}
+	p.finishOwned(reason)
+	return drainExited
+}
 
-	p.sys.unlist(p)
-	kind := Stopped
-	if _, ok := reason.(*CrashError); ok {
-		kind = Crashed
-	}
-	p.sys.events.publish(Event{Kind: kind, PID: PID{p}, Reason: reason})
-	for t := range timers {
-		t.stop()
-	}
-	for ref, t := range monitoring {
-		t.dropWatcher(ref)
-	}
-	for q := range links {
-		q.signal(sysMsg{kind: sigLinkExit, from: p, reason: reason})
-	}
-	for ref, w := range watchers {
-		w.pushSys(Down{Ref: ref, PID: PID{p}, Reason: reason})
-	}
-	// Only now do senders see the process dead, so that whoever gets
-	// ErrNoProcess knows that links and monitors have been notified.
-	p.state.Store(stateDead)
+// finishNoRun cleans up a process that never ran (its Init failed), on the
+// spawning goroutine.
+func (p *process) finishNoRun(reason error) {
+	p.phase.Store(phaseExiting)
+	p.finishOwned(reason)
+}
+
+// finishOwned finishes p on its owner's goroutine: the bookkeeping, then
+// the mailbox, then done.
+func (p *process) finishOwned(reason error) {
+	done := p.finish(reason)
+	e := p.getExt()
 	e.drainMu.Lock()
+	e.ownerGone = true
 	p.drainDead()
 	e.drainMu.Unlock()
-
 	if done != nil {
 		close(done)
 	}
 }
 
-// finishNoRun cleans up a process whose Init failed.
-func (p *process) finishNoRun(reason error) {
-	p.exit(reason, false)
+// drainAbandoned is what an abandoned owner does when its callback
+// returns: fail what is left in the mailbox.
+func (p *process) drainAbandoned() {
+	if r := p.ctx.req.Swap(nil); r != nil {
+		r.complete(nil, ErrNoProcess)
+	}
+	e := p.getExt()
+	e.drainMu.Lock()
+	e.ownerGone = true
+	p.drainDead()
+	e.drainMu.Unlock()
+}
+
+// finish does the bookkeeping of an exit, exactly once (by the owner or by
+// a killer): the name is released, timers are cancelled, links get the exit
+// signal and monitors their Down, and senders see the process dead. It
+// returns the done channel to close once the caller is through.
+func (p *process) finish(reason error) chan struct{} {
+	p.gone.Store(true)
+	e := p.getExt()
+	e.mu.Lock()
+	e.exiting = true // no new timers from here on
+	timers := e.timers
+	e.timers = nil
+	e.mu.Unlock()
+	for t := range timers {
+		t.stop()
+	}
+	// The name is released before the process counts as dead to links and
+	// monitors, so that a Down (even one with ReasonNoProc for a monitor
+	// set by name from now on) means the name is free.
+	p.sys.unlist(p)
+
+	e.mu.Lock()
+	e.dead = true // no new links or monitors from here on
+	links, watchers, monitoring, done := e.links, e.watchers, e.monitoring, e.done
+	e.links, e.watchers, e.monitoring, e.downs = nil, nil, nil, nil
+	e.mu.Unlock()
+
+	kind := Stopped
+	if _, ok := reason.(*CrashError); ok {
+		kind = Crashed
+	}
+	p.sys.events.publish(Event{Kind: kind, PID: PID{p}, Reason: reason})
+	for ref, t := range monitoring {
+		t.dropWatcher(ref)
+	}
+	// Links first, then monitors: a supervisor has its Exited in its
+	// mailbox before anyone can have seen this process's Down.
+	for q := range links {
+		q.linkExit(p, reason)
+	}
+	for ref, w := range watchers {
+		w.w.deliverDown(ref, p, w.name, reason)
+	}
+	// Only now do senders see the process dead, so that whoever gets
+	// ErrNoProcess knows that links and monitors have been notified.
+	p.state.Store(stateDead)
+	return done
+}
+
+// linkExit delivers the exit signal of q's linked process p, unless q has
+// unlinked meanwhile: the check and the delivery are one step under q's
+// lock, so once Unlink returns no Exited from p can arrive.
+func (q *process) linkExit(p *process, reason error) {
+	e := q.getExt()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.links[p]; !ok {
+		return
+	}
+	delete(e.links, p)
+	q.exitSignal(p, reason, sigLink)
+}
+
+// deliverDown puts the Down of monitor ref into w's mailbox, unless w has
+// demonitored meanwhile; as with links, Demonitor and delivery exclude each
+// other under w's lock.
+func (w *process) deliverDown(ref Ref, p *process, name string, reason error) {
+	e := w.getExt()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.monitoring[ref]; !ok {
+		return
+	}
+	delete(e.monitoring, ref)
+	w.queueDown(e, Down{Ref: ref, PID: PID{p}, Name: name, Reason: reason})
+}
+
+// queueDown puts d into w's mailbox. The caller holds e.mu (w's ext).
+func (w *process) queueDown(e *ext, d Down) {
+	n := &downNote{d: d}
+	if e.downs == nil {
+		e.downs = make(map[Ref]*downNote)
+	}
+	e.downs[d.Ref] = n
+	w.pushSys(n)
 }
 
 // drainDead empties the mailbox of a dead process: asks fail at once, other
 // messages become dead letters. The caller holds ext.drainMu.
 func (p *process) drainDead() {
-	for p.sysq.Swap(nil) != nil {
-	}
 	for {
 		m, ok := p.mbox.pop(&p.cur)
 		if !ok {
 			return
 		}
-		if r, isAsk := m.(*askReq); isAsk {
-			r.complete(nil, ErrNoProcess)
-			p.sys.dead.Add(1)
-			continue
-		}
-		p.sys.deadLetter(p, m)
+		p.sys.deadLetterPopped(p, m)
 	}
+}
+
+func (s *System) deadLetterPopped(p *process, m any) {
+	switch r := m.(type) {
+	case *askReq:
+		r.complete(nil, ErrNoProcess)
+		s.dead.Add(1)
+		return
+	case *downNote:
+		m = r.d
+	}
+	s.deadLetter(p, m)
 }
 
 func (s *System) deadLetter(p *process, m any) {
@@ -408,17 +685,6 @@ func (s *System) deadLetter(p *process, m any) {
 	}
 }
 
-func (p *process) dropLink(q *process) bool {
-	e := p.getExt()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.links[q]; !ok {
-		return false
-	}
-	delete(e.links, q)
-	return true
-}
-
 func (p *process) dropWatcher(ref Ref) {
 	e := p.getExt()
 	e.mu.Lock()
@@ -426,7 +692,7 @@ func (p *process) dropWatcher(ref Ref) {
 	e.mu.Unlock()
 }
 
-// lockPair locks the ext of a and b in a fixed order.
+// lockPair locks the ext of a and b (distinct) in a fixed order.
 func lockPair(a, b *process) (ea, eb *ext) {
 	ea, eb = a.getExt(), b.getExt()
 	if a.id < b.id {
@@ -471,43 +737,77 @@ func unlink(a, b *process) {
 	eb.mu.Unlock()
 }
 
-func monitor(w, t *process) Ref {
+func isLinked(a, b *process) bool {
+	if a == b {
+		return false
+	}
+	ea, eb := lockPair(a, b)
+	defer ea.mu.Unlock()
+	defer eb.mu.Unlock()
+	_, ok := ea.links[b]
+	return ok
+}
+
+// monitor sets a monitor of w on t; name is the registered name it was set
+// by, if any. Both sides are recorded in one step under both locks, so t's
+// exit either sees the monitor whole or not at all (then t is dead and w
+// gets a Down with ReasonNoProc at once).
+func monitor(w, t *process, name string) Ref {
 	ref := Ref{id: w.sys.nextRef.Add(1)}
-	et := t.getExt()
-	et.mu.Lock()
-	if et.dead {
-		et.mu.Unlock()
-		w.pushSys(Down{Ref: ref, PID: PID{t}, Reason: ReasonNoProc})
+	if w == t {
+		e := w.getExt()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.dead {
+			return ref
+		}
+		addMonitor(e, e, ref, w, t, name)
 		return ref
 	}
-	if et.watchers == nil {
-		et.watchers = make(map[Ref]*process)
+	ew, et := lockPair(w, t)
+	defer ew.mu.Unlock()
+	defer et.mu.Unlock()
+	switch {
+	case ew.dead:
+		// An abandoned callback: the watcher is gone, nothing to tell.
+	case et.dead:
+		w.queueDown(ew, Down{Ref: ref, PID: PID{t}, Name: name, Reason: ReasonNoProc})
+	default:
+		addMonitor(ew, et, ref, w, t, name)
 	}
-	et.watchers[ref] = w
-	et.mu.Unlock()
-	ew := w.getExt()
-	ew.mu.Lock()
+	return ref
+}
+
+func addMonitor(ew, et *ext, ref Ref, w, t *process, name string) {
+	if et.watchers == nil {
+		et.watchers = make(map[Ref]watch)
+	}
+	et.watchers[ref] = watch{w: w, name: name}
 	if ew.monitoring == nil {
 		ew.monitoring = make(map[Ref]*process)
 	}
 	ew.monitoring[ref] = t
-	ew.mu.Unlock()
-	return ref
 }
 
-func demonitor(w *process, ref Ref) bool {
+// demonitor removes monitor ref of w and reports whether it was active.
+// When it reports false the Down is in w's mailbox already (or was
+// received, or ref was never w's): none can arrive later. With flush a Down
+// still in the mailbox is dropped.
+func demonitor(w *process, ref Ref, flush bool) bool {
 	ew := w.getExt()
 	ew.mu.Lock()
 	t := ew.monitoring[ref]
 	delete(ew.monitoring, ref)
+	if t == nil && flush {
+		if n := ew.downs[ref]; n != nil {
+			n.flushed = true
+			delete(ew.downs, ref)
+		}
+	}
 	ew.mu.Unlock()
 	if t == nil {
 		return false
 	}
-	et := t.getExt()
-	et.mu.Lock()
-	_, ok := et.watchers[ref]
-	delete(et.watchers, ref)
-	et.mu.Unlock()
-	return ok
+	t.dropWatcher(ref)
+	return true
 }

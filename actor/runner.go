@@ -41,7 +41,7 @@ func (s *System) schedule(p *process) {
 	}
 	if r.n.Add(1) > maxRunners || s.closed.Load() {
 		r.n.Add(-1)
-		go p.run()
+		go p.run(false)
 		return
 	}
 	r.wg.Add(1)
@@ -50,22 +50,32 @@ func (s *System) schedule(p *process) {
 
 func (s *System) runner(p *process) {
 	r := &s.runners
-	defer r.wg.Done()
-	defer r.n.Add(-1)
 	idle := time.NewTimer(runnerIdle)
 	defer idle.Stop()
 	for {
-		p.run()
+		if p.run(true) {
+			return // abandoned by a killer, which released our place
+		}
 		p = nil
 		idle.Reset(runnerIdle)
 		select {
 		case p = <-r.handoff:
 		case <-idle.C:
+			r.detach()
 			return
 		case <-r.quit:
+			r.detach()
 			return
 		}
 	}
+}
+
+// detach releases a runner's place: the runner is exiting, or is stuck in
+// a callback whose process a killer finished (Shutdown does not wait for
+// it).
+func (r *runners) detach() {
+	r.n.Add(-1)
+	r.wg.Done()
 }
 
 // stopRunners ends the idle runners, and the busy ones once their process

@@ -149,7 +149,7 @@ func TestSpawnChildRefusals(t *testing.T) {
 		want string
 	}{
 		{"zero pid", actor.PID{}, "no such process"},
-		{"not a supervisor", plain, "not a simple_one_for_one supervisor"},
+		{"not a supervisor", plain, "not a supervisor"},
 		{"one_for_one", oneForOne, "not a simple_one_for_one supervisor"},
 		{"permanent template", permanent, "not temporary"},
 	} {
