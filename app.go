@@ -24,6 +24,7 @@ type ServiceDecl struct {
 	Instances int      // how many instances troupe run starts; 0 means 1
 	Command   []string // if set, run as an OS process with this command line
 	Env       map[string]string
+	Calls     []CallPolicy // how its requests to each target are protected (calls.go)
 }
 
 // Route maps an HTTP request at the gateway to a bus message.
