@@ -24,7 +24,9 @@ type ServiceDecl struct {
 	Instances int      // how many instances troupe run starts; 0 means 1
 	Command   []string // if set, run as an OS process with this command line
 	Env       map[string]string
-	Calls     []CallPolicy // how its requests to each target are protected (calls.go)
+	// Calls tunes, per target service, how this service's requests to it
+	// are protected: circuit breaker and retries (calls.go).
+	Calls []CallPolicy `json:",omitempty"`
 }
 
 // Route maps an HTTP request at the gateway to a bus message.
