@@ -116,9 +116,10 @@ func Parse(filename string, data []byte) (*troupe.App, error) {
 }
 
 type parser struct {
-	file string
-	errs Errors
-	pos  *positions
+	file       string
+	errs       Errors
+	pos        *positions
+	callChecks []callCheck // calls.go
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -221,6 +222,7 @@ func (p *parser) parse(data []byte) *troupe.App {
 		routes = p.gateway(gateway)
 	}
 	p.checkRoutes(app, routes)
+	p.checkCalls(app)
 	return app
 }
 
@@ -275,7 +277,7 @@ func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
 	return n.Value, true
 }
 
-var serviceKeys = []string{"sends", "receives", "durable", "instances", "command", "env"}
+var serviceKeys = []string{"sends", "receives", "durable", "instances", "command", "env", "calls"}
 
 func (p *parser) services(n *yaml.Node) []troupe.ServiceDecl {
 	n = deref(n)
@@ -333,6 +335,8 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 			s.Command = p.command(f.v, where)
 		case "env":
 			s.Env = p.env(f.v, where)
+		case "calls":
+			s.Calls = p.calls(name, f.v, where)
 		}
 	}
 	receives := make(map[string]bool, len(s.Receives))
