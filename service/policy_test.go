@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/manifest"
 	"github.com/troupe-go/troupe/service"
 )
 
@@ -142,5 +143,40 @@ troupe_service_target_failures_total{instance="web-1",service="web",target="stoc
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) != 0 {
 		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+// TestPolicyFromTheManifest checks that a calls section read from YAML is
+// what the service applies.
+func TestPolicyFromTheManifest(t *testing.T) {
+	app, err := manifest.Parse("troupe.yaml", []byte(`
+app: resil
+services:
+  web:
+    sends: [stock.get]
+    calls:
+      stock:
+        breaker: {failures: 2, failure_rate: off, open_for: 1h}
+        retry: {messages: [stock.get], attempts: 2, backoff: 1ms}
+  stock:
+    receives: [stock.get]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, "inproc", app)
+	st := newStock()
+	st.behave(func(context.Context, int64) error { return troupe.Errorf(troupe.CodeUnavailable, "down") })
+	r.start(service.Config{Name: "stock"}, st.setup)
+	web := r.start(service.Config{Name: "web"}, nil)
+	// The first request and its retry open the breaker.
+	if _, _, err := get(web, 5*time.Second); !errors.Is(err, troupe.ErrUnavailable) || isOpen(err) {
+		t.Fatalf("err = %v, want the target's unavailable", err)
+	}
+	if _, _, err := get(web, 5*time.Second); !isOpen(err) {
+		t.Fatalf("err = %v, want the breaker open", err)
+	}
+	if ts := breakerOf(t, web, "stock"); st.received.Load() != 2 || ts.Retries != 1 {
+		t.Errorf("target received %d, %d retries; want 2 attempts, 1 a retry", st.received.Load(), ts.Retries)
 	}
 }
