@@ -219,18 +219,14 @@ func isOff(n *yaml.Node) bool {
 }
 
 // checkCalls checks every calls entry against the services: its target is
-// a declared service, other than the caller, that alone receives something
-// the caller sends; the names it retries are requests that the caller sends
+// a declared service (the caller itself included) that alone receives
+// something the caller sends; the names it retries are requests that the caller sends
 // and the target alone receives, and that are not durable.
 func (p *parser) checkCalls(app *troupe.App) {
 	for _, c := range p.callChecks {
 		caller := app.Service(c.service)
 		where := fmt.Sprintf("service %q: calls to %s", c.service, c.target)
-		switch {
-		case c.target == c.service:
-			p.errorf(c.node, "%s: a service does not call itself through its breaker", where)
-			continue
-		case app.Service(c.target) == nil:
+		if app.Service(c.target) == nil {
 			p.errorf(c.node, "%s: no service %q is declared", where, c.target)
 			continue
 		}
