@@ -97,8 +97,11 @@ func New(cfg Config) *Service {
 // Name returns the service's name.
 func (s *Service) Name() string { return s.cfg.Name }
 
-// Client returns the service's bus client, or nil before Start. Use it for
-// calls made outside handlers (an HTTP handler of a web service, say).
+// Client returns the service's bus client, or nil before Start. Requests
+// made on it directly bypass the service's calling-side interceptors, its
+// circuit breakers, retries and fallbacks; for calls made outside handlers
+// (an HTTP handler of a web service, say) prefer Request with a context of
+// its own.
 func (s *Service) Client() *bus.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
