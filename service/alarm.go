@@ -12,7 +12,8 @@ import (
 // services: its value is how many are not closed (open or half-open), and
 // counts as well every breaker that opened since the last Measure, so that
 // one which opened and closed again between two evaluations still raises
-// the alarm once. Its Subject lists them ("web→todo open").
+// the alarm once. Its Subject lists them ("web/web-1→todo open"). Services
+// not started, or stopped, count for nothing.
 //
 // Add it to a node's monitor with a threshold of one half both ways:
 //
@@ -37,8 +38,11 @@ func (d *breakerDetector) Measure(time.Time) alarm.Measurement {
 	var names []string
 	for _, s := range d.services {
 		s.mu.Lock()
-		targets := s.targets
+		targets, running := s.targets, s.state == started
 		s.mu.Unlock()
+		if !running {
+			continue // a stopped service's breakers no longer guard anything
+		}
 		for _, t := range targets {
 			if t.br == nil {
 				continue
