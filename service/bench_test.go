@@ -70,9 +70,9 @@ func BenchmarkActorAsk(b *testing.B) {
 // circuit breaker off (mode=bare), on and closed (mode=breaker, the
 // default), and on with every request marked Idempotent, so that the retry
 // interceptor and its budget are on the path too (mode=retry; nothing
-// fails, so nothing is retried). Compare the modes of one run:
-//
-//	go test -run XXX -bench '^BenchmarkCall$' -count 10 ./service/ | benchstat -col /mode -
+// fails, so nothing is retried). Compare the modes with each in a process of
+// its own, interleaved (in one process the first sub-benchmark of each
+// round runs slower); docs/bus.md, "What it costs", has the commands.
 func BenchmarkCall(b *testing.B) {
 	for _, mode := range []string{"bare", "breaker", "retry"} {
 		b.Run("mode="+mode, func(b *testing.B) {
