@@ -37,17 +37,19 @@ type Config struct {
 	CallMiddleware []CallMiddleware
 
 	// Breaker configures the circuit breaker in front of every service
-	// this one calls; the zero value means the defaults (DefaultBreaker):
-	// a breaker is on unless Off is set. Targets and the manifest's calls
-	// section override it per target (see policyFor).
+	// this one calls; a zero field means its default (DefaultBreakerFailures
+	// and the other DefaultBreaker constants): a breaker is on unless Off
+	// is set.
 	Breaker troupe.BreakerPolicy
 	// Retry configures the retries of idempotent requests to every
-	// target; its zero value means DefaultRetry's numbers, retrying only
-	// the requests marked Idempotent (Retry.Messages lists names retried
-	// always). Targets and the manifest override it per target.
+	// target; a zero field means its default (DefaultRetryAttempts and
+	// the other DefaultRetry constants). Only requests marked Idempotent
+	// are retried, and those named in Retry.Messages.
 	Retry troupe.RetryPolicy
-	// Targets holds per-target policies, each overriding Breaker and
-	// Retry for requests to its Target.
+	// Targets holds per-target policies. Field by field, the first that
+	// sets one wins: the manifest's calls entry for the target (the
+	// service's ServiceDecl.Calls), then Targets, then Breaker and Retry,
+	// then the defaults. Off anywhere turns the breaker off.
 	Targets []troupe.CallPolicy
 	// OnBreaker, if set, is called with every state change of one of the
 	// service's circuit breakers, on the goroutine whose request caused
@@ -194,16 +196,19 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 	out.client = client
 	out.invoke = s.invoker(client)
 	s.sys, s.top, s.reqs, s.client = sys, top, children[0].PID, client
+	// The calling side first: a handler may call out as soon as it is
+	// subscribed.
+	s.targets = targets
+	s.out.Store(out)
 	for _, e := range s.handlers {
 		if err := s.subscribe(e); err != nil {
+			s.out.Store(nil)
 			_ = client.Close()
 			_ = actor.Stop(context.WithoutCancel(ctx), top)
-			s.client = nil
+			s.client, s.targets = nil, nil
 			return err
 		}
 	}
-	s.targets = targets
-	s.out.Store(out)
 	s.state = started
 	return nil
 }
