@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/troupe-go/troupe"
@@ -91,7 +92,7 @@ func (s *Service) calling(app *troupe.App, member troupe.Member) (*outgoing, []*
 		for _, p := range list {
 			t := byName[p.Target]
 			if t == nil {
-				return nil, nil, fmt.Errorf("service %s: calls to %q: it sends it no request it alone receives", member.Service, p.Target)
+				return nil, nil, fmt.Errorf("service %s: calls to %q: it sends nothing that %[2]q alone receives", member.Service, p.Target)
 			}
 			for _, name := range p.Retry.Messages {
 				if r := out.routes[name]; r == nil || r.t != t {
@@ -105,18 +106,8 @@ func (s *Service) calling(app *troupe.App, member troupe.Member) (*outgoing, []*
 			return nil, nil, fmt.Errorf("service %s: retry: %q is not a request it sends to one service alone", member.Service, name)
 		}
 	}
-	slices.SortFunc(targets, func(a, b *target) int { return cmpString(a.name, b.name) })
+	slices.SortFunc(targets, func(a, b *target) int { return strings.Compare(a.name, b.name) })
 	return out, targets, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // policyFor resolves the policy of the service's calls to target, field by
