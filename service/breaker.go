@@ -149,6 +149,9 @@ func (b *breaker) allow() bool {
 	return false
 }
 
+// isOpen reports whether b refuses requests now; a nil b (off) never does.
+func (b *breaker) isOpen() bool { return b != nil && b.cb.IsOpen() }
+
 // record counts the outcome of a request that allow let through; fault
 // says whether err is the target's (targetFault).
 func (b *breaker) record(err error, fault bool) {

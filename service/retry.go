@@ -154,7 +154,7 @@ func retryable(err error) bool {
 // attempt number in its troupe-attempt header (see Attempt), after a
 // jittered backoff, while attempts remain, while the deadline leaves time
 // for another, and while the target's retry budget allows. Each attempt
-// passes through the breaker: once it opens, retries stop.
+// passes through the breaker: once it is open, retries stop.
 func retryMiddleware(next Invoker) Invoker {
 	return func(ctx context.Context, out *Outgoing) (*troupe.Envelope, error) {
 		r := out.r
@@ -170,7 +170,7 @@ func retryMiddleware(next Invoker) Invoker {
 		for n := 1; ; n++ {
 			out.Env = attemptOf(first, n, pol.attemptTimeout)
 			rep, err := next(ctx, out)
-			if err == nil || n >= pol.attempts || !retryable(err) || t.closing() {
+			if err == nil || n >= pol.attempts || !retryable(err) || t.closing() || t.br.isOpen() {
 				return rep, err
 			}
 			wait := pol.wait(n)

@@ -105,7 +105,8 @@ func TestRetryWhen(t *testing.T) {
 }
 
 // TestRetryStopsAtTheOpenBreaker checks that every attempt passes the
-// breaker, so that retries stop once it opens.
+// breaker, so that retries stop once it opens; the request returns the
+// target's last error.
 func TestRetryStopsAtTheOpenBreaker(t *testing.T) {
 	r := newRig(t, "inproc", shopApp())
 	st := newStock()
@@ -115,11 +116,12 @@ func TestRetryStopsAtTheOpenBreaker(t *testing.T) {
 	cfg.Retry = troupe.RetryPolicy{Attempts: 10, Backoff: time.Millisecond}
 	web := r.start(cfg, nil)
 	_, _, err := get(web, 5*time.Second, service.Idempotent())
-	if !isOpen(err) {
-		t.Errorf("err = %v, want the breaker open", err)
+	if !errors.Is(err, troupe.ErrUnavailable) || isOpen(err) {
+		t.Errorf("err = %v, want the target's last error", err)
 	}
-	if got := st.received.Load(); got != 2 {
-		t.Errorf("target received %d attempts, want 2", got)
+	ts := breakerOf(t, web, "stock")
+	if got := st.received.Load(); got != 2 || ts.Retries != 1 || ts.Breaker.State != service.BreakerOpen {
+		t.Errorf("target received %d attempts, %d retries, breaker %s; want 2 attempts, 1 retry, open", got, ts.Retries, ts.Breaker.State)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,4 +220,31 @@ func (e *events) path() []service.BreakerState {
 
 func isOpen(err error) bool {
 	return errors.Is(err, service.ErrBreakerOpen) && errors.Is(err, troupe.ErrUnavailable)
+}
+
+// checkPath checks that path is a sequence of states a breaker can go
+// through from closed (closed→open→half-open→open or closed ...) ending in
+// last, and returns how many times it turned half-open (each time, with
+// Probes 1, one probe reached the target).
+func checkPath(t *testing.T, path []service.BreakerState, last service.BreakerState) (halfOpens int) {
+	t.Helper()
+	next := map[service.BreakerState][]service.BreakerState{
+		service.BreakerClosed:   {service.BreakerOpen},
+		service.BreakerOpen:     {service.BreakerHalfOpen},
+		service.BreakerHalfOpen: {service.BreakerOpen, service.BreakerClosed},
+	}
+	prev := service.BreakerClosed
+	for _, s := range path {
+		if !slices.Contains(next[prev], s) {
+			t.Errorf("breaker went from %s to %s (path %v)", prev, s, path)
+		}
+		if s == service.BreakerHalfOpen {
+			halfOpens++
+		}
+		prev = s
+	}
+	if prev != last {
+		t.Errorf("breaker ended %s, want %s (path %v)", prev, last, path)
+	}
+	return halfOpens
 }
