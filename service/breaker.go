@@ -47,19 +47,21 @@ const (
 
 // BreakerStatus is a circuit breaker as it is now.
 type BreakerStatus struct {
-	State BreakerState
-	Since time.Time // when it entered State (for a closed one, when it was made or last closed)
+	State BreakerState `json:"state"`
+	// Since is when it entered State (for a closed one, when it was made
+	// or last closed).
+	Since time.Time `json:"since,omitzero"`
 	// ProbeAt is, for an open breaker, when it will let probes through
 	// (it turns half-open at the first request after it); zero otherwise.
-	ProbeAt time.Time
+	ProbeAt time.Time `json:"probeAt,omitzero"`
 	// Requests, Failures and FailureRate are the outcomes counted in the
 	// current state: in the sliding window when closed, among the probes
 	// when half-open, and those that opened it when open.
-	Requests    uint
-	Failures    uint
-	FailureRate float64
-	Opened      uint64 // times it opened
-	Rejected    uint64 // requests it failed at once
+	Requests    uint    `json:"requests"`
+	Failures    uint    `json:"failures"`
+	FailureRate float64 `json:"failureRate"`
+	Opened      uint64  `json:"opened"`   // times it opened
+	Rejected    uint64  `json:"rejected"` // requests it failed at once
 }
 
 // BreakerEvent is one state change of a circuit breaker, given to

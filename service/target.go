@@ -167,23 +167,24 @@ func setZero[T comparable](dst *T, src T) {
 }
 
 // TargetStatus is what one instance of a service knows of one service it
-// calls: its circuit breaker, and what retries and fallbacks did.
+// calls: its circuit breaker, and what retries and fallbacks did. Its JSON
+// form is what a node's /healthz shows.
 type TargetStatus struct {
-	Service  string // the calling service
-	Instance string // the calling instance
-	Target   string // the service called
-	Breaker  BreakerStatus
+	Service  string        `json:"service"`  // the calling service
+	Instance string        `json:"instance"` // the calling instance
+	Target   string        `json:"target"`   // the service called
+	Breaker  BreakerStatus `json:"breaker"`
 	// Failures counts the attempts that failed by the target's fault
 	// (timeout, unavailable, internal, no instance): what the breaker
 	// counts.
-	Failures uint64
+	Failures uint64 `json:"failures"`
 	// Retries counts the retries sent; RetriesDenied the retries not sent
 	// because the target's retry budget was spent.
-	Retries       uint64
-	RetriesDenied uint64
+	Retries       uint64 `json:"retries"`
+	RetriesDenied uint64 `json:"retriesDenied"`
 	// Fallbacks counts the replies the caller's fallback gave instead of
 	// the target.
-	Fallbacks uint64
+	Fallbacks uint64 `json:"fallbacks"`
 }
 
 // Targets returns the status of every service this one calls, sorted by
