@@ -81,6 +81,9 @@ type ServiceDecl struct {
 	// application, each pair once in each direction. Sends, Receives and
 	// Durable use the application's names.
 	Translate []Translation
+	// Calls tunes, per target service, how this service's requests to it
+	// are protected: circuit breaker and retries (calls.go).
+	Calls []CallPolicy `json:",omitempty"`
 }
 
 // Route maps an HTTP request at the gateway to a bus message.

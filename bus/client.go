@@ -136,19 +136,7 @@ func (c *Client) Request(ctx context.Context, name string, payload any) (*troupe
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.start(ctx, env, si, true)
-	if err != nil {
-		return nil, err
-	}
-	reply, err := p.wait(ctx, true)
-	if err == nil {
-		if e := reply.Err(); e != nil {
-			reply, err = nil, e
-		}
-	}
-	p.finish(err)
-	p.recycle()
-	return reply, err
+	return c.request(ctx, env, si)
 }
 
 // Send sends a one-way notification named name to every service that
@@ -208,30 +196,7 @@ func (c *Client) Collect(ctx context.Context, name string, payload any, each fun
 		}
 		return 0, err
 	}
-	p, err := c.start(ctx, env, si, false)
-	if err != nil {
-		if errors.Is(err, troupe.ErrNoReceiver) {
-			return 0, nil
-		}
-		return 0, err
-	}
-	n := 0
-	for {
-		reply, err := p.wait(ctx, false)
-		if err != nil {
-			if errors.Is(err, troupe.ErrTimeout) || errors.Is(err, troupe.ErrNoReceiver) || err == io.EOF {
-				p.finish(nil)
-				return n, nil
-			}
-			p.finish(err)
-			return n, err
-		}
-		n++
-		if !each(reply) {
-			p.finish(nil)
-			return n, nil
-		}
-	}
+	return c.collect(ctx, env, si, each)
 }
 
 // prepare checks a request, send or publish against the policy and builds

@@ -165,8 +165,9 @@ type parser struct {
 	// shared holds the nodes that an anchor names, and the nodes inside
 	// them: they are read once per alias that uses them, and each problem
 	// in them is reported once (at the anchor), not once per use.
-	shared   map[*yaml.Node]bool
-	reported map[*yaml.Node]bool
+	shared     map[*yaml.Node]bool
+	reported   map[*yaml.Node]bool
+	callChecks []callCheck // calls.go
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -342,6 +343,7 @@ func (p *parser) parse(data []byte) *troupe.App {
 	}
 	p.checkMessages(app, msgs)
 	p.checkTranslations(app)
+	p.checkCalls(app)
 	return app
 }
 
@@ -396,7 +398,7 @@ func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
 	return n.Value, true
 }
 
-var serviceKeys = []string{"sends", "receives", "durable", "broadcast", "instances", "command", "env", "translate"}
+var serviceKeys = []string{"sends", "receives", "durable", "broadcast", "instances", "command", "env", "translate", "calls"}
 
 func (p *parser) services(n *yaml.Node) []troupe.ServiceDecl {
 	n = deref(n)
@@ -464,6 +466,8 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 		case "translate":
 			s.Translate = p.translate(f.v, where)
 			p.pos.translate = append(p.pos.translate, translatePos{service: name, node: deref(f.v)})
+		case "calls":
+			s.Calls = p.calls(name, f.v, where)
 		}
 	}
 	receives := make(map[string]bool, len(s.Receives))

@@ -64,3 +64,53 @@ func BenchmarkActorAsk(b *testing.B) {
 	b.StopTimer()
 	_ = sys.Shutdown(ctx)
 }
+
+// BenchmarkCall measures the same round trip as BenchmarkRequest with the
+// caller a service of its own, calling through service.Request: with its
+// circuit breaker off (mode=bare), on and closed (mode=breaker, the
+// default), and on with every request marked Idempotent, so that the retry
+// interceptor and its budget are on the path too (mode=retry; nothing
+// fails, so nothing is retried). Compare the modes with each in a process of
+// its own, interleaved (in one process the first sub-benchmark of each
+// round runs slower); docs/bus.md, "What it costs", has the commands.
+func BenchmarkCall(b *testing.B) {
+	for _, mode := range []string{"bare", "breaker", "retry"} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+			bs, err := bus.New(bus.Config{App: world, Logger: quiet})
+			if err != nil {
+				b.Fatal(err)
+			}
+			sys := actor.NewSystem(actor.Config{Logger: quiet})
+			s := service.New(service.Config{Name: "greeter"})
+			greet(s)
+			cfg := service.Config{Name: "caller", Logger: quiet}
+			cfg.Breaker.Off = mode == "bare"
+			caller := service.New(cfg)
+			ctx := context.Background()
+			if err := s.Start(ctx, bs, sys); err != nil {
+				b.Fatal(err)
+			}
+			if err := caller.Start(ctx, bs, sys); err != nil {
+				b.Fatal(err)
+			}
+			var opts []service.CallOption
+			if mode == "retry" {
+				opts = append(opts, service.Idempotent())
+			}
+			req := Hello{Name: "bench"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := service.Request[World](ctx, caller, "Hello", req, opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			_ = caller.Stop(ctx)
+			_ = s.Stop(ctx)
+			_ = bs.Close(ctx)
+			_ = sys.Shutdown(ctx)
+		})
+	}
+}

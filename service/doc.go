@@ -66,4 +66,54 @@
 // Payloads are JSON: request and reply types are encoded with encoding/json.
 // A payload that does not decode into a handler's request type is answered
 // with a bad_request Error and the handler is not called.
+//
+// # Interceptors
+//
+// Cross-cutting work (authorization, metrics, tracing, logging) goes in
+// interceptors, one type per side, each a function from the next step to a
+// new one, as net/http middleware is:
+//
+//	type Middleware func(next Handler) Handler              // serving side
+//	type Handler func(ctx context.Context, m *bus.Msg) error
+//
+//	type CallMiddleware func(next Invoker) Invoker          // calling side
+//	type Invoker func(ctx context.Context, out *Outgoing) (*troupe.Envelope, error)
+//
+// Config.Middleware wraps every handler of the service, Config.CallMiddleware
+// every message it sends; both are listed outermost first. A serving-side
+// interceptor sees the delivered envelope and the handler's context, and
+// may refuse the message by returning an error; a calling-side one sees the
+// prepared envelope (it may add headers) and the outcome. See
+// ExampleMiddleware and ExampleCallMiddleware.
+//
+// # When a target is slow or down
+//
+// Every request to a service that alone receives its name passes, after the
+// caller's own interceptors, through three of troupe's, in this order:
+//
+//   - the fallback: a request given Fallback or FallbackFunc that failed by
+//     its target's fault gets the fallback's value instead, in a reply that
+//     says so (Reply.Fallback, HeaderFallback);
+//   - the retries: a request marked Idempotent (or named in the target's
+//     retry policy) that failed by its target's fault is sent again with the
+//     same ID, after a jittered backoff, within its deadline and within the
+//     target's retry budget (10% of such requests, plus one a second);
+//   - the circuit breaker, one per caller instance and target service, on
+//     by default: it opens after DefaultBreakerFailures consecutive
+//     failures or when half the requests of the last 10s failed; while it is
+//     open a request fails at once with an unavailable error whose cause is
+//     ErrBreakerOpen; after DefaultBreakerOpenFor it lets a few probes
+//     through and closes if they succeed.
+//
+// A failure is the target's fault when it is a timeout, unavailable, internal
+// (its handler failed or crashed), or not_found because no instance of it is
+// there. An answer such as bad_request, not_found, forbidden or conflict
+// means the target works: it counts as a success, is not retried and is not
+// replaced by a fallback. A caller that cancels its context says nothing
+// about the target.
+//
+// Config.Breaker, Config.Retry and Config.Targets configure them in Go, and
+// the manifest's calls section per target (docs/bus.md); Targets reports
+// their state, Collector exports it to Prometheus, BreakerDetector makes an
+// alarm of it, and Config.OnBreaker sees every change of state.
 package service

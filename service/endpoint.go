@@ -89,13 +89,11 @@ func (e Endpoint[Req, Rep]) Stream(s *Service, h func(ctx context.Context, req R
 // with another name than e.Reply, or that does not decode into a Rep, is an
 // internal *troupe.Error (the serving side broke the declaration). Declare
 // e with s.Sends to have Start check it.
-func (e Endpoint[Req, Rep]) Call(ctx context.Context, s *Service, req Req) (Rep, error) {
+func (e Endpoint[Req, Rep]) Call(ctx context.Context, s *Service, req Req, opts ...CallOption) (Rep, error) {
 	var rep Rep
-	c := s.Client()
-	if c == nil {
-		return rep, s.errNotStarted(e.Name)
-	}
-	env, err := c.Request(ctx, e.Name, req)
+	// Through the calling side: interceptors, breaker, retries and the
+	// fallback opts give.
+	env, err := s.call(ctx, troupe.KindRequest, e.Name, req, nil, opts, nil)
 	if err != nil {
 		return rep, err
 	}
@@ -109,15 +107,11 @@ func (e Endpoint[Req, Rep]) Call(ctx context.Context, s *Service, req Req) (Rep,
 // until the deadline, as the package's Collect does, checking each reply's
 // name as Call does.
 func (e Endpoint[Req, Rep]) Collect(ctx context.Context, s *Service, req Req) ([]Rep, error) {
-	c := s.Client()
-	if c == nil {
-		return nil, s.errNotStarted(e.Name)
-	}
 	var (
 		out   []Rep
 		first error
 	)
-	_, err := c.Collect(ctx, e.Name, req, func(env *troupe.Envelope) bool {
+	_, err := s.call(ctx, troupe.KindRequest, e.Name, req, func(env *troupe.Envelope) bool {
 		if terr := env.Err(); terr != nil {
 			first = cmpOr(first, error(terr))
 			return true
@@ -129,7 +123,10 @@ func (e Endpoint[Req, Rep]) Collect(ctx context.Context, s *Service, req Req) ([
 		}
 		out = append(out, rep)
 		return true
-	})
+	}, nil, nil)
+	if errors.Is(err, troupe.ErrNoReceiver) {
+		return nil, nil
+	}
 	if err != nil {
 		return out, err
 	}
@@ -144,7 +141,8 @@ func cmpOr(a, b error) error {
 }
 
 func (e Endpoint[Req, Rep]) decodeReply(env *troupe.Envelope, rep *Rep) error {
-	if e.Reply != "" && env.Name != e.Reply {
+	fallback := env.Name == FallbackName && env.Headers[HeaderFallback] != ""
+	if e.Reply != "" && env.Name != e.Reply && !fallback {
 		return &troupe.Error{Code: troupe.CodeInternal, Msg: fmt.Sprintf("%s: the reply is named %q, want %q", e.Name, env.Name, e.Reply)}
 	}
 	if len(env.Payload) > 0 {

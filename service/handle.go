@@ -24,10 +24,10 @@ func Handle[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 	if err := troupe.ValidName(reply); err != nil {
 		return fmt.Errorf("service %s: handle %q: reply %w", s.cfg.Name, name, err)
 	}
-	return s.register(&entry{name: name, serve: typed(func(ctx context.Context, m *bus.Msg, req Req) (string, any, error) {
+	return s.register(name, typed(func(ctx context.Context, m *bus.Msg, req Req) (string, any, error) {
 		rep, err := h(ctx, req)
 		return reply, rep, err
-	})})
+	}))
 }
 
 // On registers h as the handler of one-way messages named name: sends
@@ -38,9 +38,9 @@ func Handle[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 // empty reply named "ok" once h succeeds, so a sender can wait for a one-way
 // message to be handled.
 func On[Msg any](s *Service, name string, h func(ctx context.Context, msg Msg) error) error {
-	return s.register(&entry{name: name, serve: typed(func(ctx context.Context, _ *bus.Msg, msg Msg) (string, any, error) {
+	return s.register(name, typed(func(ctx context.Context, _ *bus.Msg, msg Msg) (string, any, error) {
 		return "ok", nil, h(ctx, msg)
-	})})
+	}))
 }
 
 // Stream registers h as the handler of requests named name that are answered
@@ -52,7 +52,7 @@ func Stream[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 	if err := troupe.ValidName(reply); err != nil {
 		return fmt.Errorf("service %s: stream %q: reply %w", s.cfg.Name, name, err)
 	}
-	return s.register(&entry{name: name, serve: typed(func(ctx context.Context, m *bus.Msg, req Req) (string, any, error) {
+	return s.register(name, typed(func(ctx context.Context, m *bus.Msg, req Req) (string, any, error) {
 		var (
 			last    Rep
 			pending bool
@@ -76,34 +76,29 @@ func Stream[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 			return reply, nil, err
 		}
 		return reply, last, err
-	})})
+	}))
 }
 
-// typed makes the serve function of a handler: it decodes the payload into
-// In (a bad_request Error without calling run if that fails), runs run with a
-// ctx that ends at the envelope's deadline, answers a request with run's
-// reply (name and value) or its error, and settles the delivery.
-func typed[In any](run func(ctx context.Context, m *bus.Msg, in In) (string, any, error)) func(context.Context, *bus.Msg) {
-	return func(ctx context.Context, m *bus.Msg) {
+// typed makes the innermost Handler of a typed handler: it decodes the
+// payload into In (a bad_request error without calling run if that fails),
+// runs run, and answers a request with run's reply (name and value). It
+// returns run's error unanswered; serve answers it after the interceptors.
+func typed[In any](run func(ctx context.Context, m *bus.Msg, in In) (string, any, error)) Handler {
+	return func(ctx context.Context, m *bus.Msg) error {
 		var in In
 		if err := decode(m.Env, &in); err != nil {
-			answerError(m, err)
-			return
+			return err
 		}
-		ctx, cancel := withDeadline(ctx, m.Env)
-		defer cancel()
 		name, out, err := run(ctx, m, in)
 		if err != nil {
-			answerError(m, err)
-			return
+			return err
 		}
 		if m.Env.Kind == troupe.KindRequest {
-			if err := m.Reply(context.WithoutCancel(ctx), name, out); err != nil {
-				m.Done(err)
-				return
-			}
+			// A reply that cannot be sent (too late, too large) fails
+			// the delivery; serve sends no Error reply after it.
+			return m.Reply(context.WithoutCancel(ctx), name, out)
 		}
-		m.Done(nil)
+		return nil
 	}
 }
 
@@ -118,10 +113,10 @@ func decode(env *troupe.Envelope, v any) error {
 	return nil
 }
 
-// answerError sends err as an Error reply to a request and settles m as
-// failed.
+// answerError sends err as an Error reply to a request that has no final
+// reply yet and settles m as failed.
 func answerError(m *bus.Msg, err error) {
-	if m.Env.Kind == troupe.KindRequest {
+	if m.Env.Kind == troupe.KindRequest && !m.Replied() {
 		_ = m.ReplyError(context.WithoutCancel(m.Context()), err)
 	}
 	m.Done(err)

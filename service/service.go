@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/actor"
@@ -25,6 +26,35 @@ type Config struct {
 	// replies that could not be sent). Nil means the actor system's logger.
 	// Crash reports go to the actor system's logger.
 	Logger *slog.Logger
+
+	// Middleware are the serving-side interceptors, outermost first:
+	// every message delivered to one of the service's handlers passes
+	// through them, in this order, on its way to the handler.
+	Middleware []Middleware
+	// CallMiddleware are the calling-side interceptors, outermost first:
+	// every message the service sends passes through them, then through
+	// the fallback, the retries and the circuit breaker, then the bus.
+	CallMiddleware []CallMiddleware
+
+	// Breaker configures the circuit breaker in front of every service
+	// this one calls; a zero field means its default (DefaultBreakerFailures
+	// and the other DefaultBreaker constants): a breaker is on unless Off
+	// is set.
+	Breaker troupe.BreakerPolicy
+	// Retry configures the retries of idempotent requests to every
+	// target; a zero field means its default (DefaultRetryAttempts and
+	// the other DefaultRetry constants). Only requests marked Idempotent
+	// are retried, and those named in Retry.Messages.
+	Retry troupe.RetryPolicy
+	// Targets holds per-target policies. Field by field, the first that
+	// sets one wins: the manifest's calls entry for the target (the
+	// service's ServiceDecl.Calls), then Targets, then Breaker and Retry,
+	// then the defaults. Off anywhere turns the breaker off.
+	Targets []troupe.CallPolicy
+	// OnBreaker, if set, is called with every state change of one of the
+	// service's circuit breakers, on the goroutine whose request caused
+	// it. It must not block; a node turns these into alarms.
+	OnBreaker func(BreakerEvent)
 }
 
 // A Service is one instance of a service: its handlers and, once started, its
@@ -42,6 +72,9 @@ type Service struct {
 	reqs     actor.PID // the request supervisor (simple_one_for_one)
 	log      *slog.Logger
 	decls    []declared // typed endpoints and events, for Check (endpoint.go)
+
+	out     atomic.Pointer[outgoing] // the calling side, while started
+	targets []*target                // the services it calls, by name, from Start on
 }
 
 type state int
@@ -52,11 +85,11 @@ const (
 	stopped
 )
 
-// entry is one registered handler: the name it receives and the function
-// that decodes, calls the user's handler and answers.
+// entry is one registered handler: the name it receives and the Handler,
+// interceptors included, that decodes, calls the user's handler and answers.
 type entry struct {
-	name  string
-	serve func(ctx context.Context, m *bus.Msg)
+	name string
+	h    Handler
 }
 
 // New returns a Service with no handlers.
@@ -79,8 +112,11 @@ func (s *Service) Handles() []string {
 	return names
 }
 
-// Client returns the service's bus client, or nil before Start. Use it for
-// calls made outside handlers (an HTTP handler of a web service, say).
+// Client returns the service's bus client, or nil before Start. Requests
+// made on it directly bypass the service's calling-side interceptors, its
+// circuit breakers, retries and fallbacks; for calls made outside handlers
+// (an HTTP handler of a web service, say) prefer Request with a context of
+// its own.
 func (s *Service) Client() *bus.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -89,10 +125,11 @@ func (s *Service) Client() *bus.Client {
 
 // register adds a handler; before Start it is subscribed by Start, after
 // Start at once.
-func (s *Service) register(e *entry) error {
-	if err := troupe.ValidName(e.name); err != nil {
+func (s *Service) register(name string, h Handler) error {
+	if err := troupe.ValidName(name); err != nil {
 		return fmt.Errorf("service %s: handle: %w", s.cfg.Name, err)
 	}
+	e := &entry{name: name, h: chainHandler(h, s.cfg.Middleware)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range s.handlers {
@@ -165,17 +202,30 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 		_ = actor.Stop(context.WithoutCancel(ctx), top)
 		return fmt.Errorf("service %s: request supervisor did not start: %v", s.cfg.Name, err)
 	}
+	member := troupe.Member{Service: s.cfg.Name, Instance: instance}
+	out, targets, err := s.calling(b.App(), member)
+	if err != nil {
+		_ = actor.Stop(context.WithoutCancel(ctx), top)
+		return err
+	}
 	client, err := b.Join(ctx, s.cfg.Name, instance)
 	if err != nil {
 		_ = actor.Stop(context.WithoutCancel(ctx), top)
 		return fmt.Errorf("service %s: %w", s.cfg.Name, err)
 	}
+	out.client = client
+	out.invoke = s.invoker(client)
 	s.sys, s.top, s.reqs, s.client = sys, top, children[0].PID, client
+	// The calling side first: a handler may call out as soon as it is
+	// subscribed.
+	s.targets = targets
+	s.out.Store(out)
 	for _, e := range s.handlers {
 		if err := s.subscribe(e); err != nil {
+			s.out.Store(nil)
 			_ = client.Close()
 			_ = actor.Stop(context.WithoutCancel(ctx), top)
-			s.client = nil
+			s.client, s.targets = nil, nil
 			return err
 		}
 	}
@@ -209,6 +259,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.state = stopped
 	client, top := s.client, s.top
+	if out := s.out.Swap(nil); out != nil {
+		out.closing.Store(true) // what fails from here on is not the targets' fault
+	}
 	s.mu.Unlock()
 	err := client.Leave(ctx)
 	if serr := actor.Stop(ctx, top); serr != nil && !errors.Is(serr, actor.ErrNoProcess) {
@@ -255,7 +308,7 @@ func (j *job) Receive(ctx *actor.Context, msg any) {
 	if msg != j {
 		return
 	}
-	j.e.serve(j.m.Context(), j.m)
+	serve(j.e.h, j.m)
 	ctx.Stop(nil)
 }
 
