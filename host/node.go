@@ -288,6 +288,9 @@ func (n *Node) start(ctx context.Context, p plan) error {
 			return err
 		}
 	}
+	if err := n.watchCalls(); err != nil {
+		return err
+	}
 	for _, decl := range p.commands {
 		if err := n.startCommand(decl); err != nil {
 			return err
@@ -364,7 +367,7 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 		Metrics:    n.registry,
 		Registerer: n.registry,
 		Health: func(context.Context) map[string]any {
-			return map[string]any{"app": n.app.Name, "version": cmp.Or(cfg.Version, "devel"), "alarms": n.monitor.Snapshot()}
+			return map[string]any{"app": n.app.Name, "version": cmp.Or(cfg.Version, "devel"), "alarms": n.monitor.Snapshot(), "breakers": n.Targets()}
 		},
 		// Liveness is the actor runtime's heartbeat (as the systemd
 		// watchdog's); readiness follows the transport's connections.
@@ -591,6 +594,42 @@ func (n *Node) Ready(context.Context) error {
 		return n.transport.Ready()
 	}
 	return nil
+}
+
+// services returns the node's started in-process services.
+func (n *Node) services() []*service.Service {
+	var out []*service.Service
+	for _, r := range n.instances {
+		if r.svc != nil {
+			out = append(out, r.svc)
+		}
+	}
+	return out
+}
+
+// watchCalls exports the circuit breakers, retries and fallbacks of the
+// node's services to /metrics, and raises the circuit-breaker alarm while
+// one of them is open.
+func (n *Node) watchCalls() error {
+	svcs := n.services()
+	if len(svcs) == 0 {
+		return nil
+	}
+	n.registry.MustRegister(service.Collector(svcs...))
+	if err := n.monitor.Add("circuit-breakers", service.BreakerDetector(svcs...), alarm.Threshold{High: 0.5, Low: 0.5}); err != nil {
+		return fmt.Errorf("host: circuit-breaker alarm: %w", err)
+	}
+	return nil
+}
+
+// Targets returns the status of every service that the node's services
+// call: their circuit breakers, retries and fallbacks (/healthz shows it).
+func (n *Node) Targets() []service.TargetStatus {
+	var out []service.TargetStatus
+	for _, s := range n.services() {
+		out = append(out, s.Targets()...)
+	}
+	return out
 }
 
 // Summary says what the node runs, for a start-up line: "app demo, running
