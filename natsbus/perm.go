@@ -1,8 +1,10 @@
 package natsbus
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/troupe-go/troupe"
 )
@@ -12,14 +14,42 @@ import (
 type Permission struct {
 	Publish   []string `json:"publish"`
 	Subscribe []string `json:"subscribe"`
+	// Responses, if set, lets the user answer on the NATS reply subject
+	// of a message it received, whatever that subject (nats-server's
+	// allow_responses): how a receiver's transport answers a request it
+	// refuses from a client that asked elsewhere than on its troupe reply
+	// subject.
+	Responses *Responses `json:"allow_responses,omitempty"`
 }
+
+// Responses is nats-server's allow_responses: at most Max messages to the
+// reply subject of each message received, within Expires of receiving it.
+type Responses struct {
+	Max     int
+	Expires time.Duration
+}
+
+// MarshalJSON writes {"max": N, "expires": "5s"}, as nats-server's
+// configuration file has it.
+func (r Responses) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Max     int    `json:"max"`
+		Expires string `json:"expires"`
+	}{r.Max, r.Expires.String()})
+}
+
+// ResponseExpiry is how long after receiving a message a service's user
+// may answer on its NATS reply subject (Permission.Responses). A receiver's
+// transport answers at once; the server forgets the allowance afterwards.
+const ResponseExpiry = 5 * time.Second
 
 // Permissions returns, for each service of app and for the gateway, the NATS
 // permissions of its user: it may publish the names it sends (durable ones
-// to the stream), subscribe to the names it receives, reply to the services
-// that send it something, and use its own durable consumers, inbox and
-// dead-letter subjects; nothing else. The gateway, unless declared, sends
-// the messages of app's routes.
+// to the stream), under its own service's token, subscribe to the names it
+// receives, reply to the services that send it something (under its own
+// token again), and use its own durable consumers, inbox and dead-letter
+// subjects; nothing else. The gateway, unless declared, sends the messages
+// of app's routes.
 //
 // The lists are sorted and free of duplicates, so the result is stable.
 func Permissions(app *troupe.App) (map[string]Permission, error) {
@@ -53,9 +83,9 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 	for _, d := range decls {
 		var p Permission
 		for _, n := range d.Sends {
-			p.Publish = append(p.Publish, s.msg(n))
+			p.Publish = append(p.Publish, s.msg(d.Name, n))
 			if durable(n) {
-				p.Publish = append(p.Publish, s.durable(n))
+				p.Publish = append(p.Publish, s.durable(d.Name, n))
 			}
 		}
 		// Replies go to the members of the services that send this
@@ -63,19 +93,19 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 		for _, other := range decls {
 			for _, n := range other.Sends {
 				if slices.Contains(d.Receives, n) {
-					p.Publish = append(p.Publish, s.prefix+".reply."+other.Name+".*.*")
+					p.Publish = append(p.Publish, replyPermissions(s, other.Name, d.Name)...)
 					break
 				}
 			}
 		}
 		for _, n := range d.Receives {
-			p.Subscribe = append(p.Subscribe, s.msg(n))
+			p.Subscribe = append(p.Subscribe, s.msgs(n))
 			if !durable(n) {
 				continue
 			}
 			c := consumerName(d.Name, n)
 			p.Publish = append(p.Publish,
-				"$JS.API.CONSUMER.CREATE."+s.stream()+"."+c+"."+s.durable(n),
+				"$JS.API.CONSUMER.CREATE."+s.stream()+"."+c+"."+s.durables(n),
 				"$JS.API.CONSUMER.INFO."+s.stream()+"."+c,
 				"$JS.API.CONSUMER.MSG.NEXT."+s.stream()+"."+c,
 				"$JS.ACK."+s.stream()+"."+c+".>",
@@ -83,9 +113,10 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 			)
 		}
 		p.Subscribe = append(p.Subscribe,
-			s.prefix+".reply."+d.Name+".*.*",
+			s.prefix+".reply."+d.Name+".>",
 			s.inbox(d.Name)+".>",
 		)
+		p.Responses = &Responses{Max: 1, Expires: ResponseExpiry}
 		slices.Sort(p.Publish)
 		slices.Sort(p.Subscribe)
 		p.Publish = slices.Compact(p.Publish)
@@ -93,6 +124,19 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 		out[d.Name] = p
 	}
 	return out, nil
+}
+
+// replyPermissions are what a service replier may publish towards the
+// members of service to (identity): its replies, under its own service's
+// token (reply.<to>.<instance>.<request id>.<replier>), and its transport's
+// answers on their requests' reply subjects (reply.<to>.<instance>.<request
+// id>). With explicit permission for the latter, the server tracks no
+// allow_responses entry for requests from troupe members.
+func replyPermissions(s subjects, to, replier string) []string {
+	return []string{
+		s.prefix + ".reply." + to + ".*.*",
+		s.prefix + ".reply." + to + ".*.*." + replier,
+	}
 }
 
 // services returns app's services plus the gateway's implicit declaration.
