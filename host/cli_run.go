@@ -57,7 +57,7 @@ func (f *runFlags) define(fs *flag.FlagSet, services []Service) {
 	fs.StringVar(&f.natsURL, "nats", "", "connect to this NATS server or cluster (comma-separated URLs) instead of starting an embedded one")
 	fs.IntVar(&f.natsPort, "nats-port", DefaultNATSPort, "loopback client port of the embedded NATS server (0 picks a free one)")
 	fs.IntVar(&f.natsReplicas, "nats-replicas", 1, "copies of the durable-message streams in the NATS cluster (3 for a three-server cluster, so that losing one server loses nothing)")
-	fs.StringVar(&f.natsCreds, "nats-credentials", "", "JSON file of NATS credentials by user (default: DATA/nats/credentials.json)")
+	fs.StringVar(&f.natsCreds, "nats-credentials", "", "NATS credentials: a JSON file by user, or a directory of USER.nk nkey seed files (default: DATA/nats/credentials.json)")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
 	fs.StringVar(&f.only, "only", "", "run only these services of the manifest (comma-separated; \"gateway\" is the HTTP gateway), to scale out against -nats")
 	for _, s := range services {

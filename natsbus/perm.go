@@ -1,7 +1,6 @@
 package natsbus
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -14,33 +13,20 @@ import (
 type Permission struct {
 	Publish   []string `json:"publish"`
 	Subscribe []string `json:"subscribe"`
-	// Responses, if set, lets the user answer on the NATS reply subject
-	// of a message it received, whatever that subject (nats-server's
-	// allow_responses): how a receiver's transport answers a request it
-	// refuses from a client that asked elsewhere than on its troupe reply
-	// subject.
-	Responses *Responses `json:"allow_responses,omitempty"`
-}
-
-// Responses is nats-server's allow_responses: at most Max messages to the
-// reply subject of each message received, within Expires of receiving it.
-type Responses struct {
-	Max     int
-	Expires time.Duration
-}
-
-// MarshalJSON writes {"max": N, "expires": "5s"}, as nats-server's
-// configuration file has it.
-func (r Responses) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Max     int    `json:"max"`
-		Expires string `json:"expires"`
-	}{r.Max, r.Expires.String()})
+	// AllowResponses lets the user answer, once each and within
+	// ResponseExpiry, the messages it received on whatever reply subject
+	// they name (nats-server's allow_responses): how a receiver's
+	// transport answers a request it refuses from a client that asked on
+	// a subject of its own rather than its troupe reply subject.
+	AllowResponses bool `json:"allow_responses,omitempty"`
 }
 
 // ResponseExpiry is how long after receiving a message a service's user
-// may answer on its NATS reply subject (Permission.Responses). A receiver's
-// transport answers at once; the server forgets the allowance afterwards.
+// may answer on its NATS reply subject (Permission.AllowResponses). A
+// receiver's transport answers at once; the server forgets the allowance
+// afterwards. Requests from troupe members name a reply subject that their
+// receivers may publish on anyway, so the server keeps no allowance for
+// them.
 const ResponseExpiry = 5 * time.Second
 
 // Permissions returns, for each service of app and for the gateway, the NATS
@@ -116,7 +102,7 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 			s.prefix+".reply."+d.Name+".>",
 			s.inbox(d.Name)+".>",
 		)
-		p.Responses = &Responses{Max: 1, Expires: ResponseExpiry}
+		p.AllowResponses = true
 		slices.Sort(p.Publish)
 		slices.Sort(p.Subscribe)
 		p.Publish = slices.Compact(p.Publish)

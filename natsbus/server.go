@@ -203,8 +203,8 @@ func ServerPermissions(p Permission) *server.Permissions {
 		Publish:   &server.SubjectPermission{Allow: p.Publish},
 		Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
 	}
-	if p.Responses != nil {
-		sp.Response = &server.ResponsePermission{MaxMsgs: p.Responses.Max, Expires: p.Responses.Expires}
+	if p.AllowResponses {
+		sp.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: ResponseExpiry}
 	}
 	return sp
 }
