@@ -174,8 +174,8 @@ type route struct {
 	pattern   string          // what the Observer sees
 	principal bool            // the route needs a principal whatever its message
 	types     map[string]bool // protocol route: accepted types
-	message string          // REST route: the message sent
-	params  []string        // REST route: path parameter names
+	message   string          // REST route: the message sent
+	params    []string        // REST route: path parameter names
 }
 
 // New returns a Gateway for cfg's routes, or an error naming the first
