@@ -74,8 +74,12 @@ type Config struct {
 	HTTP HTTPConfig
 	// Alarms configures the node's alarms.
 	Alarms AlarmConfig
-	// DebugAddr, if set, serves Go's profiler (net/http/pprof) there.
+	// DebugAddr, if set, serves Go's profiler (net/http/pprof) there too.
 	DebugAddr string
+	// AdminAddr is where the node serves its metrics and Go's profiler
+	// (AdminRoutes, admin.go), off the gateway's public address. Default
+	// DefaultAdminAddr, a free loopback port.
+	AdminAddr string
 	// Logger receives the node's records and every service's. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -125,6 +129,16 @@ type HTTPConfig struct {
 	SelfSigned bool
 	// RedirectHTTP makes the plain-HTTP listener redirect to HTTPS.
 	RedirectHTTP bool
+	// AllowedHosts are the host names the node's HTTP listeners answer
+	// for, besides IP addresses and localhost (gateway.Config.AllowedHosts).
+	AllowedHosts []string
+	// TrustedOrigins are other origins whose browsers may send
+	// state-changing requests (gateway.Config.TrustedOrigins).
+	TrustedOrigins []string
+	// Authenticator says who sends each request to the gateway's routes.
+	// Nil means the manifest's: a gateway.BusAuthenticator that asks the
+	// message of gateway authenticate (troupe.App.Authenticate), if any.
+	Authenticator gateway.Authenticator
 }
 
 // AlarmConfig configures a node's alarms.
@@ -159,6 +173,8 @@ type Node struct {
 	gw         *gateway.Gateway
 	server     *gateway.Server
 	debug      *http.Server
+	admin      *http.Server // admin.go
+	adminURL   string
 	gatewayID  string
 
 	forkMu     sync.Mutex
@@ -240,6 +256,9 @@ func (n *Node) start(ctx context.Context, p plan) error {
 	cfg := n.cfg
 	n.registry = prometheus.NewRegistry()
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := n.startAdmin(); err != nil {
+		return err
+	}
 	if cfg.DebugAddr != "" {
 		if err := n.startDebug(cfg.DebugAddr); err != nil {
 			return err
@@ -361,11 +380,12 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 		return nil
 	}
 	gcfg := gateway.Config{
-		App:        n.app,
-		Timeout:    cfg.Timeout,
-		Logger:     n.log,
-		Metrics:    n.registry,
-		Registerer: n.registry,
+		App:            n.app,
+		Timeout:        cfg.Timeout,
+		Logger:         n.log,
+		Registerer:     n.registry, // served on the admin listener, not here
+		AllowedHosts:   cfg.HTTP.AllowedHosts,
+		TrustedOrigins: cfg.HTTP.TrustedOrigins,
 		Health: func(context.Context) map[string]any {
 			return map[string]any{"app": n.app.Name, "version": cmp.Or(cfg.Version, "devel"), "alarms": n.monitor.Snapshot(), "breakers": n.Targets()}
 		},
@@ -384,6 +404,10 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 			return fmt.Errorf("host: gateway: %w", err)
 		}
 		gcfg.Bus = client
+		gcfg.Authenticator = cfg.HTTP.Authenticator
+		if gcfg.Authenticator == nil && n.app.Authenticate != "" {
+			gcfg.Authenticator = &gateway.BusAuthenticator{Bus: client, Message: n.app.Authenticate}
+		}
 	} else {
 		noRoutes := *n.app
 		noRoutes.Routes = nil
@@ -489,6 +513,9 @@ func (n *Node) stop(ctx context.Context) error {
 	}
 	if n.debug != nil {
 		errs = append(errs, n.debug.Shutdown(ctx))
+	}
+	if n.admin != nil {
+		errs = append(errs, n.admin.Shutdown(ctx))
 	}
 	if n.webhook != nil {
 		errs = append(errs, n.webhook.Close(ctx))
