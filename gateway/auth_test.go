@@ -223,3 +223,44 @@ func TestProtectFront(t *testing.T) {
 		})
 	}
 }
+
+// TestStrictInput: members a message's schema does not declare, lone
+// surrogates and invalid UTF-8 are refused with 400, whatever the route.
+func TestStrictInput(t *testing.T) {
+	app := testApp()
+	app.Messages = []troupe.MessageDecl{
+		{Name: "todo.put", Payload: json.RawMessage(`{"type":"object","properties":{"id":{},"title":{},"done":{}}}`)},
+		{Name: "Hello", Payload: json.RawMessage(`{"type":"object","properties":{"name":{}}}`)},
+	}
+	g := newGateway(t, Config{App: app})
+	tests := []struct {
+		name, method, target, body string
+		want                       int
+		wantMsg                    string
+	}{
+		{"declared fields", "PUT", "/api/todos/7", `{"title":"milk","done":true}`, 200, ""},
+		{"an unknown body field", "PUT", "/api/todos/7", `{"title":"milk","colour":"red"}`, 400, `unknown field "colour": todo.put takes done, id, title`},
+		{"an unknown query field", "PUT", "/api/todos/7?colour=red", `{}`, 400, `unknown field "colour": todo.put takes done, id, title`},
+		{"an unknown protocol field", "POST", "/", `{"type":"Hello","nmae":"Ada"}`, 400, `unknown field "nmae": Hello takes name`},
+		{"a lone surrogate", "PUT", "/api/todos/7", `{"title":"\ud800"}`, 400, `body: a lone surrogate \uD800 (half of a UTF-16 pair) is not a character`},
+		{"a lone low surrogate", "POST", "/", `{"type":"Hello","name":"a\udfffb"}`, 400, `body: a lone surrogate \uDFFF (half of a UTF-16 pair) is not a character`},
+		{"a surrogate pair", "PUT", "/api/todos/7", `{"title":"\ud83d\ude00"}`, 200, ""},
+		{"invalid UTF-8", "PUT", "/api/todos/7", "{\"title\":\"\xc3\x28\"}", 400, "body is not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, r)
+			var got struct{ Msg string }
+			_ = json.Unmarshal(w.Body.Bytes(), &got)
+			if w.Code != tt.want || got.Msg != tt.wantMsg {
+				t.Errorf("%d %q, want %d %q", w.Code, got.Msg, tt.want, tt.wantMsg)
+			}
+			if strings.Contains(w.Body.String(), "Go ") || strings.Contains(w.Body.String(), "struct") {
+				t.Errorf("body %s names Go types", w.Body)
+			}
+		})
+	}
+}

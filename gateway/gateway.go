@@ -21,6 +21,7 @@ import (
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/apidoc"
+	"github.com/troupe-go/troupe/internal/schema"
 )
 
 // Requester sends a request on the bus and waits for its reply. *bus.Client
@@ -92,6 +93,12 @@ type Config struct {
 	// only those: list the names clients use. Other hosts get 421
 	// (DNS rebinding protection).
 	AllowedHosts []string
+	// AllowUnknownFields lets a request carry members that its message's
+	// payload schema does not declare. By default the gateway refuses
+	// them with 400 when the schema lists the members of an object
+	// (properties, without additionalProperties): a misspelt field is an
+	// error, not silently ignored.
+	AllowUnknownFields bool
 	// TrustedOrigins are the origins ("https://app.example.com") besides
 	// the request's own from which browsers may send state-changing
 	// requests (POST, PUT, PATCH, DELETE) and open WebSockets; others
@@ -139,6 +146,51 @@ type Gateway struct {
 	stats    *stats // nil without a Registerer
 	draining atomic.Bool
 	prot     *protection // protect.go
+	fields   map[string]*fieldSet // by message: its payload's declared members; nil entry: any
+}
+
+// fieldSet is what a message's payload schema declares.
+type fieldSet struct {
+	names map[string]bool
+	list  string // for messages: "list, title"
+}
+
+// checkFields refuses a member of message name's payload that its schema
+// does not declare.
+func (g *Gateway) checkField(name, key string) error {
+	fs := g.fields[name]
+	if fs == nil || fs.names[key] {
+		return nil
+	}
+	return badRequest("unknown field %q: %s takes %s", truncate(key, 40), name, fs.list)
+}
+
+// compileFields finds the declared members of the payload of every
+// message a route sends.
+func (g *Gateway) compileFields() {
+	g.fields = map[string]*fieldSet{}
+	if g.cfg.AllowUnknownFields {
+		return
+	}
+	for _, rt := range g.cfg.App.Routes {
+		for _, name := range append(slices.Clone(rt.Types), rt.Message) {
+			if name == "" || g.fields[name] != nil {
+				continue
+			}
+			names, ok := schema.Fields(g.cfg.App, name)
+			if !ok {
+				continue
+			}
+			fs := &fieldSet{names: map[string]bool{}, list: strings.Join(names, ", ")}
+			if fs.list == "" {
+				fs.list = "no fields"
+			}
+			for _, n := range names {
+				fs.names[n] = true
+			}
+			g.fields[name] = fs
+		}
+	}
 }
 
 // stats are the gateway's own metrics.
@@ -217,6 +269,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, mux: http.NewServeMux(), prot: prot}
+	g.compileFields()
 	if cfg.Metrics != nil {
 		g.metrics = promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})
 	} else {
@@ -416,6 +469,15 @@ func (g *Gateway) serveProtocol(w http.ResponseWriter, r *http.Request, rt *rout
 		g.fail(w, r, rt.pattern, start, err)
 		return
 	}
+	if g.fields[typ] != nil {
+		members, _ := splitObject(payload) // valid: DecodeRequest joined it
+		for _, m := range members {
+			if err := g.checkField(typ, m.key); err != nil {
+				g.fail(w, r, rt.pattern, start, err)
+				return
+			}
+		}
+	}
 	g.call(w, r, rt.pattern, start, typ, payload, http.StatusOK)
 }
 
@@ -437,6 +499,11 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, rt *route) {
 	add := func(key, from string, raw []byte) error {
 		if prev, ok := seen[key]; ok {
 			return badRequest("field %q given twice (%s and %s)", truncate(key, 40), prev, from)
+		}
+		if from != "path" { // the route's own parameters are always taken
+			if err := g.checkField(rt.message, key); err != nil {
+				return err
+			}
 		}
 		seen[key] = from
 		fields = append(fields, raw)
