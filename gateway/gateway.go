@@ -145,7 +145,7 @@ type Gateway struct {
 	metrics  http.Handler
 	stats    *stats // nil without a Registerer
 	draining atomic.Bool
-	prot     *protection // protect.go
+	prot     *protection          // protect.go
 	fields   map[string]*fieldSet // by message: its payload's declared members; nil entry: any
 }
 
