@@ -71,8 +71,8 @@ type Accounts interface {
 
 	// CreateListFor makes a list owned by user.
 	CreateListFor(ctx context.Context, user, name string) (List, error)
-	// ListsFor returns the lists user owns or that were shared with it,
-	// in the order they were created.
+	// ListsFor returns the lists user owns, then those shared with it,
+	// each in the order they were created: the user's first list first.
 	ListsFor(ctx context.Context, user string) ([]List, error)
 	// ListFor returns list id if user owns it or it was shared with it,
 	// else a not_found error (the same as for a list that does not exist).

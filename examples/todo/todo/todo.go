@@ -76,7 +76,7 @@ var AllEvents = []service.Event[Event]{TodoCreated, TodoUpdated, TodoDeleted, To
 
 // Receives lists every request name the service handles, for its manifest
 // declaration.
-var Receives = []string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}
+var Receives = append([]string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}, AccountReceives...)
 
 // Events lists every event name the service publishes, for its manifest
 // declaration (its sends) and for the services that follow it.
@@ -114,6 +114,15 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 		Update.Handle(s, t.update),
 		Delete.Handle(s, t.delete),
 		Clear.Handle(s, t.clear),
+		// accounts.go
+		SignUp.Handle(s, t.signUp),
+		Login.Handle(s, t.login),
+		Logout.Handle(s, t.logout),
+		Authenticate.Handle(s, t.authenticate),
+		TokenCreate.Handle(s, t.tokenCreate),
+		TokenList.Handle(s, t.tokenList),
+		TokenDelete.Handle(s, t.tokenDelete),
+		ListShare.Handle(s, t.listShare),
 	}
 	for _, e := range AllEvents {
 		s.Sends(e)
@@ -139,7 +148,11 @@ type server struct {
 }
 
 func (t *server) listAll(ctx context.Context, _ struct{}) (Lists, error) {
-	ls, err := t.st.Lists(ctx)
+	p, err := user(ctx)
+	if err != nil {
+		return Lists{}, err
+	}
+	ls, err := t.st.ListsFor(ctx, p.ID)
 	if err != nil {
 		return Lists{}, err
 	}
@@ -147,28 +160,28 @@ func (t *server) listAll(ctx context.Context, _ struct{}) (Lists, error) {
 }
 
 func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	l, err := t.st.CreateList(ctx, req.Name)
+	p, err := user(ctx)
 	if err != nil {
 		return store.List{}, err
 	}
-	t.publish(ctx, ListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.epoch, ListInfo: &l})
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l, err := t.st.CreateListFor(ctx, p.ID, req.Name)
+	if err != nil {
+		return store.List{}, err
+	}
+	t.publish(ctx, ListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.epoch, ListInfo: &l, User: p.ID})
 	return l, nil
 }
 
-// findList returns the list with id, or a not_found error.
+// findList returns the list with id if the user of ctx's message may see
+// it, else a not_found error: another user's list does not exist for them.
 func (t *server) findList(ctx context.Context, id string) (store.List, error) {
-	ls, err := t.st.Lists(ctx)
+	p, err := user(ctx)
 	if err != nil {
 		return store.List{}, err
 	}
-	for _, l := range ls {
-		if l.ID == id {
-			return l, nil
-		}
-	}
-	return store.List{}, store.ListNotFound(id)
+	return t.st.ListFor(ctx, p.ID, id)
 }
 
 func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
@@ -195,8 +208,11 @@ func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Epoch: t.epoch, Seq: t.seq[req.List]}, nil
 }
 
-// getIn returns todo id if it belongs to list.
+// getIn returns todo id if it belongs to list and the user may see list.
 func (t *server) getIn(ctx context.Context, list, id string) (store.Todo, error) {
+	if _, err := t.findList(ctx, list); err != nil {
+		return store.Todo{}, err
+	}
 	td, err := t.st.Get(ctx, id)
 	if err != nil {
 		return store.Todo{}, err
@@ -214,6 +230,9 @@ func (t *server) get(ctx context.Context, req TodoRef) (store.Todo, error) {
 func (t *server) create(ctx context.Context, req CreateTodo) (store.Todo, error) {
 	nt, err := store.CheckNewTodo(store.NewTodo{ListID: req.List, Title: req.Title})
 	if err != nil {
+		return store.Todo{}, err
+	}
+	if _, err := t.findList(ctx, req.List); err != nil {
 		return store.Todo{}, err
 	}
 	if env := bus.EnvelopeFrom(ctx); env != nil {
@@ -270,6 +289,9 @@ func (t *server) delete(ctx context.Context, req TodoRef) (Deleted, error) {
 func (t *server) clear(ctx context.Context, req ClearTodos) (Cleared, error) {
 	if !req.Completed {
 		return Cleared{}, troupe.Errorf(troupe.CodeBadRequest, "completed: only completed todos can be cleared; say completed=true")
+	}
+	if _, err := t.findList(ctx, req.List); err != nil {
+		return Cleared{}, err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -47,14 +47,11 @@ func artifacts(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestBrowserLiveUpdates drives two tabs of a headless Chromium: every
-// change made in the first appears in the second without a reload.
-func TestBrowserLiveUpdates(t *testing.T) {
-	path := browserPath(t)
-	a := apptest.Start(t, apptest.Options{})
-	dir := artifacts(t)
-
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+// newBrowser starts a headless Chromium with a profile of its own (its own
+// cookies: one user) and returns its first tab. Extra flags are added.
+func newBrowser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
 		chromedp.Headless,
@@ -66,52 +63,98 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("window-size", "900,760"),
 		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	tab1, cancel1 := chromedp.NewContext(allocCtx)
-	defer cancel1()
-	if err := chromedp.Do(tab1); err != nil { // starts the browser
+	}, extra...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	tab, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil { // starts the browser
 		t.Fatalf("starting chromium: %v", err)
 	}
-	tab2, cancel2 := chromedp.NewContext(tab1)
-	defer cancel2()
-	if err := chromedp.Do(tab2); err != nil { // opens the tab, for as long as tab2 lives
-		t.Fatalf("opening a second tab: %v", err)
-	}
+	return tab
+}
 
-	// step runs actions with a bound, so a broken page fails the test
-	// instead of hanging it (a bound, not a timing assertion).
-	step := func(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
-			state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({live: document.getElementById("app").dataset, status: document.querySelector(".live").textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
-			dcancel()
-			t.Logf("page state: %s", state)
-			shot(t, tab, dir, "failed-"+strings.ReplaceAll(what, " ", "-"))
-			t.Fatalf("%s: %v", what, err)
-		}
+// newTab opens another tab in tab's browser, for as long as the test runs.
+func newTab(t *testing.T, tab context.Context) context.Context {
+	t.Helper()
+	tab2, cancel := chromedp.NewContext(tab)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab2); err != nil {
+		t.Fatalf("opening a tab: %v", err)
 	}
-	eval := func(tab context.Context, expr string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return s
-	}
-	// Poll at an interval: requestAnimationFrame, the default, does not run
-	// in a tab that is not in front.
-	every := chromedp.WithPollingInterval(50 * time.Millisecond)
-	live := chromedp.Poll[chromedp.Void](`document.getElementById("app").dataset.live === "on"`, every)
-	// itemJS finds the item titled %q.
-	itemJS := `[...document.querySelectorAll("li.todo")].find(li => li.querySelector(".title").textContent === %q)`
+	return tab2
+}
 
-	step(tab1, "open tab 1", chromedp.Navigate(a.Server.URL+"/"), live)
+// driver runs steps in tabs: each with a bound, so that a broken page
+// fails the test instead of hanging it (a bound, not a timing assertion),
+// with the page's state and a screenshot when one fails.
+type driver struct {
+	t   *testing.T
+	dir string
+}
+
+// every polls at an interval: requestAnimationFrame, the default, does not
+// run in a tab that is not in front.
+var every = chromedp.WithPollingInterval(50 * time.Millisecond)
+
+// live waits until the page's live connection is up.
+var live = chromedp.Poll[chromedp.Void](`document.getElementById("app")?.dataset.live === "on"`, every)
+
+// itemJS finds the item titled %q.
+const itemJS = `[...document.querySelectorAll("li.todo")].find(li => li.querySelector(".title").textContent === %q)`
+
+func (d driver) step(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t := d.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
+		state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({url: location.href, live: document.getElementById("app")?.dataset, status: document.querySelector(".live")?.textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
+		dcancel()
+		t.Logf("page state: %s", state)
+		shot(t, tab, d.dir, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (d driver) eval(tab context.Context, expr string) string {
+	t := d.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return s
+}
+
+// signUp signs a user up on the sign-up page, which logs them in: the
+// browser has their session cookie from then on.
+func (d driver) signUp(tab context.Context, base, name string) {
+	d.t.Helper()
+	d.step(tab, "sign "+name+" up", chromedp.Navigate(base+"/signup"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), name),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
+		chromedp.Submit(chromedp.CSS(`form`)))
+	d.step(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".userbar .who")?.textContent === `+fmt.Sprintf("%q", name), every),
+		live)
+}
+
+// TestBrowserLiveUpdates drives two tabs of a headless Chromium, logged in
+// as one user: every change made in the first appears in the second
+// without a reload.
+func TestBrowserLiveUpdates(t *testing.T) {
+	path := browserPath(t)
+	a := apptest.Start(t, apptest.Options{})
+	d := driver{t: t, dir: artifacts(t)}
+	tab1 := newBrowser(t, path)
+	tab2 := newTab(t, tab1)
+	step, eval := d.step, d.eval
+	d.signUp(tab1, a.Server.URL, "ann")
+
 	step(tab2, "open tab 2", chromedp.Navigate(a.Server.URL+"/"), live,
 		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
 
@@ -153,8 +196,8 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	if want := "[x] buy milk | write the report | " + evil; got != want {
 		t.Errorf("tab 2 shows %q, want %q", got, want)
 	}
-	shot(t, tab1, dir, "tab1")
-	shot(t, tab2, dir, "tab2")
+	shot(t, tab1, d.dir, "tab1")
+	shot(t, tab2, d.dir, "tab2")
 
 	// A dropped connection: tab 2 misses a change, reconnects and catches
 	// up, still without a reload.
@@ -169,7 +212,7 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	if got := eval(tab2, `String(window.notReloaded === true)`); got != "true" {
 		t.Errorf("tab 2 reloaded to catch up")
 	}
-	shot(t, tab2, dir, "tab2-caught-up")
+	shot(t, tab2, d.dir, "tab2-caught-up")
 }
 
 // shot saves a screenshot of tab as name.png in dir and logs its path.

@@ -242,7 +242,7 @@ func (s *Store) ListsFor(ctx context.Context, user string) ([]store.List, error)
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at, owner FROM lists WHERE `+strings.ReplaceAll(visible, "$2", "$1")+` ORDER BY seq`, user)
+	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at, owner FROM lists WHERE `+strings.ReplaceAll(visible, "$2", "$1")+` ORDER BY owner IS DISTINCT FROM $1, seq`, user)
 	if err != nil {
 		return nil, s.wrap("lists", err)
 	}

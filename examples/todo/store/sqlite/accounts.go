@@ -247,7 +247,7 @@ func (s *Store) ListsFor(ctx context.Context, user string) ([]store.List, error)
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at, owner FROM lists WHERE `+visible+` ORDER BY seq`, user, user)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at, owner FROM lists WHERE `+visible+` ORDER BY owner IS NOT ?, seq`, user, user, user)
 	if err != nil {
 		return nil, s.wrap("lists", err)
 	}

@@ -180,8 +180,9 @@ func testSharing(t *testing.T, s store.Store) {
 	if l, err := s.ListFor(ctx, bob.ID, work.ID); err != nil || l.Owner != ann.ID {
 		t.Errorf("ListFor(bob, work) after sharing = %+v %v", l, err)
 	}
-	if ls, err := s.ListsFor(ctx, bob.ID); err != nil || !slices.Contains(ids(ls), work.ID) || len(ls) != 2 {
-		t.Errorf("ListsFor(bob) = %v %v, want his own and work", ids(ls), err)
+	bobs, err := s.ListsFor(ctx, bob.ID)
+	if err != nil || len(bobs) != 2 || bobs[0].Owner != bob.ID || bobs[1].ID != work.ID {
+		t.Errorf("ListsFor(bob) = %v %v, want his own first, then work", ids(bobs), err)
 	}
 	_, err = s.ListFor(ctx, cy.ID, work.ID)
 	wantCode(t, "ListFor(cy, work)", err, troupe.CodeNotFound)
