@@ -190,25 +190,60 @@ func (s *Store) CreateList(ctx context.Context, name string) (store.List, error)
 	return l, nil
 }
 
-// Lists returns every list in creation order.
-func (s *Store) Lists(ctx context.Context) ([]store.List, error) {
+// Lists returns one page of the lists in creation order.
+func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return store.ListsPage{}, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at FROM lists ORDER BY seq`)
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, err
 	}
-	ls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.List, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, id, name, created_at FROM lists WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit+1)
+	if err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
+	}
+	defer rows.Close()
+	page := store.ListsPage{Lists: make([]store.List, 0, min(limit, 16))}
+	var last int64
+	for rows.Next() {
 		var l store.List
-		err := row.Scan(&l.ID, &l.Name, &l.CreatedAt)
+		var seq int64
+		if err := rows.Scan(&seq, &l.ID, &l.Name, &l.CreatedAt); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+		if len(page.Lists) == limit {
+			page.Next = store.Cursor(last)
+			break
+		}
 		l.CreatedAt = l.CreatedAt.UTC()
-		return l, err
-	})
-	if err != nil {
-		return nil, s.wrap("lists", err)
+		page.Lists = append(page.Lists, l)
+		last = seq
 	}
-	return ls, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
+	}
+	return page, nil
+}
+
+// GetList returns one list.
+func (s *Store) GetList(ctx context.Context, id string) (store.List, error) {
+	if err := s.check(); err != nil {
+		return store.List{}, err
+	}
+	if !store.ValidID(id) {
+		return store.List{}, store.ListNotFound(id)
+	}
+	l := store.List{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT name, created_at FROM lists WHERE id = $1`, id).Scan(&l.Name, &l.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.List{}, store.ListNotFound(id)
+	} else if err != nil {
+		return store.List{}, s.wrap("get list", err)
+	}
+	l.CreatedAt = l.CreatedAt.UTC()
+	return l, nil
 }
 
 // DeleteList deletes a list and its todos.
@@ -222,12 +257,21 @@ func (s *Store) DeleteList(ctx context.Context, id string) error {
 	if !store.ValidID(id) {
 		return store.ListNotFound(id)
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM lists WHERE id = $1`, id)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM lists WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ListNotFound(id)
+		}
+		// The counts have no foreign key: the todos' triggers update them
+		// while the cascade deletes the todos.
+		_, err = tx.Exec(ctx, `DELETE FROM list_counts WHERE list_id = $1`, id)
+		return err
+	})
 	if err != nil {
 		return s.wrap("delete list", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ListNotFound(id)
 	}
 	return nil
 }
@@ -300,12 +344,19 @@ func (s *Store) Get(ctx context.Context, id string) (store.Todo, error) {
 	return t, nil
 }
 
-// List returns the todos of a list that pass f, and the list's counts.
-func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.Listing, error) {
+// List returns one page of the todos of a list that pass f, and the list's
+// counts, from one snapshot. The counts are the sum of the list's count
+// shards (kept by triggers), the page is read through the index of its
+// filter: the cost is that of the page, whatever the size of the list.
+func (s *Store) List(ctx context.Context, listID string, f store.Filter, p store.Page) (store.Listing, error) {
 	if err := s.check(); err != nil {
 		return store.Listing{}, err
 	}
 	f, err := store.ParseFilter(string(f))
+	if err != nil {
+		return store.Listing{}, err
+	}
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
 		return store.Listing{}, err
 	}
@@ -316,31 +367,47 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.
 	// One snapshot for the counts and the rows.
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err = pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
+		var total, completed int64
 		err := tx.QueryRow(ctx, `SELECT
-				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id),
-				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id AND completed)
-			FROM lists WHERE id = $1`, listID).Scan(&l.Counts.Total, &l.Counts.Completed)
+				(SELECT COALESCE(SUM(total), 0) FROM list_counts WHERE list_id = lists.id),
+				(SELECT COALESCE(SUM(completed), 0) FROM list_counts WHERE list_id = lists.id)
+			FROM lists WHERE id = $1`, listID).Scan(&total, &completed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ListNotFound(listID)
 		} else if err != nil {
 			return err
 		}
-		l.Counts.Active = l.Counts.Total - l.Counts.Completed
-		q := `SELECT ` + todoColumns + ` FROM todos WHERE list_id = $1`
+		l.Counts = store.Counts{Active: int(total - completed), Completed: int(completed), Total: int(total)}
+		q := `SELECT seq, ` + todoColumns + ` FROM todos WHERE list_id = $1`
 		switch f {
 		case store.FilterActive:
 			q += ` AND NOT completed`
 		case store.FilterCompleted:
 			q += ` AND completed`
 		}
-		rows, err := tx.Query(ctx, q+` ORDER BY seq`, listID)
+		rows, err := tx.Query(ctx, q+` AND seq > $2 ORDER BY seq LIMIT $3`, listID, after, limit+1)
 		if err != nil {
 			return err
 		}
-		l.Todos, err = pgx.AppendRows(make([]store.Todo, 0, l.Counts.Total), rows, func(row pgx.CollectableRow) (store.Todo, error) {
-			return scanTodo(row)
-		})
-		return err
+		defer rows.Close()
+		l.Todos = make([]store.Todo, 0, min(limit, l.Counts.Total))
+		var last int64
+		for rows.Next() {
+			var t store.Todo
+			var seq int64
+			if err := rows.Scan(&seq, &t.ID, &t.ListID, &t.Title, &t.Completed, &t.CreatedAt, &t.UpdatedAt, &t.Version); err != nil {
+				return err
+			}
+			if len(l.Todos) == limit {
+				l.Next = store.Cursor(last)
+				break
+			}
+			t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+			l.Todos = append(l.Todos, t)
+			last = seq
+		}
+		rows.Close()
+		return rows.Err()
 	})
 	if err != nil {
 		return store.Listing{}, s.wrap("list", err)
