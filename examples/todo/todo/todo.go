@@ -52,7 +52,7 @@ const (
 // calls them, so the two cannot disagree on a type; both check them against
 // the manifest when they start (service.Check).
 var (
-	ListAll    = service.Endpoint[struct{}, Lists]{Name: MsgListAll, Reply: ReplyLists}
+	ListAll    = service.Endpoint[ListLists, Lists]{Name: MsgListAll, Reply: ReplyLists}
 	ListCreate = service.Endpoint[CreateList, store.List]{Name: MsgListCreate, Reply: ReplyList}
 	List       = service.Endpoint[ListTodos, Listing]{Name: MsgList, Reply: ReplyListing}
 	Get        = service.Endpoint[TodoRef, store.Todo]{Name: MsgGet, Reply: ReplyTodo}
@@ -138,12 +138,12 @@ type server struct {
 	seq   map[string]uint64 // list id → changes since start
 }
 
-func (t *server) listAll(ctx context.Context, _ struct{}) (Lists, error) {
-	ls, err := t.st.Lists(ctx)
+func (t *server) listAll(ctx context.Context, req ListLists) (Lists, error) {
+	ls, err := t.st.Lists(ctx, store.Page{Limit: int(req.Limit), Cursor: req.Cursor})
 	if err != nil {
 		return Lists{}, err
 	}
-	return Lists{Lists: ls}, nil
+	return Lists{Lists: ls.Lists, Next: ls.Next}, nil
 }
 
 func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, error) {
@@ -157,26 +157,16 @@ func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, er
 	return l, nil
 }
 
-// findList returns the list with id, or a not_found error.
-func (t *server) findList(ctx context.Context, id string) (store.List, error) {
-	ls, err := t.st.Lists(ctx)
-	if err != nil {
-		return store.List{}, err
-	}
-	for _, l := range ls {
-		if l.ID == id {
-			return l, nil
-		}
-	}
-	return store.List{}, store.ListNotFound(id)
-}
-
 func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	f, err := store.ParseFilter(req.Filter)
 	if err != nil {
 		return Listing{}, err
 	}
-	l, err := t.findList(ctx, req.List)
+	page := store.Page{Limit: int(req.Limit), Cursor: req.Cursor}
+	if _, _, err := store.CheckPage(page); err != nil {
+		return Listing{}, err
+	}
+	l, err := t.st.GetList(ctx, req.List)
 	if err != nil {
 		return Listing{}, err
 	}
@@ -185,14 +175,14 @@ func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	if req.Epoch != "" && req.Epoch == t.epoch && uint64(req.Seq) == t.seq[req.List] {
 		return Listing{List: l, Filter: f, Epoch: t.epoch, Seq: uint64(req.Seq), NotModified: true}, nil
 	}
-	lst, err := t.st.List(ctx, req.List, f)
+	lst, err := t.st.List(ctx, req.List, f, page)
 	if err != nil {
 		return Listing{}, err
 	}
 	if lst.Todos == nil {
 		lst.Todos = []store.Todo{}
 	}
-	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Epoch: t.epoch, Seq: t.seq[req.List]}, nil
+	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Next: lst.Next, Epoch: t.epoch, Seq: t.seq[req.List]}, nil
 }
 
 // getIn returns todo id if it belongs to list.
