@@ -9,10 +9,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/internal/limit"
 )
 
 // Config configures a Service.
@@ -55,6 +57,16 @@ type Config struct {
 	// service's circuit breakers, on the goroutine whose request caused
 	// it. It must not block; a node turns these into alarms.
 	OnBreaker func(BreakerEvent)
+
+	// Limit bounds the messages each handler of the instance handles at
+	// once and the queue before it (troupe.LimitPolicy); a zero field
+	// means its default: DefaultConcurrency, DefaultQueue, DefaultMaxWait.
+	// A message that cannot be handled in time is shed at once instead of
+	// timing out.
+	Limit troupe.LimitPolicy
+	// Limits holds per-message policies, by Name, field by field over
+	// Limit.
+	Limits []troupe.LimitPolicy
 }
 
 // A Service is one instance of a service: its handlers and, once started, its
@@ -72,6 +84,7 @@ type Service struct {
 	reqs     actor.PID // the request supervisor (simple_one_for_one)
 	log      *slog.Logger
 	decls    []declared // typed endpoints and events, for Check (endpoint.go)
+	instance string     // from Start on
 
 	out     atomic.Pointer[outgoing] // the calling side, while started
 	targets []*target                // the services it calls, by name, from Start on
@@ -85,11 +98,13 @@ const (
 	stopped
 )
 
-// entry is one registered handler: the name it receives and the Handler,
-// interceptors included, that decodes, calls the user's handler and answers.
+// entry is one registered handler: the name it receives, the Handler,
+// interceptors included, that decodes, calls the user's handler and answers,
+// and the limit in front of it (nil when off).
 type entry struct {
 	name string
 	h    Handler
+	lim  *limit.Limiter
 }
 
 // New returns a Service with no handlers.
@@ -129,7 +144,7 @@ func (s *Service) register(name string, h Handler) error {
 	if err := troupe.ValidName(name); err != nil {
 		return fmt.Errorf("service %s: handle: %w", s.cfg.Name, err)
 	}
-	e := &entry{name: name, h: chainHandler(h, s.cfg.Middleware)}
+	e := &entry{name: name, h: chainHandler(h, s.cfg.Middleware), lim: s.limitFor(name)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range s.handlers {
@@ -215,7 +230,7 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 	}
 	out.client = client
 	out.invoke = s.invoker(client)
-	s.sys, s.top, s.reqs, s.client = sys, top, children[0].PID, client
+	s.sys, s.top, s.reqs, s.client, s.instance = sys, top, children[0].PID, client, instance
 	// The calling side first: a handler may call out as soon as it is
 	// subscribed.
 	s.targets = targets
@@ -268,24 +283,42 @@ func (s *Service) Stop(ctx context.Context) error {
 		err = errors.Join(err, serr)
 	}
 	err = errors.Join(err, client.Close())
+	s.mu.Lock()
+	for _, e := range s.handlers {
+		e.lim.Close() // what still waits is shed
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("service %s: stop: %w", s.cfg.Name, err)
 	}
 	return nil
 }
 
-// dispatch runs e for m in a new request process, a temporary child of the
-// request supervisor started on this goroutine (actor.SpawnChild: no round
-// trip to the supervisor). It is called on the transport's delivery path and
-// returns once the process has the message.
+// dispatch hands m to e's limit: when its turn comes (at once, while fewer
+// than the limit's concurrency are in progress), e runs for m in a new
+// request process; when it cannot come in time, m is shed. It is called on
+// the transport's delivery path and returns at once: no goroutine waits for
+// a turn.
 func (s *Service) dispatch(e *entry, m *bus.Msg) {
-	j := &job{e: e, m: m, log: s.log}
+	if e.lim == nil {
+		s.spawn(e, m, time.Time{})
+		return
+	}
+	e.lim.Do(m.Env.Deadline, func() { s.spawn(e, m, time.Now()) }, func(err error) { shed(m, err, s) })
+}
+
+// spawn runs e for m in a new request process, a temporary child of the
+// request supervisor started on this goroutine (actor.SpawnChild: no round
+// trip to the supervisor). It returns once the process has the message.
+func (s *Service) spawn(e *entry, m *bus.Msg, start time.Time) {
+	j := &job{e: e, m: m, log: s.log, start: start}
 	pid, err := actor.SpawnChild(s.reqs, j)
 	if err == nil {
 		err = actor.Send(pid, j)
 	}
 	if err != nil {
 		j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name), Err: err})
+		j.finish()
 	}
 }
 
@@ -293,9 +326,20 @@ func (s *Service) dispatch(e *entry, m *bus.Msg) {
 // the child's behaviour and the message the child receives, so a crash while
 // handling it reaches Crashed.
 type job struct {
-	e   *entry
-	m   *bus.Msg
-	log *slog.Logger
+	e     *entry
+	m     *bus.Msg
+	log   *slog.Logger
+	start time.Time   // when its turn came
+	ended atomic.Bool // finish was called
+}
+
+// finish gives the job's slot back to its handler's limit, once.
+func (j *job) finish() {
+	if j.e == nil || j.e.lim == nil || j.ended.Swap(true) {
+		return
+	}
+	d := j.m.Env.Deadline
+	j.e.lim.Done(j.start, !d.IsZero() && time.Now().After(d))
 }
 
 var (
@@ -309,6 +353,7 @@ func (j *job) Receive(ctx *actor.Context, msg any) {
 		return
 	}
 	serve(j.e.h, j.m)
+	j.finish()
 	ctx.Stop(nil)
 }
 
@@ -321,6 +366,7 @@ func (j *job) Crashed(ce *actor.CrashError) {
 		Incident: ce.Incident,
 		Err:      ce,
 	})
+	j.finish()
 }
 
 // fail answers with err (if the message expects an answer) and settles the

@@ -82,6 +82,24 @@ var Receives = []string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, M
 // declaration (its sends) and for the services that follow it.
 var Events = []string{EventCreated, EventUpdated, EventDeleted, EventCleared, EventListCreated}
 
+// Limits are the service's receiving-side limits (service.Config.Limits),
+// applied when its Config sets none: the store does its reads through a few
+// connections (four for SQLite) and its writes one at a time (the service
+// orders them), so more requests in progress would only wait inside it,
+// unseen; they wait in the limit's queue instead, where one that cannot be
+// served within 100 ms is shed with an unavailable error at once instead of
+// timing out. The other messages keep the SDK's defaults.
+var Limits = []troupe.LimitPolicy{
+	{Name: MsgList, Concurrency: 8, Queue: 64},
+	{Name: MsgGet, Concurrency: 8, Queue: 64},
+	{Name: MsgListAll, Concurrency: 8, Queue: 64},
+	{Name: MsgCreate, Concurrency: 4, Queue: 64},
+	{Name: MsgUpdate, Concurrency: 4, Queue: 64},
+	{Name: MsgDelete, Concurrency: 4, Queue: 64},
+	{Name: MsgClear, Concurrency: 4, Queue: 64},
+	{Name: MsgListCreate, Concurrency: 4, Queue: 64},
+}
+
 // Options configure the service.
 type Options struct {
 	// Store keeps the lists and todos. Required. The service does not close
@@ -102,6 +120,9 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = Limits
 	}
 	s := service.New(cfg)
 	t := &server{st: opt.Store, svc: s, log: opt.Logger, epoch: troupe.NewID(), seq: map[string]uint64{}}
