@@ -304,6 +304,10 @@ func (s *Service) dispatch(e *entry, m *bus.Msg) {
 		s.spawn(e, m, time.Time{})
 		return
 	}
+	if e.lim.TryAcquire() { // no closures on the way of most messages
+		s.spawn(e, m, time.Now())
+		return
+	}
 	e.lim.Do(m.Env.Deadline, func() { s.spawn(e, m, time.Now()) }, func(err error) { shed(m, err, s) })
 }
 

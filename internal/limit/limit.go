@@ -97,6 +97,10 @@ func (l *Limiter) Do(deadline time.Time, run func(), onShed func(error)) {
 		run()
 		return
 	}
+	if l.TryAcquire() {
+		run()
+		return
+	}
 	e := &entry{deadline: deadline, run: run, onShed: onShed}
 	now, err := l.admit(time.Now(), e)
 	if err != nil {
@@ -108,39 +112,58 @@ func (l *Limiter) Do(deadline time.Time, run func(), onShed func(error)) {
 	}
 }
 
-// Wait blocks until the request may proceed, and returns the function that
-// ends it (Done with the time Wait returned); or it returns the error the
-// request was shed with, or ctx's error if ctx ended first.
-func (l *Limiter) Wait(ctx context.Context, deadline time.Time) (done func(late bool), err error) {
+// Wait blocks until the request may proceed and returns when it did, for
+// Done; or it returns the error the request was shed with, or ctx's error if
+// ctx ended first. A request admitted at once costs no allocation.
+func (l *Limiter) Wait(ctx context.Context, deadline time.Time) (start time.Time, err error) {
 	if l == nil {
-		return func(bool) {}, nil
+		return time.Now(), nil
+	}
+	if l.TryAcquire() {
+		return time.Now(), nil
 	}
 	ch := make(chan error, 1)
 	e := &entry{deadline: deadline, run: func() { ch <- nil }, onShed: func(err error) { ch <- err }}
 	now, err := l.admit(time.Now(), e)
 	if err != nil {
-		return nil, err
+		return time.Time{}, err
 	}
 	if !now {
 		select {
 		case err := <-ch:
 			if err != nil {
-				return nil, err
+				return time.Time{}, err
 			}
 		case <-ctx.Done():
 			if e.state.CompareAndSwap(waiting, cancelled) {
-				return nil, ctx.Err()
+				return time.Time{}, ctx.Err()
 			}
 			// Granted or shed meanwhile.
 			if err := <-ch; err != nil {
-				return nil, err
+				return time.Time{}, err
 			}
 			l.Done(time.Now(), false)
-			return nil, ctx.Err()
+			return time.Time{}, ctx.Err()
 		}
 	}
-	start := time.Now()
-	return func(late bool) { l.Done(start, late) }, nil
+	return time.Now(), nil
+}
+
+// TryAcquire takes a slot if one is free and nobody waits, and reports
+// whether it did; a request that got one must be followed by Done. It costs
+// no allocation, so callers try it before Do.
+func (l *Limiter) TryAcquire() bool {
+	if l == nil {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.inflight >= l.conc || len(l.q) > l.head {
+		return false
+	}
+	l.arrived++
+	l.inflight++
+	return true
 }
 
 // admit takes a slot for e (run it now), queues it (it is run or shed

@@ -160,25 +160,25 @@ func TestWait(t *testing.T) {
 	l := New(Config{Concurrency: 1, Queue: 2, MaxWait: time.Hour})
 	defer l.Close()
 	ctx := t.Context()
-	done, err := l.Wait(ctx, time.Time{})
+	start, err := l.Wait(ctx, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
-	var second func(bool)
+	var second time.Time
 	go func() {
-		d, err := l.Wait(ctx, time.Time{})
-		second = d
+		s, err := l.Wait(ctx, time.Time{})
+		second = s
 		got <- err
 	}()
 	for l.Stats().Queued != 1 {
 		time.Sleep(time.Millisecond)
 	}
-	done(false)
+	l.Done(start, false)
 	if err := <-got; err != nil {
 		t.Fatalf("second Wait: %v", err)
 	}
-	second(true)
+	l.Done(second, true)
 	if st := l.Stats(); st.InFlight != 0 || st.Late != 1 {
 		t.Errorf("stats %+v, want none in flight, one late", st)
 	}
@@ -187,6 +187,9 @@ func TestWait(t *testing.T) {
 	hold, err := l.Wait(ctx, time.Time{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if hold.IsZero() {
+		t.Fatal("Wait admitted a request without a start time")
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	go func() {
@@ -200,7 +203,7 @@ func TestWait(t *testing.T) {
 	if err := <-got; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Wait: %v, want context.Canceled", err)
 	}
-	hold(false)
+	l.Done(hold, false)
 	if st := l.Stats(); st.InFlight != 0 || st.Queued != 0 {
 		t.Errorf("after the cancelled waiter: %+v, want nothing in flight or queued", st)
 	}
