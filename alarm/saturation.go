@@ -41,8 +41,8 @@ type Load struct {
 // the worst (service, name) pair, the fraction of the requests of the window
 // that were shed, missed their deadline, or waited long for their turn.
 type SaturationConfig struct {
-	// Threshold as a fraction of requests (default High 0.02, that is 2%,
-	// and Low 0.005).
+	// Threshold as a fraction of requests (default High 0.02, that is 2%;
+	// Low defaults to a quarter of High, 0.005).
 	Threshold
 	// Window is the span the fraction is measured over (default 10s). The
 	// detector keeps one reading of the loads per evaluation within it.
@@ -109,7 +109,13 @@ func (m *Monitor) Saturation(name string, c SaturationConfig) (*Saturation, erro
 	case min < 0:
 		return nil, fmt.Errorf("alarm: saturation %q: negative minimum requests %d", name, min)
 	}
-	t := c.Threshold.withDefaults(DefaultSaturationHigh, DefaultSaturationLow)
+	t := c.Threshold
+	if t.High == 0 {
+		t.High = DefaultSaturationHigh
+	}
+	if t.Low == 0 {
+		t.Low = t.High / 4 // DefaultSaturationLow for the default High
+	}
 	if t.High > 1 {
 		return nil, fmt.Errorf("alarm: saturation %q: high %v is a fraction and must be at most 1", name, t.High)
 	}
