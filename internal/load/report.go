@@ -1,0 +1,223 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// WriteReport writes r as markdown tables, ready for docs/benchmarks.md: the
+// routes, the minutes, the target's samples and its alarms. phase names the
+// run ("capacity", "soak at 70%").
+func (r MixResult) WriteReport(w io.Writer, phase string) {
+	loop := "closed loop"
+	if r.Rate > 0 {
+		loop = fmt.Sprintf("open loop at %.0f requests/s", r.Rate)
+	}
+	fmt.Fprintf(w, "\n#### %s: %s, %d connections, %s\n\n", phase, loop, r.Connections, r.Duration.Round(time.Second))
+	fmt.Fprintln(w, "| route | requests | ok | shed (503) | timeouts (504) | errors | ok/s | p50 | p90 | p99 | max | p99 of 503s |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, rr := range append(append([]RouteResult(nil), r.Routes...), r.Total) {
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %.0f | %s | %s | %s | %s | %s |\n",
+			rr.Name, rr.Requests, rr.OK, rr.Shed, rr.Timeouts, rr.Errors, rr.OKRate,
+			fmtDur(rr.P50), fmtDur(rr.P90), fmtDur(rr.P99), fmtDur(rr.Max), fmtDur(rr.ShedP99))
+	}
+	if r.NotSent > 0 {
+		fmt.Fprintf(w, "\n%d due requests were not sent: the client had %d in flight.\n", r.NotSent, DefaultMaxInFlight)
+	}
+	for _, rr := range r.Routes {
+		if rr.FirstError != "" {
+			fmt.Fprintf(w, "\nfirst failure of %s: `%s`\n", rr.Name, strings.ReplaceAll(rr.FirstError, "`", "'"))
+		}
+	}
+	if len(r.Minutes) > 1 {
+		fmt.Fprintln(w, "\n| minute | ok/s | p99 | Hello p99 | shed | failed | RSS (MiB) | goroutines |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for i, m := range r.Minutes {
+			rss, g := r.sampleAt(m.Start + m.Length)
+			fmt.Fprintf(w, "| %d | %.0f | %s | %s | %d | %d | %.1f | %.0f |\n", i+1, m.OKRate, fmtDur(m.P99), fmtDur(m.HelloP99), m.Shed, m.Failed, rss/(1<<20), g)
+		}
+	} else if len(r.Samples) > 0 {
+		last := r.Samples[len(r.Samples)-1]
+		fmt.Fprintf(w, "\ntarget at the end: RSS %.1f MiB, %.0f goroutines\n", last.RSS/(1<<20), last.Goroutines)
+	}
+	if r.Burst != nil {
+		fmt.Fprintf(w, "\nseed 001's burst beside the mix: %s. %s\n", r.Burst.String(), r.Burst.Verdict())
+	}
+	for _, a := range r.Alarms {
+		state := "cleared"
+		if a.Active {
+			state = "raised"
+		}
+		fmt.Fprintf(w, "\nalarm %s %s at +%s", a.Alarm, state, a.At.Round(time.Second))
+		if a.Subject != "" {
+			fmt.Fprintf(w, " (%s)", a.Subject)
+		}
+		if a.Message != "" {
+			fmt.Fprintf(w, ": %s", a.Message)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.SampleError != "" {
+		fmt.Fprintf(w, "\nreading the target failed: %s\n", r.SampleError)
+	}
+}
+
+// sampleAt returns the last sample taken at or before at.
+func (r MixResult) sampleAt(at time.Duration) (rss, goroutines float64) {
+	for _, s := range r.Samples {
+		if s.At > at {
+			break
+		}
+		rss, goroutines = s.RSS, s.Goroutines
+	}
+	return rss, goroutines
+}
+
+// Check is one criterion of a verdict.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+}
+
+func (c Check) String() string {
+	mark := "PASS"
+	if !c.OK {
+		mark = "FAIL"
+	}
+	return fmt.Sprintf("%s  %s: %s", mark, c.Name, c.Detail)
+}
+
+// SoakChecks are issue 17's criteria of a soak at a rate the target can
+// serve, the first minute being the warm-up: throughput flat (the last
+// minute's ok/s at least 0.95× the first's), p99 flat (the last minute's at
+// most 1.5× the second's, or 2 ms more), RSS flat after the warm-up (never
+// more than 10% above its value at the end of the first minute), goroutines
+// flat (never more than 10%, or 50, above theirs then), and no failure:
+// nothing shed, timed out or failed.
+func SoakChecks(r MixResult) []Check {
+	var out []Check
+	if len(r.Minutes) < 3 {
+		return []Check{{Name: "duration", OK: false, Detail: fmt.Sprintf("%d minutes: a soak needs at least 3 (warm-up, then steady)", len(r.Minutes))}}
+	}
+	first, second, last := r.Minutes[0], r.Minutes[1], r.Minutes[len(r.Minutes)-1]
+	if last.Length < time.Minute && len(r.Minutes) > 3 {
+		last = r.Minutes[len(r.Minutes)-2] // a partial last minute says little
+	}
+	out = append(out, Check{"throughput flat", last.OKRate >= 0.95*first.OKRate,
+		fmt.Sprintf("last minute %.0f ok/s, first %.0f (want ≥ 0.95×)", last.OKRate, first.OKRate)})
+	out = append(out, Check{"p99 flat", last.P99 <= second.P99*3/2 || last.P99 <= second.P99+2*time.Millisecond,
+		fmt.Sprintf("last minute %s, second %s (want ≤ 1.5× or +2 ms)", fmtDur(last.P99), fmtDur(second.P99))})
+	warm := time.Minute
+	var rss0, g0, rssMax, gMax float64
+	for _, s := range r.Samples {
+		if s.At <= warm {
+			rss0, g0 = s.RSS, s.Goroutines
+			continue
+		}
+		rssMax, gMax = max(rssMax, s.RSS), max(gMax, s.Goroutines)
+	}
+	if rss0 > 0 && rssMax > 0 {
+		out = append(out, Check{"RSS flat", rssMax <= 1.10*rss0,
+			fmt.Sprintf("at most %.1f MiB after the warm-up, %.1f MiB at its end (want ≤ +10%%)", rssMax/(1<<20), rss0/(1<<20))})
+		out = append(out, Check{"goroutines flat", gMax <= max(1.10*g0, g0+50),
+			fmt.Sprintf("at most %.0f after the warm-up, %.0f at its end (want ≤ +10%% or +50)", gMax, g0)})
+	} else {
+		out = append(out, Check{"RSS and goroutines", false, "the target's /metrics was not read (" + r.SampleError + ")"})
+	}
+	t := r.Total
+	out = append(out, Check{"zero errors", t.Shed == 0 && t.Timeouts == 0 && t.Errors == 0 && r.NotSent == 0,
+		fmt.Sprintf("%d shed, %d timeouts, %d errors, %d not sent of %d", t.Shed, t.Timeouts, t.Errors, r.NotSent, t.Requests)})
+	return out
+}
+
+// OverloadChecks are issue 17's criteria of a run above capacity: requests
+// are shed (and counted), those accepted are answered within the budget
+// (the slowest OK reply under it, and no 504), the shed ones well before it
+// (their p99 under half the budget), and the target recovered within
+// recoverWithin once the load stopped (recovered, from Recovery).
+func OverloadChecks(r MixResult, budget time.Duration, recovered time.Duration, recoveredOK bool, recoverWithin time.Duration) []Check {
+	t := r.Total
+	return []Check{
+		{"shed counted", t.Shed > 0, fmt.Sprintf("%d of %d requests shed (503)", t.Shed, t.Requests)},
+		{"accepted within budget", t.Max < budget && t.Timeouts == 0,
+			fmt.Sprintf("slowest ok reply %s, %d timeouts (504); budget %s", fmtDur(t.Max), t.Timeouts, budget)},
+		{"shed, not timed out", t.ShedP99 < budget/2, fmt.Sprintf("p99 of the 503s %s (want < %s, half the budget)", fmtDur(t.ShedP99), budget/2)},
+		{"recovers", recoveredOK && recovered <= recoverWithin, fmt.Sprintf("back to normal %s after the load stopped (want ≤ %s)", recovered.Round(10*time.Millisecond), recoverWithin)},
+	}
+}
+
+// Recovery measures how long the target takes to be back to normal once a
+// load stopped at since (a MixResult's Stopped; zero means now): it sends
+// one request of each route every 50 ms until ten rounds in a row are all
+// answered 2xx, each within fast, and returns the time from since to the
+// first of those rounds. It gives up after within (ok false).
+func Recovery(ctx context.Context, cfg MixConfig, since time.Time, fast, within time.Duration) (took time.Duration, ok bool) {
+	routes := cfg.Routes
+	if routes == nil {
+		routes = TodoMix("default", 0)
+	}
+	base := strings.TrimSuffix(cfg.URL, "/") + "/"
+	tr := &http.Transport{TLSClientConfig: cfg.TLS}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: within}
+	r := &mixRun{cfg: cfg, base: base, routes: routes, client: c}
+	start := time.Now()
+	if since.IsZero() || since.After(start) {
+		since = start
+	}
+	var streak time.Time
+	good := 0
+	for time.Since(start) < within && ctx.Err() == nil {
+		round := time.Now()
+		all := true
+		for i := range routes {
+			t0 := time.Now()
+			status := r.probe(ctx, i)
+			if status/100 != 2 || time.Since(t0) > fast {
+				all = false
+			}
+		}
+		if all {
+			if good == 0 {
+				streak = round
+			}
+			good++
+			if good == 10 {
+				return streak.Sub(since), true
+			}
+		} else {
+			good = 0
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(since), false
+}
+
+// probe sends one request of route i and returns its status (0 on a
+// transport error).
+func (r *mixRun) probe(ctx context.Context, i int) int {
+	rt := &r.routes[i]
+	var body io.Reader
+	if rt.Body != nil {
+		body = strings.NewReader(strings.ReplaceAll(string(rt.Body), "{n}", "probe"))
+	}
+	req, err := http.NewRequestWithContext(ctx, rt.Method, r.base+rt.Path, body)
+	if err != nil {
+		return 0
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
