@@ -151,10 +151,58 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 			}
 		}
 	}
-	if err := t.provision(ctx); err != nil {
+	if err := t.provisionRetrying(ctx); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// provisionTimeout bounds how long New retries creating the streams and
+// consumers while the cluster is not ready for it (no JetStream meta leader
+// yet, a server of it just restarted).
+const provisionTimeout = 30 * time.Second
+
+// provisionRetrying provisions, trying again after transient failures until
+// it works, ctx ends or provisionTimeout has passed.
+func (t *Transport) provisionRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(provisionTimeout)
+	wait := 100 * time.Millisecond
+	for {
+		err := t.provision(ctx)
+		if err == nil || !transient(err) || time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		t.log.Warn("natsbus: the streams cannot be made yet; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// transient reports whether a provisioning error may go away by itself: a
+// timeout, no responders (JetStream not up yet), a cluster without a leader
+// or without enough peers for now.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case 10008, // JetStream cluster not available (no meta leader)
+			10023, // insufficient resources
+			10009, // not the cluster leader (a leader change under way)
+			10118, // stream offline (its servers are catching up)
+			10005: // no suitable peers for placement
+			return true
+		}
+		return apiErr.Code == 503
+	}
+	return strings.Contains(err.Error(), "no suitable peers") || strings.Contains(err.Error(), "not available")
 }
 
 // provision creates or updates the streams, if the Transport may.
