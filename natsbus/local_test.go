@@ -125,7 +125,6 @@ func TestShortcutYieldsToATap(t *testing.T) {
 	eventually(t, func() bool { return seen.Load()-start >= 50 }) // the 10-request rounds above may still be arriving
 }
 
-
 // newBus is a bus for app over tr, closed when the test ends.
 func newBus(t *testing.T, app *troupe.App, tr bus.Transport) *bus.Bus {
 	t.Helper()
