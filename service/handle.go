@@ -122,11 +122,3 @@ func answerError(m *bus.Msg, err error) {
 	m.Done(err)
 }
 
-// withDeadline bounds ctx by the envelope's deadline, so a handler's own
-// work (a database query, say) stops when the requester stops waiting.
-func withDeadline(ctx context.Context, env *troupe.Envelope) (context.Context, context.CancelFunc) {
-	if env.Deadline.IsZero() {
-		return ctx, func() {}
-	}
-	return context.WithDeadline(ctx, env.Deadline)
-}

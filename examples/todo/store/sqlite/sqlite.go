@@ -30,6 +30,7 @@ type Store struct {
 	w      *sql.DB
 	r      *sql.DB
 	closed atomic.Bool
+	epoch  string // the database's change numbering (store_epoch)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -76,7 +77,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
+	if err := w.QueryRowContext(ctx, `SELECT epoch FROM store_epoch`).Scan(&s.epoch); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, s.wrap("epoch", err))
+	}
 	return s, nil
+}
+
+// Epoch names the database's change numbering.
+func (s *Store) Epoch() string { return s.epoch }
+
+// nextChange takes the list's next change number in the write transaction
+// tx (SQLite has one writer at a time: the numbers follow the commits).
+func nextChange(ctx context.Context, tx *sql.Tx, listID string) (uint64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `UPDATE lists SET changes = changes + 1 WHERE id = ? RETURNING changes`, listID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.ListNotFound(listID)
+	}
+	return uint64(n), err
+}
+
+// listOf returns the list a todo is in, or a not_found error.
+func listOf(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+	var list string
+	err := tx.QueryRowContext(ctx, `SELECT list_id FROM todos WHERE id = ?`, id).Scan(&list)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.TodoNotFound(id)
+	}
+	return list, err
 }
 
 // migrate applies the embedded migrations not yet recorded in
@@ -200,7 +229,7 @@ func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error
 	if err != nil {
 		return store.ListsPage{}, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, name, created_at FROM lists WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit+1)
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, name, created_at, changes FROM lists WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit+1)
 	if err != nil {
 		return store.ListsPage{}, s.wrap("lists", err)
 	}
@@ -209,8 +238,8 @@ func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error
 	var last int64
 	for rows.Next() {
 		var l store.List
-		var seq, created int64
-		if err := rows.Scan(&seq, &l.ID, &l.Name, &created); err != nil {
+		var seq, created, changes int64
+		if err := rows.Scan(&seq, &l.ID, &l.Name, &created, &changes); err != nil {
 			return store.ListsPage{}, s.wrap("lists", err)
 		}
 		if len(page.Lists) == limit {
@@ -218,6 +247,7 @@ func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error
 			break
 		}
 		l.CreatedAt = time.UnixMicro(created).UTC()
+		l.Seq = uint64(changes)
 		page.Lists = append(page.Lists, l)
 		last = seq
 	}
@@ -236,14 +266,15 @@ func (s *Store) GetList(ctx context.Context, id string) (store.List, error) {
 		return store.List{}, store.ListNotFound(id)
 	}
 	l := store.List{ID: id}
-	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT name, created_at FROM lists WHERE id = ?`, id).Scan(&l.Name, &created)
+	var created, changes int64
+	err := s.r.QueryRowContext(ctx, `SELECT name, created_at, changes FROM lists WHERE id = ?`, id).Scan(&l.Name, &created, &changes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.List{}, store.ListNotFound(id)
 	} else if err != nil {
 		return store.List{}, s.wrap("get list", err)
 	}
 	l.CreatedAt = time.UnixMicro(created).UTC()
+	l.Seq = uint64(changes)
 	return l, nil
 }
 
@@ -303,14 +334,12 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 			return store.Todo{}, s.wrap("create", err)
 		}
 	}
-	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ?`, nt.ListID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return store.Todo{}, store.ListNotFound(nt.ListID)
-	} else if err != nil {
+	seq, err := nextChange(ctx, tx, nt.ListID)
+	if err != nil {
 		return store.Todo{}, s.wrap("create", err)
 	}
 	now := store.Now()
-	t := store.Todo{ID: troupe.NewID(), ListID: nt.ListID, Title: nt.Title, CreatedAt: now, UpdatedAt: now, Version: 1}
+	t := store.Todo{ID: troupe.NewID(), ListID: nt.ListID, Title: nt.Title, CreatedAt: now, UpdatedAt: now, Version: 1, ListSeq: seq}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
 		VALUES (?, ?, ?, 0, ?, ?, 1)`, t.ID, t.ListID, t.Title, now.UnixMicro(), now.UnixMicro()); err != nil {
 		return store.Todo{}, s.wrap("create", err)
@@ -369,7 +398,9 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter, p store
 	}
 	defer tx.Rollback()
 	var l store.Listing
-	err = tx.QueryRowContext(ctx, `SELECT total, completed FROM lists WHERE id = ?`, listID).Scan(&l.Counts.Total, &l.Counts.Completed)
+	var changes int64
+	err = tx.QueryRowContext(ctx, `SELECT total, completed, changes FROM lists WHERE id = ?`, listID).Scan(&l.Counts.Total, &l.Counts.Completed, &changes)
+	l.Seq = uint64(changes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Listing{}, store.ListNotFound(listID)
 	} else if err != nil {
@@ -437,6 +468,14 @@ func (s *Store) Update(ctx context.Context, id string, p store.Patch) (store.Tod
 		return store.Todo{}, s.wrap("update", err)
 	}
 	defer tx.Rollback()
+	list, err := listOf(ctx, tx, id)
+	if err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
+	seq, err := nextChange(ctx, tx, list)
+	if err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
 	var title, completed any
 	if p.Title != nil {
 		title = *p.Title
@@ -466,58 +505,74 @@ func (s *Store) Update(ctx context.Context, id string, p store.Patch) (store.Tod
 	if err := tx.Commit(); err != nil {
 		return store.Todo{}, s.wrap("update", err)
 	}
+	t.ListSeq = seq
 	return t, nil
 }
 
-// Delete deletes a todo.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Delete deletes a todo and returns it as it was.
+func (s *Store) Delete(ctx context.Context, id string) (store.Todo, error) {
 	if err := s.check(); err != nil {
-		return err
+		return store.Todo{}, err
 	}
 	if !store.ValidID(id) {
-		return store.TodoNotFound(id)
-	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM todos WHERE id = ?`, id)
-	if err != nil {
-		return s.wrap("delete", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.wrap("delete", err)
-	} else if n == 0 {
-		return store.TodoNotFound(id)
-	}
-	return nil
-}
-
-// ClearCompleted deletes the completed todos of a list.
-func (s *Store) ClearCompleted(ctx context.Context, listID string) (int, error) {
-	if err := s.check(); err != nil {
-		return 0, err
-	}
-	if !store.ValidID(listID) {
-		return 0, store.ListNotFound(listID)
+		return store.Todo{}, store.TodoNotFound(id)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Todo{}, s.wrap("delete", err)
 	}
 	defer tx.Rollback()
-	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ?`, listID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return 0, store.ListNotFound(listID)
+	list, err := listOf(ctx, tx, id)
+	if err != nil {
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	seq, err := nextChange(ctx, tx, list)
+	if err != nil {
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	t, err := scanTodo(tx.QueryRowContext(ctx, `DELETE FROM todos WHERE id = ? RETURNING `+todoColumns, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Todo{}, store.TodoNotFound(id)
 	} else if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	t.ListSeq = seq
+	return t, nil
+}
+
+// ClearCompleted deletes the completed todos of a list.
+func (s *Store) ClearCompleted(ctx context.Context, listID string) (store.Cleared, error) {
+	if err := s.check(); err != nil {
+		return store.Cleared{}, err
+	}
+	if !store.ValidID(listID) {
+		return store.Cleared{}, store.ListNotFound(listID)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Cleared{}, s.wrap("clear completed", err)
+	}
+	defer tx.Rollback()
+	seq, err := nextChange(ctx, tx, listID)
+	if err != nil {
+		return store.Cleared{}, s.wrap("clear completed", err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM todos WHERE list_id = ? AND completed = 1`, listID)
 	if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Cleared{}, s.wrap("clear completed", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Cleared{}, s.wrap("clear completed", err)
+	}
+	if n == 0 {
+		return store.Cleared{}, nil // rolled back: no change number taken
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Cleared{}, s.wrap("clear completed", err)
 	}
-	return int(n), nil
+	return store.Cleared{Count: int(n), Seq: seq}, nil
 }

@@ -54,6 +54,7 @@ func TestReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	td.ListSeq = 0 // Get does not say
 	for range 2 {
 		s, err = sqlite.Open(ctx, path)
 		if err != nil {
@@ -113,7 +114,7 @@ func TestUpgradeCounts(t *testing.T) {
 	if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "d"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete(ctx, "b"); err != nil {
+	if _, err := s.Delete(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
 	l, err = s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{})
