@@ -125,4 +125,3 @@ func answerError(m *bus.Msg, err error) {
 	}
 	m.Done(err)
 }
-
