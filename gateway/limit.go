@@ -14,11 +14,17 @@ import (
 // DefaultRouteConcurrency requests on the bus at once; at most
 // DefaultRouteQueue more wait for their turn, each at most
 // DefaultRouteMaxWait; past that a request is answered 503 with Retry-After
-// at once. They are a backstop for the gateway's own memory and
-// connections: the receiving services' limits (service.Config.Limit) are
-// tighter and shed first.
+// at once.
+//
+// The receiving services' limits (service.Config.Limit) shed first when one
+// handler is slow. The gateway's are for when the whole node is: with every
+// core busy, requests on the bus only take longer each, and past about
+// DefaultRouteConcurrency of them on one route (seed 001's experiment has 50
+// connections, the wrk run 100 for all routes) the route's next
+// requests wait here, where a request that cannot be answered in time is
+// shed, instead of on the bus, where it would time out.
 const (
-	DefaultRouteConcurrency = 256
+	DefaultRouteConcurrency = 64
 	DefaultRouteQueue       = 1024
 	DefaultRouteMaxWait     = 100 * time.Millisecond
 )
