@@ -24,35 +24,38 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 		"(Hello's on its own row), per minute the throughput, the p99s and the target's\n"+
 		"RSS and goroutines (read from its /metrics), and the alarms its /healthz raised\n"+
 		"and cleared, as markdown tables for docs/benchmarks.md.\n\n"+
-		"Without -rate it runs a closed loop of -c clients (what wrk does: the capacity);\n"+
-		"with -rate, an open loop at that rate. With -soak it measures the capacity for\n"+
-		"-capacity-for (unless -capacity is given: the least, over the routes, of a\n"+
-		"route's ok/s over its share of the mix), holds 70% of it for -duration and\n"+
+		"Without -rate it runs a closed loop of -c clients (what wrk does); with -rate, an\n"+
+		"open loop at that rate. With -soak it finds the capacity (unless -capacity is\n"+
+		"given): a closed loop for -capacity-for gives a first estimate (the least, over\n"+
+		"the routes, of a route's ok/s over its share of the mix), then an open loop goes\n"+
+		"up from it by 15% each -capacity-step while the mix is served with at most 0.1%\n"+
+		"shed or failed and a p99 within a tenth of -budget. It then holds 70% of it for -duration and\n"+
 		"checks that throughput, p99, RSS and goroutines stay flat with no error, then\n"+
 		"sends 150% of it for -overload and checks that requests are shed at once, the\n"+
 		"accepted ones answered within -budget, and that the target is back to normal\n"+
 		"within -recover once the load stops. Exit status 1 if a check fails.", stdout, stderr)
 	var (
-		url         = fs.String("url", "http://127.0.0.1:8080/", "the application's URL")
-		conns       = fs.Int("c", load.DefaultMixConnections, "connections (and clients of a closed loop)")
-		duration    = fs.Duration("duration", time.Minute, "the run's length (with -soak: the steady phase's; the issue asks for 10m)")
-		rate        = fs.Float64("rate", 0, "requests per second, an open loop (default: a closed loop)")
-		list        = fs.String("list", "default", "the list the todo requests go to")
-		limit       = fs.Int("limit", 0, "the page size of the listings (default: the service's, 50)")
-		soak        = fs.Bool("soak", false, "run the soak: capacity, 70% for -duration, 150% for -overload, recovery")
-		capacity    = fs.Float64("capacity", 0, "with -soak: the capacity in requests/s, instead of measuring it")
-		capacityFor = fs.Duration("capacity-for", time.Minute, "with -soak: how long the capacity is measured")
-		steadyAt    = fs.Float64("steady", 0.7, "with -soak: the steady phase's share of the capacity")
-		overAt      = fs.Float64("overload-at", 1.5, "with -soak: the overload's share of the capacity")
-		overload    = fs.Duration("overload", 2*time.Minute, "with -soak: the overload's length")
-		budget      = fs.Duration("budget", time.Second, "the requests' budget (the node's -timeout)")
-		recoverIn   = fs.Duration("recover", 5*time.Second, "with -soak: the longest the target may take to be back to normal")
-		burstAt     = fs.Duration("burst-at", 0, "run seed 001's burst (-burst-n Hellos within 1 s, 50 connections) this far into the run (0: none; with -soak: into the steady phase)")
-		burstN      = fs.Int("burst-n", load.DefaultN, "the burst's requests")
-		burstIn     = fs.Duration("burst-duration", load.DefaultDuration, "the time all of the burst's replies must arrive within")
-		sample      = fs.Duration("sample", load.DefaultMixSample, "how often the target's /metrics and /healthz are read")
-		label       = fs.String("label", "", "the name of the run in the summary row (the store, say: SQLite)")
-		out         = fs.String("out", "", "also write the report to this file")
+		url          = fs.String("url", "http://127.0.0.1:8080/", "the application's URL")
+		conns        = fs.Int("c", load.DefaultMixConnections, "connections (and clients of a closed loop)")
+		duration     = fs.Duration("duration", time.Minute, "the run's length (with -soak: the steady phase's; the issue asks for 10m)")
+		rate         = fs.Float64("rate", 0, "requests per second, an open loop (default: a closed loop)")
+		list         = fs.String("list", "default", "the list the todo requests go to")
+		limit        = fs.Int("limit", 0, "the page size of the listings (default: the service's, 50)")
+		soak         = fs.Bool("soak", false, "run the soak: capacity, 70% for -duration, 150% for -overload, recovery")
+		capacity     = fs.Float64("capacity", 0, "with -soak: the capacity in requests/s, instead of measuring it")
+		capacityFor  = fs.Duration("capacity-for", 30*time.Second, "with -soak: how long the closed loop that estimates the capacity runs")
+		capacityStep = fs.Duration("capacity-step", 15*time.Second, "with -soak: how long each rate of the capacity search runs")
+		steadyAt     = fs.Float64("steady", 0.7, "with -soak: the steady phase's share of the capacity")
+		overAt       = fs.Float64("overload-at", 1.5, "with -soak: the overload's share of the capacity")
+		overload     = fs.Duration("overload", 2*time.Minute, "with -soak: the overload's length")
+		budget       = fs.Duration("budget", time.Second, "the requests' budget (the node's -timeout)")
+		recoverIn    = fs.Duration("recover", 5*time.Second, "with -soak: the longest the target may take to be back to normal")
+		burstAt      = fs.Duration("burst-at", 0, "run seed 001's burst (-burst-n Hellos within 1 s, 50 connections) this far into the run (0: none; with -soak: into the steady phase)")
+		burstN       = fs.Int("burst-n", load.DefaultN, "the burst's requests")
+		burstIn      = fs.Duration("burst-duration", load.DefaultDuration, "the time all of the burst's replies must arrive within")
+		sample       = fs.Duration("sample", load.DefaultMixSample, "how often the target's /metrics and /healthz are read")
+		label        = fs.String("label", "", "the name of the run in the summary row (the store, say: SQLite)")
+		out          = fs.String("out", "", "also write the report to this file")
 	)
 	if err := parse(fs, args, stdout); err != nil {
 		return done(err)
@@ -119,25 +122,38 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 		return nil
 	}
 
-	// The soak.
+	// The soak. The capacity: a closed loop gives a first estimate, from
+	// which an open loop goes up until the mix is no longer served well.
 	capRate := *capacity
-	var capRes load.MixResult
 	if capRate <= 0 {
 		c := cfg
 		c.Duration = *capacityFor
-		fmt.Fprintf(stderr, "measuring the capacity against %s for %s (closed loop, %d clients)\n", *url, *capacityFor, *conns)
-		var err error
-		if capRes, err = load.Mix(ctx, c); err != nil {
+		fmt.Fprintf(stderr, "estimating the capacity against %s for %s (closed loop, %d clients)\n", *url, *capacityFor, *conns)
+		capRes, err := load.Mix(ctx, c)
+		if err != nil {
 			return fmt.Errorf("bench mix: %w", err)
 		}
-		report("capacity", capRes, nil)
-		capRate = capRes.Capacity(cfg.Routes)
-		if capRate <= 0 {
-			return fmt.Errorf("bench mix: the capacity run had a route with no ok reply")
+		report("closed loop", capRes, nil)
+		est := capRes.Capacity(cfg.Routes)
+		if est <= 0 {
+			return fmt.Errorf("bench mix: the closed loop had a route with no ok reply")
 		}
-		fmt.Fprintf(w, "\ncapacity of the mix: %.0f requests/s (the route that is served least for its share sets it)\n", capRate)
-		// The target's queues drain before the steady phase.
+		fmt.Fprintf(w, "\nthe closed loop served the mix at %.0f requests/s (the route served least for its share sets it)\n", est)
 		if err := pause(ctx, min(10*time.Second, *capacityFor)); err != nil {
+			return err
+		}
+		found, steps, err := load.FindCapacity(ctx, cfg, est, *capacityStep, *budget, stderr)
+		load.WriteSteps(w, steps)
+		if err != nil {
+			return fmt.Errorf("bench mix: %w", err)
+		}
+		if found <= 0 {
+			return fmt.Errorf("bench mix: no rate down to %.0f/s served the mix well", steps[len(steps)-1].Rate)
+		}
+		capRate = found
+		fmt.Fprintf(w, "\ncapacity: %.0f requests/s, the highest rate served with no more than 0.1%% shed or failed and a p99 within %s\n", capRate, *budget/10)
+		// The target's queues drain before the steady phase.
+		if err := pause(ctx, min(10*time.Second, *capacityStep)); err != nil {
 			return err
 		}
 	}

@@ -57,11 +57,11 @@ func TestBenchMix(t *testing.T) {
 			t.Errorf("bench mix output lacks %q:\n%s", want, stdout)
 		}
 	}
-	code, stdout, stderr = exitCode(t, p, "bench", "mix", "-url", n.URL(), "-soak", "-c", "4", "-capacity-for", "300ms", "-duration", "400ms", "-overload", "300ms", "-sample", "100ms", "-label", "stand-in")
+	code, stdout, stderr = exitCode(t, p, "bench", "mix", "-url", n.URL(), "-soak", "-c", "4", "-capacity-for", "300ms", "-capacity-step", "200ms", "-duration", "400ms", "-overload", "300ms", "-sample", "100ms", "-label", "stand-in")
 	if code != 1 {
 		t.Errorf("a soak of 400 ms: status %d, want 1 (too short)\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"#### capacity:", "#### steady at 70% of the capacity: open loop at ", "FAIL  duration", "#### overload at 150% of the capacity", "recovers:", "#### summary", "| stand-in | "} {
+	for _, want := range []string{"#### closed loop:", "#### capacity: open loop, 15% more per step", "capacity: ", "#### steady at 70% of the capacity: open loop at ", "FAIL  duration", "#### overload at 150% of the capacity", "recovers:", "#### summary", "| stand-in | "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("soak output lacks %q:\n%s", want, stdout)
 		}

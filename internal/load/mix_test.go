@@ -266,3 +266,32 @@ func TestHistQuantiles(t *testing.T) {
 		}
 	}
 }
+
+// TestFindCapacity: the rate goes up until a step fails; the capacity is the
+// last rate that passed.
+func TestFindCapacity(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 150 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	capacity, steps, err := FindCapacity(t.Context(), MixConfig{URL: srv.URL, Metrics: "-"}, 100, 300*time.Millisecond, time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) < 2 || steps[len(steps)-1].OK || !steps[len(steps)-2].OK {
+		t.Fatalf("steps %+v: want some that passed, then one that failed", steps)
+	}
+	if want := steps[len(steps)-2].Rate; capacity != want {
+		t.Errorf("capacity %v, want the last rate that passed, %v", capacity, want)
+	}
+	var b bytes.Buffer
+	WriteSteps(&b, steps)
+	if !strings.Contains(b.String(), "| failed: ") || !strings.Contains(b.String(), "| passed |") {
+		t.Errorf("steps table:\n%s", b.String())
+	}
+}

@@ -221,3 +221,98 @@ func (r *mixRun) probe(ctx context.Context, i int) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// Step is one rate tried by FindCapacity.
+type Step struct {
+	Rate   float64
+	Result MixResult
+	OK     bool
+	Why    string // why the step failed
+}
+
+// FindCapacity finds the highest rate at which the mix is served well: it
+// runs the mix in an open loop for step at a time, from start up by 15% a
+// step, until a step sheds, times out or fails more than 0.1% of its
+// requests, leaves any unsent, or has a p99 above budget/10; the capacity is
+// the last rate that passed. If start itself fails, it halves the rate until
+// one passes (five steps at most; 0 if none did). It stops after 20 steps.
+func FindCapacity(ctx context.Context, cfg MixConfig, start float64, step, budget time.Duration, progress io.Writer) (float64, []Step, error) {
+	var steps []Step
+	capacity := 0.0
+	rate := start
+	for range 20 {
+		c := cfg
+		c.Rate, c.Duration, c.Burst = rate, step, nil
+		res, err := Mix(ctx, c)
+		if err != nil {
+			return 0, steps, err
+		}
+		t := res.Total
+		st := Step{Rate: rate, Result: res, OK: true}
+		switch bad := t.Shed + t.Timeouts + t.Errors; {
+		case res.NotSent > 0:
+			st.OK, st.Why = false, fmt.Sprintf("%d not sent", res.NotSent)
+		case float64(bad) > 0.001*float64(t.Requests):
+			st.OK, st.Why = false, fmt.Sprintf("%d of %d shed, timed out or failed", bad, t.Requests)
+		case t.P99 > budget/10:
+			st.OK, st.Why = false, fmt.Sprintf("p99 %s above %s", fmtDur(t.P99), budget/10)
+		}
+		steps = append(steps, st)
+		if progress != nil {
+			verdict := "ok"
+			if !st.OK {
+				verdict = st.Why
+			}
+			fmt.Fprintf(progress, "capacity: %.0f/s for %s: %.0f ok/s, p99 %s: %s\n", rate, step, t.OKRate, fmtDur(t.P99), verdict)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if !st.OK {
+			if capacity > 0 || len(steps) >= 5 {
+				break
+			}
+			rate /= 2 // the first rate was too much already: go down
+		} else {
+			capacity = rate
+			rate *= 1.15
+		}
+		// The queues drain between steps.
+		if err := sleep(ctx, min(5*time.Second, step/3)); err != nil {
+			return capacity, steps, err
+		}
+	}
+	return capacity, steps, ctx.Err()
+}
+
+// WriteSteps writes FindCapacity's steps as a markdown table.
+func WriteSteps(w io.Writer, steps []Step) {
+	fmt.Fprintln(w, "\n#### capacity: open loop, 15% more per step")
+	fmt.Fprintln(w, "\n| rate (/s) | ok/s | p50 | p99 | Hello p99 | shed | timeouts | errors | step |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, st := range steps {
+		t := st.Result.Total
+		var hello time.Duration
+		for _, rr := range st.Result.Routes {
+			if rr.Name == "hello" {
+				hello = rr.P99
+			}
+		}
+		verdict := "passed"
+		if !st.OK {
+			verdict = "failed: " + st.Why
+		}
+		fmt.Fprintf(w, "| %.0f | %.0f | %s | %s | %s | %d | %d | %d | %s |\n", st.Rate, t.OKRate, fmtDur(t.P50), fmtDur(t.P99), fmtDur(hello), t.Shed, t.Timeouts, t.Errors, verdict)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
