@@ -54,6 +54,7 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 		burstN       = fs.Int("burst-n", load.DefaultN, "the burst's requests")
 		burstIn      = fs.Duration("burst-duration", load.DefaultDuration, "the time all of the burst's replies must arrive within")
 		sample       = fs.Duration("sample", load.DefaultMixSample, "how often the target's /metrics and /healthz are read")
+		settle       = fs.Duration("settle", time.Minute, "after the load, how long to wait for the target's alarms to clear (and report when they did)")
 		label        = fs.String("label", "", "the name of the run in the summary row (the store, say: SQLite)")
 		out          = fs.String("out", "", "also write the report to this file")
 	)
@@ -116,6 +117,7 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 			return fmt.Errorf("bench mix: %w", err)
 		}
 		report(name, res, nil)
+		load.SettleAlarms(ctx, c, res.Stopped, *settle).Write(w)
 		if failed {
 			return exitStatus(1)
 		}
@@ -176,6 +178,7 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 	}
 	took, ok := load.Recovery(ctx, cfg, overRes.Stopped, 100*time.Millisecond, time.Minute)
 	report(fmt.Sprintf("overload at %.0f%% of the capacity", 100**overAt), overRes, load.OverloadChecks(overRes, *budget, took, ok, *recoverIn))
+	load.SettleAlarms(ctx, cfg, overRes.Stopped, *settle).Write(w)
 
 	writeSummary(w, *label, capRate, steadyRes, overRes, took, ok)
 	if failed {

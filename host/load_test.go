@@ -57,7 +57,7 @@ func TestBenchMix(t *testing.T) {
 			t.Errorf("bench mix output lacks %q:\n%s", want, stdout)
 		}
 	}
-	code, stdout, stderr = exitCode(t, p, "bench", "mix", "-url", n.URL(), "-soak", "-c", "4", "-capacity-for", "300ms", "-capacity-step", "200ms", "-duration", "400ms", "-overload", "300ms", "-sample", "100ms", "-label", "stand-in")
+	code, stdout, stderr = exitCode(t, p, "bench", "mix", "-url", n.URL(), "-soak", "-c", "4", "-capacity-for", "300ms", "-capacity-step", "200ms", "-duration", "400ms", "-overload", "300ms", "-sample", "100ms", "-label", "stand-in", "-settle", "5s")
 	if code != 1 {
 		t.Errorf("a soak of 400 ms: status %d, want 1 (too short)\n%s\n%s", code, stdout, stderr)
 	}

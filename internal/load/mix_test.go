@@ -295,3 +295,23 @@ func TestFindCapacity(t *testing.T) {
 		t.Errorf("steps table:\n%s", b.String())
 	}
 }
+
+func TestSettleAlarms(t *testing.T) {
+	tt := newTodoTarget(t)
+	tt.alarmOn.Store(true)
+	stopped := time.Now()
+	time.AfterFunc(200*time.Millisecond, func() { tt.alarmOn.Store(false) })
+	got := SettleAlarms(t.Context(), MixConfig{URL: tt.URL}, stopped, time.Minute)
+	if len(got.Cleared) != 1 || got.Cleared[0].Alarm != "saturation" || got.Cleared[0].Subject != "todo todo.create" || len(got.Still) != 0 {
+		t.Errorf("settled %+v, want the saturation alarm cleared, with its subject", got)
+	}
+	var b bytes.Buffer
+	got.Write(&b)
+	if !strings.Contains(b.String(), "alarm saturation cleared") {
+		t.Errorf("report %q", b.String())
+	}
+	tt.alarmOn.Store(true)
+	if got := SettleAlarms(t.Context(), MixConfig{URL: tt.URL}, time.Now(), 100*time.Millisecond); len(got.Still) != 1 {
+		t.Errorf("an alarm that stays: %+v, want it still raised", got)
+	}
+}

@@ -316,3 +316,69 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Settled is what SettleAlarms saw: the alarms cleared after a load (At
+// counts from the load's end), and those still raised when it gave up.
+type Settled struct {
+	Cleared, Still []AlarmChange
+}
+
+// SettleAlarms reads the target's /healthz (cfg.Health, default URL+"healthz")
+// every second after a load that stopped at since, until none of its alarms
+// is raised or within has passed.
+func SettleAlarms(ctx context.Context, cfg MixConfig, since time.Time, within time.Duration) Settled {
+	var cleared, still []AlarmChange
+	u := cfg.Health
+	if u == "" {
+		u = strings.TrimSuffix(cfg.URL, "/") + "/healthz"
+	}
+	if u == "-" || cfg.Metrics == "-" {
+		return Settled{}
+	}
+	tr := &http.Transport{TLSClientConfig: cfg.TLS}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	var active map[string]alarmStatus
+	deadline := time.Now().Add(within)
+	for {
+		sts, err := readAlarms(ctx, c, u)
+		if err == nil {
+			now := map[string]alarmStatus{}
+			for _, st := range sts {
+				if st.Active {
+					now[st.Name] = st
+				}
+			}
+			for name, st := range active {
+				if _, ok := now[name]; !ok {
+					cleared = append(cleared, AlarmChange{At: time.Since(since), Alarm: name, Subject: st.Subject})
+				}
+			}
+			active = now
+			if len(active) == 0 {
+				return Settled{Cleared: cleared}
+			}
+		}
+		if time.Now().After(deadline) || sleep(ctx, time.Second) != nil {
+			break
+		}
+	}
+	for _, st := range active {
+		still = append(still, AlarmChange{At: time.Since(since), Alarm: st.Name, Active: true, Subject: st.Subject, Message: st.Message})
+	}
+	return Settled{Cleared: cleared, Still: still}
+}
+
+// Write writes what SettleAlarms saw.
+func (s Settled) Write(w io.Writer) {
+	for _, a := range s.Cleared {
+		fmt.Fprintf(w, "\nalarm %s cleared %s after the load stopped", a.Alarm, a.At.Round(time.Second))
+		if a.Subject != "" {
+			fmt.Fprintf(w, " (it named %s)", a.Subject)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, a := range s.Still {
+		fmt.Fprintf(w, "\nalarm %s still raised %s after the load stopped: %s\n", a.Alarm, a.At.Round(time.Second), a.Message)
+	}
+}
