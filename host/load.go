@@ -81,6 +81,7 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 		Sample:      *sample,
 		Progress:    stderr,
 		Timeout:     *budget + 4*time.Second,
+		Budget:      *budget,
 	}
 	burst := func(c *load.MixConfig) {
 		if *burstAt > 0 {

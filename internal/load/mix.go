@@ -93,6 +93,9 @@ type MixConfig struct {
 	Metrics, Health string
 	// Sample is how often the target is read. Default 10 s.
 	Sample time.Duration
+	// Budget is the target's budget per request (its gateway's Timeout),
+	// for the count of its replies within it. Default 1 s.
+	Budget time.Duration
 	// Burst, if set, is seed 001's experiment, run once BurstAt into the
 	// run beside the mix (its URL defaults to URL).
 	Burst   *Config
@@ -156,6 +159,11 @@ type Sample struct {
 	At         time.Duration // since the run's start
 	RSS        float64       // process_resident_memory_bytes
 	Goroutines float64       // go_goroutines
+	// Replies and InBudget count the gateway's replies so far, all and
+	// those within the budget, from the histogram
+	// troupe_gateway_request_duration_seconds (its bucket at the budget,
+	// or the largest below it), all routes; zero if the target has none.
+	Replies, InBudget float64
 }
 
 // AlarmChange is an alarm of the target's /healthz seen raised or cleared.
@@ -262,6 +270,9 @@ func Mix(ctx context.Context, cfg MixConfig) (MixResult, error) {
 	}
 	if cfg.Sample == 0 {
 		cfg.Sample = DefaultMixSample
+	}
+	if cfg.Budget <= 0 {
+		cfg.Budget = time.Second
 	}
 	base := strings.TrimSuffix(cfg.URL, "/") + "/"
 	if cfg.Metrics == "" {
@@ -597,7 +608,7 @@ func (r *mixRun) watch(ctx context.Context) (samples []Sample, alarms []AlarmCha
 	active := map[string]bool{}
 	read := func() {
 		at := time.Since(r.start)
-		s, err := readMetrics(ctx, c, r.cfg.Metrics)
+		s, err := readMetrics(ctx, c, r.cfg.Metrics, r.cfg.Budget)
 		if err != nil {
 			if firstErr == "" && ctx.Err() == nil {
 				firstErr = err.Error()
@@ -638,9 +649,9 @@ func (r *mixRun) watch(ctx context.Context) (samples []Sample, alarms []AlarmCha
 	}
 }
 
-// readMetrics reads process_resident_memory_bytes and go_goroutines from a
-// Prometheus text endpoint.
-func readMetrics(ctx context.Context, c *http.Client, u string) (Sample, error) {
+// readMetrics reads process_resident_memory_bytes, go_goroutines and the
+// gateway's latency histogram from a Prometheus text endpoint.
+func readMetrics(ctx context.Context, c *http.Client, u string, budget time.Duration) (Sample, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return Sample{}, err
@@ -655,10 +666,40 @@ func readMetrics(ctx context.Context, c *http.Client, u string) (Sample, error) 
 	}
 	var s Sample
 	found := 0
+	inBudget := map[string]struct {
+		le, count float64
+	}{} // by route: the largest bucket at most the budget
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, gatewayHist+"_count{"); ok {
+			if i := strings.LastIndexByte(rest, ' '); i >= 0 {
+				if f, err := strconv.ParseFloat(rest[i+1:], 64); err == nil {
+					s.Replies += f
+				}
+			}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, gatewayHist+"_bucket{"); ok {
+			// route="...",le="0.5"} 123
+			j := strings.Index(rest, `le="`)
+			i := strings.LastIndexByte(rest, ' ')
+			if j < 0 || i < j {
+				continue
+			}
+			leStr, _, _ := strings.Cut(rest[j+4:], `"`)
+			le, err1 := strconv.ParseFloat(leStr, 64)
+			n, err2 := strconv.ParseFloat(rest[i+1:], 64)
+			if err1 != nil || err2 != nil || le > budget.Seconds() {
+				continue
+			}
+			route := rest[:j]
+			if b, ok := inBudget[route]; !ok || le > b.le {
+				inBudget[route] = struct{ le, count float64 }{le, n}
+			}
+			continue
+		}
 		for name, dst := range map[string]*float64{"process_resident_memory_bytes": &s.RSS, "go_goroutines": &s.Goroutines} {
 			if v, ok := strings.CutPrefix(line, name+" "); ok {
 				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
@@ -671,11 +712,17 @@ func readMetrics(ctx context.Context, c *http.Client, u string) (Sample, error) 
 	if err := sc.Err(); err != nil {
 		return Sample{}, fmt.Errorf("load: metrics: %w", err)
 	}
+	for _, b := range inBudget {
+		s.InBudget += b.count
+	}
 	if found < 2 {
 		return Sample{}, errors.New("load: metrics: no process_resident_memory_bytes or go_goroutines")
 	}
 	return s, nil
 }
+
+// gatewayHist is the gateway's latency histogram (gateway.Config.Registerer).
+const gatewayHist = "troupe_gateway_request_duration_seconds"
 
 // alarmStatus is an alarm as /healthz shows it.
 type alarmStatus struct {

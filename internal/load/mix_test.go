@@ -60,9 +60,18 @@ func newTodoTarget(t *testing.T) *todoTarget {
 		}
 		fmt.Fprint(w, `{"type":"todo.listing","todos":[]}`)
 	})
+	var scrapes atomic.Int64
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		n := 100 * scrapes.Add(1) // 100 replies between scrapes, one of them slow
 		fmt.Fprint(w, "# HELP go_goroutines Number of goroutines.\n# TYPE go_goroutines gauge\ngo_goroutines 42\n"+
 			"process_resident_memory_bytes 2.5165824e+07\ntroupe_gateway_shed_total{route=\"POST /\"} 0\n")
+		for _, route := range []string{"POST /", "GET /api/lists/{list}/todos"} {
+			fmt.Fprintf(w, "troupe_gateway_request_duration_seconds_bucket{route=%q,le=\"0.5\"} %d\n", route, n-n/50)
+			fmt.Fprintf(w, "troupe_gateway_request_duration_seconds_bucket{route=%q,le=\"1\"} %d\n", route, n-n/100)
+			fmt.Fprintf(w, "troupe_gateway_request_duration_seconds_bucket{route=%q,le=\"2.5\"} %d\n", route, n)
+			fmt.Fprintf(w, "troupe_gateway_request_duration_seconds_bucket{route=%q,le=\"+Inf\"} %d\n", route, n)
+			fmt.Fprintf(w, "troupe_gateway_request_duration_seconds_count{route=%q} %d\n", route, n)
+		}
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"status":"ok","alarms":[{"name":"saturation","active":%v,"subject":"todo todo.create"},{"name":"surge","active":false}]}`, tt.alarmOn.Load())
@@ -105,6 +114,9 @@ func TestMixClosedLoop(t *testing.T) {
 	}
 	if len(res.Samples) < 2 || res.Samples[0].RSS != 25165824 || res.Samples[0].Goroutines != 42 {
 		t.Errorf("samples %+v, want two or more with the target's RSS and goroutines", res.Samples)
+	}
+	if all, in, ok := res.ServedInBudget(); !ok || all <= 0 || in != all*99/100 {
+		t.Errorf("served in budget: %v of %v (%v), want 99%% of them, from the gateway's histogram at le=1", in, all, ok)
 	}
 	if len(res.Alarms) != 1 || res.Alarms[0].Alarm != "saturation" || !res.Alarms[0].Active || res.Alarms[0].Subject != "todo todo.create" {
 		t.Errorf("alarms %+v, want the saturation alarm raised, with its subject", res.Alarms)
@@ -223,7 +235,8 @@ func TestChecks(t *testing.T) {
 		}
 	}
 	bad := over
-	bad.Total.Shed, bad.Total.Timeouts, bad.Total.ShedP99 = 0, 3, 900*time.Millisecond
+	bad.Total.Shed, bad.Total.Timeouts, bad.Total.ShedP99 = 0, 3, 2*time.Second
+	bad.Samples = []Sample{{Replies: 100, InBudget: 100}, {Replies: 300, InBudget: 250}}
 	for _, c := range OverloadChecks(bad, time.Second, time.Minute, false, 5*time.Second) {
 		if c.OK {
 			t.Errorf("a bad overload: %s passed", c)
