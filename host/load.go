@@ -155,8 +155,9 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 		}
 		capRate = found
 		fmt.Fprintf(w, "\ncapacity: %.0f requests/s, the highest rate served with no more than 0.1%% shed or failed and a p99 within %s\n", capRate, *budget/10)
-		// The target's queues drain before the steady phase.
-		if err := pause(ctx, min(10*time.Second, *capacityStep)); err != nil {
+		// The target's queues drain before the steady phase (durable
+		// creates of the last, overloaded step may still be delivered).
+		if err := pause(ctx, min(30*time.Second, 2**capacityStep)); err != nil {
 			return err
 		}
 	}

@@ -116,7 +116,7 @@ type MixResult struct {
 	Stopped     time.Time     // when it stopped sending
 	Routes      []RouteResult // one per route, in the mix's order
 	Total       RouteResult   // all routes
-	Minutes     []Minute      // one per whole or partial minute
+	Minutes     []Minute      // one per whole or partial minute of the run, each with the requests due in it
 	Samples     []Sample      // the target, every MixConfig.Sample
 	Alarms      []AlarmChange // the target's alarms raised and cleared during the run
 	NotSent     int           // open loop: due requests not sent, MaxInFlight being reached
@@ -367,7 +367,7 @@ func Mix(ctx context.Context, cfg MixConfig) (MixResult, error) {
 		mergeCounts(&all, &r.total[i])
 	}
 	res.Total = all.result("all", res.Duration)
-	res.Minutes = r.minuteResults(res.Duration)
+	res.Minutes = r.minuteResults(cfg.Duration)
 	return res, nil
 }
 
@@ -506,7 +506,8 @@ func (r *mixRun) send(ctx context.Context, i int, due time.Time) {
 func (r *mixRun) count(i int, due time.Time, status int, detail string) {
 	now := time.Now()
 	d := now.Sub(due)
-	cs := []*counts{&r.total[i], r.minute(now.Sub(r.start), i)}
+	// A minute counts the requests due in it, whenever they were answered.
+	cs := []*counts{&r.total[i], r.minute(due.Sub(r.start), i)}
 	for _, c := range cs {
 		switch {
 		case status/100 == 2:
@@ -546,7 +547,7 @@ func (r *mixRun) minuteResults(total time.Duration) []Minute {
 		start := time.Duration(m) * time.Minute
 		length := min(time.Minute, total-start)
 		if length <= 0 {
-			break // replies after the end
+			break
 		}
 		var all counts
 		mm := Minute{Start: start, Length: length}
