@@ -390,50 +390,63 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter, p store
 	if !store.ValidID(listID) {
 		return store.Listing{}, store.ListNotFound(listID)
 	}
+	// One statement, so one snapshot for the counts and the rows, and one
+	// round trip: the list's row, joined with its page (a row of NULLs when
+	// the page is empty; no row when there is no such list).
+	cond := ""
+	switch f {
+	case store.FilterActive:
+		cond = ` AND NOT completed`
+	case store.FilterCompleted:
+		cond = ` AND completed`
+	}
+	rows, err := s.pool.Query(ctx, `SELECT l.total, l.completed, l.changes, t.seq, t.id, t.list_id, t.title, t.completed, t.created_at, t.updated_at, t.version
+		FROM lists l LEFT JOIN LATERAL (
+			SELECT seq, `+todoColumns+` FROM todos WHERE list_id = l.id`+cond+` AND seq > $2 ORDER BY seq LIMIT $3
+		) t ON true
+		WHERE l.id = $1
+		ORDER BY t.seq`, listID, after, limit+1)
+	if err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	defer rows.Close()
 	var l store.Listing
-	// One snapshot for the counts and the rows.
-	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	err = pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
+	found := false
+	var last int64
+	for rows.Next() {
 		var total, completed, changes int64
-		err := tx.QueryRow(ctx, `SELECT total, completed, changes FROM lists WHERE id = $1`, listID).Scan(&total, &completed, &changes)
-		l.Seq = uint64(changes)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ListNotFound(listID)
-		} else if err != nil {
-			return err
+		var seq *int64
+		var t struct {
+			id, list, title  *string
+			completed        *bool
+			created, updated *time.Time
+			version          *int64
 		}
-		l.Counts = store.Counts{Active: int(total - completed), Completed: int(completed), Total: int(total)}
-		q := `SELECT seq, ` + todoColumns + ` FROM todos WHERE list_id = $1`
-		switch f {
-		case store.FilterActive:
-			q += ` AND NOT completed`
-		case store.FilterCompleted:
-			q += ` AND completed`
+		if err := rows.Scan(&total, &completed, &changes, &seq, &t.id, &t.list, &t.title, &t.completed, &t.created, &t.updated, &t.version); err != nil {
+			return store.Listing{}, s.wrap("list", err)
 		}
-		rows, err := tx.Query(ctx, q+` AND seq > $2 ORDER BY seq LIMIT $3`, listID, after, limit+1)
-		if err != nil {
-			return err
+		if !found {
+			found = true
+			l.Seq = uint64(changes)
+			l.Counts = store.Counts{Active: int(total - completed), Completed: int(completed), Total: int(total)}
+			l.Todos = make([]store.Todo, 0, min(limit, l.Counts.Total))
 		}
-		defer rows.Close()
-		l.Todos = make([]store.Todo, 0, min(limit, l.Counts.Total))
-		var last int64
-		for rows.Next() {
-			var t store.Todo
-			var seq int64
-			if err := rows.Scan(&seq, &t.ID, &t.ListID, &t.Title, &t.Completed, &t.CreatedAt, &t.UpdatedAt, &t.Version); err != nil {
-				return err
-			}
-			if len(l.Todos) == limit {
-				l.Next = store.Cursor(last)
-				break
-			}
-			t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
-			l.Todos = append(l.Todos, t)
-			last = seq
+		if seq == nil {
+			continue // the empty page's row
 		}
-		rows.Close()
-		return rows.Err()
-	})
+		if len(l.Todos) == limit {
+			l.Next = store.Cursor(last)
+			break
+		}
+		l.Todos = append(l.Todos, store.Todo{ID: *t.id, ListID: *t.list, Title: *t.title, Completed: *t.completed,
+			CreatedAt: t.created.UTC(), UpdatedAt: t.updated.UTC(), Version: *t.version})
+		last = *seq
+	}
+	rows.Close()
+	err = rows.Err()
+	if err == nil && !found {
+		err = store.ListNotFound(listID)
+	}
 	if err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}
