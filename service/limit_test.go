@@ -71,6 +71,9 @@ func TestLimitShedsASaturatedHandlerAndServesTheOthers(t *testing.T) {
 					t.Errorf("a stock.list that was admitted: %v", err)
 				}
 			}
+			// A slot comes back once the handler returned, which may be
+			// after its reply arrived.
+			waitFor(t, "stock.list's slots back", func() bool { return limitOf(st, "stock.list").InFlight == 0 })
 			ls := limitOf(st, "stock.list")
 			if ls.Arrived != 3 || ls.Shed != 1 || ls.InFlight != 0 || ls.Queued != 0 || ls.Concurrency != 1 || ls.Instance == "" {
 				t.Errorf("stock.list's limit: %+v, want 3 arrived, 1 shed, none left, concurrency 1", ls)

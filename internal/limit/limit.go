@@ -187,8 +187,9 @@ func (l *Limiter) admit(now time.Time, e *entry) (runNow bool, err error) {
 		return false, l.errorf("%d in progress and %d waiting", l.inflight, queued)
 	}
 	if l.svc > 0 {
-		// The requests ahead leave in rounds of Concurrency.
-		turn := time.Duration(queued/l.conc+1) * l.svc
+		// Slots free up at Concurrency per service time: the k-th in
+		// line has its turn after about k of them.
+		turn := time.Duration(float64(queued+1) / float64(l.conc) * float64(l.svc))
 		if turn > l.maxWait {
 			l.shed++
 			return false, l.errorf("its turn would come in about %v, after %d waiting and %d in progress; the longest wait is %v",

@@ -144,6 +144,22 @@ func TestShedOnArrivalWhenTheTurnIsTooFar(t *testing.T) {
 		t.Errorf("error %q, want it to say when its turn would come", err)
 	}
 
+	// With four slots, the first in line waits about a quarter of a
+	// handling.
+	l4 := New(Config{Concurrency: 4, Queue: 100, MaxWait: 2 * time.Hour})
+	defer l4.Close()
+	for range 4 {
+		do(l4, time.Time{}).wantRan(t, "one of four")
+	}
+	l4.Done(time.Now().Add(-3*time.Hour), false) // three hours each
+	do(l4, time.Time{}).wantRan(t, "in the freed slot")
+	do(l4, time.Time{}).wantWaiting(t, "first in line: 45 minutes")
+	do(l4, time.Time{}).wantWaiting(t, "second in line: 1h30m")
+	err = do(l4, time.Time{}).wantShed(t, "third in line: 2h15m")
+	if !strings.Contains(err.Error(), "its turn would come in about 2h15m0s, after 2 waiting and 4 in progress") {
+		t.Errorf("error %q, want it to say when its turn would come", err)
+	}
+
 	l2 := New(Config{Concurrency: 1, Queue: 100, MaxWait: time.Hour})
 	defer l2.Close()
 	do(l2, time.Time{}).wantRan(t, "first")
