@@ -1,11 +1,14 @@
 // Command bare is the reference: the seed's hello protocol on a plain net/http handler,
 // with nothing between the socket and the reply. It is the ceiling a framework is measured against.
+// It prints "listening on http://ADDR" once it listens (-addr with port 0 picks a free port).
 package main
 
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log"
+	"net"
 	"net/http"
 )
 
@@ -32,5 +35,10 @@ func main() {
 			w.Write([]byte(`{"type":"Error","msg":"unknown type"}`))
 		}
 	})
-	log.Fatal(http.ListenAndServe(*addr, nil))
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("listening on http://%s\n", l.Addr())
+	log.Fatal(http.Serve(l, nil))
 }
