@@ -6,8 +6,8 @@
 # also rewrites the generated section of docs/benchmarks.md. See
 # docs/benchmarks.md, "Running the benchmarks", for what each group measures.
 #
-#   bench/run.sh                      # the full set, 5 rounds (about 25 minutes on 2 cores)
-#   QUICK=1 bench/run.sh              # smoke run: 2 short rounds (about 5 minutes)
+#   bench/run.sh                      # the full set, 5 rounds (about 17 minutes on 2 cores)
+#   QUICK=1 bench/run.sh              # smoke run: 2 short rounds (about 2 minutes)
 #   ONLY="service nats" bench/run.sh  # some groups only
 #
 # Env:
@@ -111,6 +111,8 @@ step() {
 	if [ "$round" = 1 ]; then
 		if [ "$1" = gobench ]; then
 			quote "$2" -test.run '^$' -test.benchmem "${@:3}" >>"$commands"
+		elif declare -F "$1" >/dev/null; then
+			printf '%s    # a function of bench/run.sh\n' "$(quote "$@")" >>"$commands"
 		else
 			quote "$@" >>"$commands"
 		fi
@@ -495,9 +497,6 @@ rc=0
 "$BIN/report" "${table_args[@]}" || rc=$?
 echo
 log "raw outputs, logs and table.md in $OUT"
-if [ -n "$DOC" ]; then
-	log "updated the generated section of $DOC"
-fi
 if [ "$failures" -gt 0 ] || [ "$rc" != 0 ]; then
 	log "$failures failed steps; see above"
 	exit 1

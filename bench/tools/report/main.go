@@ -182,6 +182,7 @@ func tableCmd(args []string, stdout io.Writer) error {
 		if err := os.WriteFile(*doc, updated, 0o644); err != nil {
 			return err
 		}
+		fmt.Fprintf(os.Stderr, "report: replaced the generated section of %s\n", *doc)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("table: rows without data:\n  %s", strings.Join(missing, "\n  "))

@@ -249,9 +249,14 @@ func (p page) write(w io.Writer) error {
 // splice replaces the text between the markers in doc with section.
 func splice(doc, section []byte) ([]byte, error) {
 	begin := bytes.Index(doc, []byte(beginMarker))
-	end := bytes.Index(doc, []byte(endMarker))
-	if begin < 0 || end < 0 || end < begin {
-		return nil, fmt.Errorf("report: the document has no %q ... %q section", beginMarker, endMarker)
+	end := -1
+	if begin >= 0 {
+		if i := bytes.Index(doc[begin:], []byte(endMarker)); i >= 0 {
+			end = begin + i
+		}
+	}
+	if end < 0 {
+		return nil, fmt.Errorf("the document has no %q ... %q section", beginMarker, endMarker)
 	}
 	var out bytes.Buffer
 	out.Write(doc[:begin+len(beginMarker)])

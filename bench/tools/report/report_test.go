@@ -221,6 +221,15 @@ func TestSplice(t *testing.T) {
 	if _, err := splice([]byte("# no markers\n"), []byte("x")); err == nil {
 		t.Error("splice into a document without markers: no error")
 	}
+	// The end marker quoted before the section does not end it.
+	quoted := "see " + endMarker + "\n" + beginMarker + "\nold\n" + endMarker + "\n"
+	got, err = splice([]byte(quoted), []byte("new\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "see " + endMarker + "\n" + beginMarker + "\nnew\n\n" + endMarker + "\n"; string(got) != want {
+		t.Errorf("spliced:\n%s\nwant:\n%s", got, want)
+	}
 }
 
 // TestTable runs the table subcommand on a small run: it writes the
