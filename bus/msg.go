@@ -147,6 +147,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		Deadline:   req.Deadline,
 		More:       more,
 		Payload:    raw,
+		Value:      troupe.ValueOf(payload),
 	}
 	if err := b.replyChecked(ctx, c.port, req.Sender, env); err != nil {
 		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
