@@ -205,7 +205,8 @@ func TestChecks(t *testing.T) {
 	}
 	flat := MixResult{
 		Minutes: []Minute{minute(1000, 5*time.Millisecond), minute(1000, 4*time.Millisecond), minute(990, 5*time.Millisecond)},
-		Samples: []Sample{{At: 0, RSS: 50 << 20, Goroutines: 100}, {At: time.Minute, RSS: 60 << 20, Goroutines: 120}, {At: 2 * time.Minute, RSS: 63 << 20, Goroutines: 125}},
+		Samples: []Sample{{At: 0, RSS: 50 << 20, Goroutines: 100}, {At: time.Minute, RSS: 60 << 20, Goroutines: 120},
+			{At: 90 * time.Second, RSS: 62 << 20, Goroutines: 125}, {At: 150 * time.Second, RSS: 63 << 20, Goroutines: 160}},
 		Total:   RouteResult{Requests: 180000, OK: 180000},
 	}
 	for _, c := range SoakChecks(flat) {
@@ -215,7 +216,8 @@ func TestChecks(t *testing.T) {
 	}
 	grew := flat
 	grew.Minutes = []Minute{minute(1000, 5*time.Millisecond), minute(1000, 4*time.Millisecond), minute(900, 50*time.Millisecond)}
-	grew.Samples = append(append([]Sample(nil), flat.Samples...), Sample{At: 3 * time.Minute, RSS: 80 << 20, Goroutines: 400})
+	grew.Samples = append(append([]Sample(nil), flat.Samples...), Sample{At: 210 * time.Second, RSS: 80 << 20, Goroutines: 400})
+	grew.Minutes = append(grew.Minutes[:2:2], minute(1000, 4*time.Millisecond), minute(900, 50*time.Millisecond))
 	grew.Total.Errors = 1
 	failed := map[string]bool{}
 	for _, c := range SoakChecks(grew) {
