@@ -312,6 +312,7 @@ func Mix(ctx context.Context, cfg MixConfig) (MixResult, error) {
 	defer tr.CloseIdleConnections()
 	r.client = &http.Client{Transport: tr, Timeout: cfg.Timeout}
 
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	res := MixResult{Rate: cfg.Rate, Connections: cfg.Connections}
@@ -334,7 +335,8 @@ func Mix(ctx context.Context, cfg MixConfig) (MixResult, error) {
 			if bc.URL == "" {
 				bc.URL = base
 			}
-			b, err := Burst(ctx, bc)
+			// A burst that started runs to its end, even past the mix's.
+			b, err := Burst(parent, bc)
 			if err == nil {
 				res.Burst = &b
 			}

@@ -207,7 +207,7 @@ func TestChecks(t *testing.T) {
 		Minutes: []Minute{minute(1000, 5*time.Millisecond), minute(1000, 4*time.Millisecond), minute(990, 5*time.Millisecond)},
 		Samples: []Sample{{At: 0, RSS: 50 << 20, Goroutines: 100}, {At: time.Minute, RSS: 60 << 20, Goroutines: 120},
 			{At: 90 * time.Second, RSS: 62 << 20, Goroutines: 125}, {At: 150 * time.Second, RSS: 63 << 20, Goroutines: 160}},
-		Total:   RouteResult{Requests: 180000, OK: 180000},
+		Total: RouteResult{Requests: 180000, OK: 180000},
 	}
 	for _, c := range SoakChecks(flat) {
 		if !c.OK {
