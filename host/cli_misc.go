@@ -134,8 +134,9 @@ func (p Program) apiCmd(_ context.Context, args []string, stdout, stderr io.Writ
 	return nil
 }
 
-// benchCmd is `bench hello`: seed 001's experiment. Without -url it first
-// starts the application in this process on free ports.
+// benchCmd is `bench hello`, seed 001's experiment (and `bench mix`, in
+// load.go). Without -url, bench hello first starts the application in this
+// process on free ports.
 func (p Program) benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "mix" {
 		return p.benchMixCmd(ctx, args[1:], stdout, stderr) // load.go
