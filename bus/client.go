@@ -240,8 +240,11 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 		Payload: raw,
 	}
 	env.ActivityID = env.ID
-	if parent := EnvelopeFrom(ctx); parent != nil && parent.ActivityID != "" {
-		env.ActivityID = parent.ActivityID
+	if parent := EnvelopeFrom(ctx); parent != nil {
+		if parent.ActivityID != "" {
+			env.ActivityID = parent.ActivityID
+		}
+		traceHeaders(env, parent) // tap.go
 	}
 	if kind == troupe.KindRequest {
 		dl := now.Add(b.timeout)
@@ -321,6 +324,9 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 		return fmt.Errorf("bus: %s %q: %w", verb(env.Kind), env.Name, err)
 	}
 	c.count(ni).sent.Add(1)
+	if t := c.bus.tapping(); t != nil {
+		emit(t, TapEvent{Kind: TapSent, Member: c.member, Env: env})
+	}
 	return nil
 }
 
@@ -376,6 +382,9 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 		return nil, fmt.Errorf("bus: request %q: %w", env.Name, err)
 	}
 	c.count(ni).sent.Add(1)
+	if t := c.bus.tapping(); t != nil {
+		emit(t, TapEvent{Kind: TapSent, Member: c.member, Env: env})
+	}
 	return p, nil
 }
 

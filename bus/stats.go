@@ -190,6 +190,8 @@ type counters struct {
 	late, expired, dropped, dead                    atomic.Uint64
 	byCode                                          [nCodes]atomic.Uint64
 	latency                                         histogram
+	handled                                         atomic.Uint64 // final replies sent by handlers
+	handledNs                                       atomic.Int64  // their time from delivery, summed
 }
 
 func newCounters() *counters { return new(counters) }
