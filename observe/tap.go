@@ -185,10 +185,10 @@ type session struct {
 
 	mu    sync.Mutex
 	shown map[troupe.ID]struct{} // requests shown: their replies are shown too
-	ring  [1024]troupe.ID         // the same, oldest first, to forget them
+	ring  [1024]troupe.ID        // the same, oldest first, to forget them
 	at    int
-	once    sync.Once
-	done    chan struct{}
+	once  sync.Once
+	done  chan struct{}
 }
 
 // offer queues a hop without ever blocking: a full queue drops it.
