@@ -153,14 +153,20 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		More:       more,
 		Payload:    raw,
 	}
-	if err := b.replyChecked(ctx, c.port, req.Sender, env); err != nil {
-		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
-	}
+	// Counted before the reply leaves, as handler errors are; taken back
+	// if it is not sent.
 	took := now.Sub(m.at)
+	k := c.count(m.ni)
 	if !more {
-		k := c.count(m.ni)
 		k.handled.Add(1)
 		k.handledNs.Add(int64(took))
+	}
+	if err := b.replyChecked(ctx, c.port, req.Sender, env); err != nil {
+		if !more {
+			k.handled.Add(^uint64(0))
+			k.handledNs.Add(-int64(took))
+		}
+		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
 	}
 	if t := b.tapping(); t != nil {
 		emit(t, TapEvent{Kind: TapReplied, Member: c.member, Env: env, Took: took})
