@@ -235,3 +235,18 @@ func (s *System) Trees() []TreeStats {
 	}
 	return out
 }
+
+// TopLevel returns the live top-level processes (started by System.Spawn
+// and System.StartSupervisor, the roots of the supervision trees), oldest
+// first.
+func (s *System) TopLevel() []PID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []PID
+	for p := s.first; p != nil; p = p.next {
+		if p.top && !p.gone.Load() {
+			out = append(out, PID{p})
+		}
+	}
+	return out
+}
