@@ -272,3 +272,8 @@ func Quantile(buckets []uint64, q float64) time.Duration {
 	}
 	return quantile(&counts, total, q)
 }
+
+// Transport returns the transport the bus routes through (the in-process
+// one it made itself, if Config.Transport was nil): an observer reads the
+// in-process transport's dead letters there.
+func (b *Bus) Transport() Transport { return b.tr }
