@@ -26,6 +26,7 @@ type Client struct {
 	pend   pendingTable
 	closed atomic.Bool
 	stats  []counters // by nameInfo.idx, then one for undeclared names
+	joined time.Time
 
 	mu   sync.Mutex
 	subs map[string]bool
@@ -38,7 +39,7 @@ var _ Deliverer = (*inbox)(nil)
 
 func newClient(b *Bus, sp *servicePolicy, m troupe.Member) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool), stats: make([]counters, len(b.nameList)+1)}
+	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool), stats: make([]counters, len(b.nameList)+1), joined: time.Now()}
 	c.pend.init()
 	return c
 }

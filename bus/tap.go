@@ -217,6 +217,7 @@ type NameStats struct {
 // MemberStats are the counters of one member of this process.
 type MemberStats struct {
 	Member troupe.Member
+	Joined time.Time // when it joined the bus
 	// Names holds the counters of every name the member's service sends
 	// or receives.
 	Names map[string]NameStats
@@ -233,7 +234,7 @@ func (b *Bus) Members() []MemberStats {
 	b.mu.Unlock()
 	out := make([]MemberStats, 0, len(clients))
 	for _, c := range clients {
-		ms := MemberStats{Member: c.member, Names: map[string]NameStats{}}
+		ms := MemberStats{Member: c.member, Joined: c.joined, Names: map[string]NameStats{}}
 		for _, ni := range b.nameList {
 			if c.sp.sends[ni.name] == nil && c.sp.receives[ni.name] == nil {
 				continue

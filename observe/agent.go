@@ -82,7 +82,6 @@ type Agent struct {
 	started time.Time
 
 	mu        sync.Mutex
-	seen      map[troupe.Member]time.Time // when each instance was first seen
 	crashes   []Crash
 	dead      []DeadLetter
 	untap     func() // removes the bus tap; nil while not tapping
@@ -125,7 +124,7 @@ func New(cfg Config) (*Agent, error) {
 	host, _ := os.Hostname()
 	a := &Agent{
 		cfg: cfg, log: cfg.Logger, host: host, started: time.Now(),
-		seen: map[troupe.Member]time.Time{}, stop: make(chan struct{}),
+		stop: make(chan struct{}),
 	}
 	if cfg.Actors != nil {
 		a.events = cfg.Actors.Subscribe(256)
@@ -345,22 +344,11 @@ func (a *Agent) Node(ctx context.Context, opts NodeOptions) Node {
 		return strings.Compare(x.Member.String(), y.Member.String())
 	})
 	inTrees := 0
-	a.mu.Lock()
-	for _, m := range members {
-		if _, ok := a.seen[m.Member]; !ok {
-			a.seen[m.Member] = now
-		}
-	}
-	seen := make(map[troupe.Member]time.Time, len(a.seen))
-	for m, t := range a.seen {
-		seen[m] = t
-	}
-	a.mu.Unlock()
 	for _, m := range members {
 		if m.Member.Service == troupe.OperatorService {
 			continue
 		}
-		in := Instance{Service: m.Member.Service, ID: m.Member.Instance, Started: seen[m.Member]}
+		in := Instance{Service: m.Member.Service, ID: m.Member.Instance, Started: m.Joined}
 		for _, name := range slices.Sorted(maps.Keys(m.Names)) {
 			in.Messages = append(in.Messages, message(a.cfg.App, m.Member.Service, name, m.Names[name]))
 		}
