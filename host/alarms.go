@@ -68,6 +68,7 @@ func (n *Node) watchEvents() {
 func (n *Node) deadLettered(al *alarm.Rate) func(env *troupe.Envelope, service, reason string) {
 	return func(env *troupe.Envelope, service, reason string) {
 		al.Observe()
+		n.noteDeadLetter(env, service, reason) // observe.go
 		n.log.Error("durable message dead-lettered", "name", env.Name, "id", env.ID, "service", service, "reason", reason)
 	}
 }
