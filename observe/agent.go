@@ -88,7 +88,8 @@ type Agent struct {
 	subs      []subscription
 	closed    bool
 	sessList  []*session
-	lastTotal uint64 // bus events counted at the last tick
+	lastTotal uint64    // bus events counted at the last resample
+	lastTick  time.Time // when
 
 	sessions  atomic.Pointer[[]*session]
 	recording atomic.Int64  // unix nanos until which hops are recorded
@@ -141,7 +142,7 @@ func (a *Agent) ID() string { return a.cfg.Node }
 // expired and adapts the recording's sampling to the traffic.
 func (a *Agent) run() {
 	defer a.done.Done()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var crashes <-chan actor.Event
 	if a.events != nil {
@@ -182,20 +183,38 @@ func (a *Agent) tick(now time.Time) {
 		a.sessList = live
 		a.publishSessions()
 	}
+	if now.UnixNano() < a.recording.Load() {
+		a.resample(now)
+	}
+	a.retap()
+}
+
+// maxShift is the sparsest sampling: one activity in 65536.
+const maxShift = 16
+
+// resample sets the recording's sampling from the bus's traffic since the
+// last time: about RecordRate hops a second are recorded. a.mu is held.
+func (a *Agent) resample(now time.Time) {
+	total := a.busEvents()
+	dt := now.Sub(a.lastTick).Seconds()
+	rate := uint64(float64(total-min(a.lastTotal, total)) / max(dt, 0.05))
+	a.lastTotal, a.lastTick = total, now
+	var shift uint32
+	for rate>>shift > RecordRate && shift < maxShift {
+		shift++
+	}
+	a.shift.Store(shift)
+}
+
+// busEvents counts what the node's members sent and received so far.
+func (a *Agent) busEvents() uint64 {
 	var total uint64
 	for _, m := range a.cfg.Bus.Members() {
 		for _, n := range m.Names {
 			total += n.Sent + n.Received
 		}
 	}
-	rate := total - min(a.lastTotal, total)
-	a.lastTotal = total
-	var shift uint32
-	for rate>>shift > RecordRate && shift < 16 {
-		shift++
-	}
-	a.shift.Store(shift)
-	a.retap()
+	return total
 }
 
 // publishSessions makes the tap see a.sessList; a.mu is held.
@@ -316,8 +335,14 @@ type NodeOptions struct {
 // Node returns the node's snapshot.
 func (a *Agent) Node(ctx context.Context, opts NodeOptions) Node {
 	if opts.Record {
-		a.recording.Store(time.Now().Add(recordLease).UnixNano())
 		a.mu.Lock()
+		if now := time.Now(); now.UnixNano() >= a.recording.Load() {
+			// Recording starts as sparse as it gets, until the next
+			// tick has measured the traffic: never more than the goal.
+			a.shift.Store(maxShift)
+			a.lastTotal, a.lastTick = a.busEvents(), now
+		}
+		a.recording.Store(time.Now().Add(recordLease).UnixNano())
 		a.retap()
 		a.mu.Unlock()
 	}

@@ -135,9 +135,17 @@ func msgOf(in observe.Instance, name string) observe.Message {
 // checkClient runs the same checks against any client of a rig.
 func checkClient(t *testing.T, r *rig, c *observe.Client) {
 	ctx := ctxT(t)
-	// Record from now on, as a dashboard asks.
-	if _, err := c.Nodes(ctx, observe.NodeOptions{Record: true}); err != nil {
-		t.Fatal(err)
+	// Record from now on, as a dashboard asks: every activity once the
+	// node has measured its (light) traffic.
+	for {
+		nodes, err := c.Nodes(ctx, observe.NodeOptions{Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(nodes) == 1 && nodes[0].Sampling == 1 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	var activity troupe.ID
 	for _, name := range []string{"ann", "bob", ""} {

@@ -88,16 +88,21 @@ func (a *Agent) hop(ev bus.TapEvent, withPayload bool) *Hop {
 // activity is ""), oldest first, at most limit of the newest.
 func (a *Agent) recorded(activity string, limit int) []Hop {
 	var out []Hop
-	for i := range a.ring {
-		h := a.ring[i].Load()
-		if h != nil && (activity == "" || h.Activity == activity) {
+	// Newest first, so that a limit reads only what it keeps.
+	last := a.next.Load()
+	for i := uint64(0); i < recordRing; i++ {
+		h := a.ring[(last-i)%recordRing].Load()
+		if h == nil {
+			continue
+		}
+		if activity == "" || h.Activity == activity {
 			out = append(out, *h)
+			if limit > 0 && len(out) == limit {
+				break
+			}
 		}
 	}
 	slices.SortStableFunc(out, func(x, y Hop) int { return x.At.Compare(y.At) })
-	if limit > 0 && len(out) > limit {
-		out = out[len(out)-limit:]
-	}
 	return out
 }
 
