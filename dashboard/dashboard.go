@@ -68,7 +68,8 @@ type Dashboard struct {
 	closed  bool
 
 	agg   aggregator
-	state []byte // the last state frame, for a new page
+	state []byte        // the last state frame, for a new page
+	done  chan struct{} // closed by Close: every stream ends
 }
 
 // client is one open page's stream of frames.
@@ -101,7 +102,7 @@ func New(cfg Config) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dashboard{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), static: static, clients: map[*client]struct{}{}}
+	d := &Dashboard{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), static: static, clients: map[*client]struct{}{}, done: make(chan struct{})}
 	d.agg.init(cfg.History)
 	files := http.FileServerFS(static)
 	d.mux.Handle("GET /{$}", http.HandlerFunc(d.serveIndex))
@@ -137,6 +138,9 @@ func (d *Dashboard) serveIndex(w http.ResponseWriter, r *http.Request) {
 // Close disconnects every page and stops asking the nodes.
 func (d *Dashboard) Close() {
 	d.mu.Lock()
+	if !d.closed {
+		close(d.done)
+	}
 	d.closed = true
 	for c := range d.clients {
 		c.kick()
@@ -283,6 +287,8 @@ func (d *Dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-c.kicked:
 			return
+		case <-d.done:
+			return
 		case f := <-c.frames:
 			if !send("state", f) {
 				return
@@ -342,6 +348,11 @@ func (d *Dashboard) serveTap(w http.ResponseWriter, r *http.Request) {
 	frames := make(chan frame, 16)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	tapped := make(chan struct{})
+	defer func() {
+		cancel()
+		<-tapped
+	}()
 	var (
 		mu      sync.Mutex
 		window  = time.Now()
@@ -349,6 +360,7 @@ func (d *Dashboard) serveTap(w http.ResponseWriter, r *http.Request) {
 		dropped uint64
 	)
 	go func() {
+		defer close(tapped)
 		_ = d.cfg.Client.Tap(ctx, f, func(_ string, hops []observe.Hop, lost uint64) {
 			mu.Lock()
 			now := time.Now()
@@ -376,6 +388,8 @@ func (d *Dashboard) serveTap(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-d.done:
 			return
 		case fr := <-frames:
 			data, _ := json.Marshal(fr)
