@@ -15,7 +15,7 @@ import (
 )
 
 // described is a message that names itself in crash reports.
-type described struct{ n int }
+type described struct{}
 
 func (d described) Describe() actor.Description {
 	return actor.Description{Type: "request todo.add", Text: "todo #1", Attrs: []slog.Attr{slog.String("service", "todo"), slog.String("name", "todo.add")}}

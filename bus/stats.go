@@ -357,5 +357,3 @@ func quantile(counts *[nBuckets + 1]uint64, total uint64, q float64) time.Durati
 	}
 	return bucketBounds[nBuckets-1]
 }
-
-func (h *histogram) sumDuration() time.Duration { return time.Duration(h.sum.Load()) }

@@ -53,7 +53,7 @@ func (c *Client) Nodes(ctx context.Context, opts NodeOptions) ([]Node, error) {
 		}
 		return out, nil
 	}
-	err := c.gather(ctx, "nodes", nodesRequest{Trees: opts.Trees, Record: opts.Record}, func(data []byte) {
+	err := c.gather(ctx, "nodes", nodesRequest(opts), func(data []byte) {
 		var n Node
 		if json.Unmarshal(data, &n) == nil && n.ID != "" {
 			out = append(out, n)

@@ -83,7 +83,7 @@ func (a *Agent) answer(nc *nats.Conn, what string, data []byte) ([]byte, error) 
 		if err := unmarshal(data, &req); err != nil {
 			return nil, err
 		}
-		return json.Marshal(a.Node(ctx, NodeOptions{Trees: req.Trees, Record: req.Record}))
+		return json.Marshal(a.Node(ctx, NodeOptions(req)))
 	case "activity":
 		var req activityRequest
 		if err := unmarshal(data, &req); err != nil {
