@@ -239,6 +239,7 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 		SentAt:  now,
 		Durable: ni.durable,
 		Payload: raw,
+		Value:   troupe.ValueOf(payload),
 	}
 	env.ActivityID = env.ID
 	if parent := EnvelopeFrom(ctx); parent != nil {

@@ -152,6 +152,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		Headers:    m.headersOfReply(), // tap.go
 		More:       more,
 		Payload:    raw,
+		Value:      troupe.ValueOf(payload),
 	}
 	// Counted before the reply leaves, as handler errors are; taken back
 	// if it is not sent.

@@ -70,6 +70,7 @@ type Service struct {
 	sys      *actor.System
 	top      actor.PID // the service's supervisor
 	reqs     actor.PID // the request supervisor (simple_one_for_one)
+	idle     idleWorkers
 	log      *slog.Logger
 	decls    []declared // typed endpoints and events, for Check (endpoint.go)
 
@@ -188,7 +189,7 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 				Strategy: actor.SimpleOneForOne,
 				Children: []actor.ChildSpec{{
 					Name:    "request",
-					New:     func(arg any) actor.Behavior { return arg.(*job) },
+					New:     func(arg any) actor.Behavior { return arg.(*worker) },
 					Restart: actor.Temporary,
 				}},
 			},
@@ -274,24 +275,103 @@ func (s *Service) Stop(ctx context.Context) error {
 	return nil
 }
 
-// dispatch runs e for m in a new request process, a temporary child of the
-// request supervisor started on this goroutine (actor.SpawnChild: no round
-// trip to the supervisor). It is called on the transport's delivery path and
-// returns once the process has the message.
+// dispatch runs e for m in a request process: an idle one of the service's
+// (a process that handled an earlier message and is waiting for the next),
+// or a new temporary child of the request supervisor started on this
+// goroutine (actor.SpawnChild: no round trip to the supervisor). It is
+// called on the transport's delivery path and returns once the process has
+// the message.
 func (s *Service) dispatch(e *entry, m *bus.Msg) {
-	j := &job{e: e, m: m, log: s.log}
-	pid, err := actor.SpawnChild(s.reqs, j)
-	if err == nil {
-		err = actor.Send(pid, j)
+	j := jobs.Get().(*job)
+	j.e, j.m, j.log = e, m, s.log
+	for range 2 {
+		w := s.idle.get()
+		if w == nil {
+			w = &worker{s: s}
+			pid, err := actor.SpawnChild(s.reqs, w)
+			if err != nil {
+				j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name), Err: err})
+				return
+			}
+			w.self = pid
+		}
+		if err := actor.Send(w.self, j); err == nil {
+			return
+		}
+		// An idle worker stopped meanwhile (the service stops): try a
+		// new one once.
 	}
-	if err != nil {
-		j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name), Err: err})
+	j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name)})
+}
+
+// maxIdleWorkers bounds the request processes a service keeps waiting for
+// work; a busier moment starts more, which exit once they find the pool
+// full.
+const maxIdleWorkers = 256
+
+// worker is a request process. It handles one message at a time, each in
+// the process it runs in (a crash ends the process, and so only that
+// message), and, once a handler has returned, goes back to the service's
+// idle workers for the next message, saving the start of a process per
+// message. A worker that a handler crashed is never used again: the next
+// message gets another.
+type worker struct {
+	s    *Service
+	self actor.PID
+}
+
+var _ actor.Behavior = (*worker)(nil)
+
+// Receive handles a job, then waits for the next one or exits.
+func (w *worker) Receive(ctx *actor.Context, msg any) {
+	j, ok := msg.(*job)
+	if !ok {
+		return
+	}
+	serve(j.e.h, j.m)
+	*j = job{} // a job that crashed never gets here, and is not reused
+	jobs.Put(j)
+	if !w.s.idle.put(w) {
+		ctx.Stop(nil)
 	}
 }
 
-// job is one delivered message and the process that handles it: it is both
-// the child's behaviour and the message the child receives, so a crash while
-// handling it reaches Crashed.
+// jobs recycles jobs: a job lives from its delivery to the end of its
+// handler, and nothing outside the service holds it.
+var jobs = sync.Pool{New: func() any { return new(job) }}
+
+// idleWorkers is a service's request processes waiting for work, newest
+// first (its stack is still warm).
+type idleWorkers struct {
+	mu   sync.Mutex
+	free []*worker
+}
+
+func (p *idleWorkers) get() *worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.free)
+	if n == 0 {
+		return nil
+	}
+	w := p.free[n-1]
+	p.free[n-1] = nil
+	p.free = p.free[:n-1]
+	return w
+}
+
+func (p *idleWorkers) put(w *worker) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) >= maxIdleWorkers {
+		return false
+	}
+	p.free = append(p.free, w)
+	return true
+}
+
+// job is one delivered message for a worker to handle. It is the message the
+// worker receives, so that a crash while handling it reaches Crashed.
 type job struct {
 	e   *entry
 	m   *bus.Msg
@@ -299,19 +379,9 @@ type job struct {
 }
 
 var (
-	_ actor.Behavior      = (*job)(nil)
 	_ actor.CrashObserver = (*job)(nil)
 	_ actor.Describer     = (*job)(nil)
 )
-
-// Receive handles the job and ends the process.
-func (j *job) Receive(ctx *actor.Context, msg any) {
-	if msg != j {
-		return
-	}
-	serve(j.e.h, j.m)
-	ctx.Stop(nil)
-}
 
 // Crashed answers the requester with the incident of the crash report and
 // hands a durable message back for redelivery.

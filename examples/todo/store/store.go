@@ -31,6 +31,9 @@ type List struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Seq is the number of changes to the list's todos so far, as
+	// [Store.Lists] read it (see Changes).
+	Seq uint64 `json:"-"`
 }
 
 // A Todo is one item of a list.
@@ -46,6 +49,10 @@ type Todo struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Version   int64     `json:"version"`
+	// ListSeq is the change number of the Create, Update or Delete that
+	// returned the todo in its list (see Changes); 0 from Get, and from a
+	// Create that an idempotency key made a no-op.
+	ListSeq uint64 `json:"-"`
 }
 
 // NewTodo is what [Store.Create] needs to make a todo.
@@ -111,8 +118,28 @@ type Counts struct {
 type Listing struct {
 	Todos  []Todo `json:"todos"`
 	Counts Counts `json:"counts"`
+	// Seq is the list's change number the listing shows the state after.
+	Seq uint64 `json:"-"`
 }
 
+// Cleared is what [Store.ClearCompleted] returns: how many todos it
+// deleted, and the change number of the deletion (0 if it deleted none).
+type Cleared struct {
+	Count int
+	Seq   uint64
+}
+
+// # Changes
+//
+// Every change to a list's todos (a create, an update, a delete, a clear)
+// takes the list's next change number, in the same transaction, so that the
+// numbers of one list follow the order the database applied the changes in,
+// whichever process made them; a listing says which change number it shows
+// the state after. Followers of a list (the web pages' live updates) use them
+// to order events and to see a gap. Epoch names the database's numbering: it
+// stays the same for the database's life, so two services over one database
+// agree on both.
+//
 // Store keeps lists and their todos. Implementations are safe for concurrent
 // use. Their errors are *troupe.Error values: bad_request for invalid input
 // (nothing is changed), not_found for unknown list or todo ids, conflict for
@@ -138,11 +165,14 @@ type Store interface {
 	List(ctx context.Context, listID string, f Filter) (Listing, error)
 	// Update changes a todo's title and/or completion; see [Patch].
 	Update(ctx context.Context, id string, p Patch) (Todo, error)
-	// Delete deletes a todo.
-	Delete(ctx context.Context, id string) error
+	// Delete deletes a todo and returns it as it was, with the change
+	// number of its deletion.
+	Delete(ctx context.Context, id string) (Todo, error)
 	// ClearCompleted deletes the completed todos of a list and returns how
 	// many it deleted.
-	ClearCompleted(ctx context.Context, listID string) (int, error)
+	ClearCompleted(ctx context.Context, listID string) (Cleared, error)
+	// Epoch names the database's change numbering (see Changes).
+	Epoch() string
 
 	// Close releases the database. Calls after Close fail.
 	Close() error

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/examples/todo/store"
@@ -62,12 +63,22 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LargeList", testLargeList},
 		{"DeadlinePassed", testDeadlinePassed},
 		{"Closed", testClosed},
+		{"Changes", testChanges},
+		{"ChangesConcurrent", testChangesConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
 		})
 	}
+}
+
+// ignoreSeq leaves the change numbers out of comparisons of lists, todos
+// and listings; testChanges checks them.
+var ignoreSeq = cmp.Options{
+	cmpopts.IgnoreFields(store.Todo{}, "ListSeq"),
+	cmpopts.IgnoreFields(store.Listing{}, "Seq"),
+	cmpopts.IgnoreFields(store.List{}, "Seq"),
 }
 
 // mustCreate creates a todo in list or fails the test.
@@ -151,11 +162,11 @@ func testCreateGet(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(td, got); diff != "" {
+	if diff := cmp.Diff(td, got, ignoreSeq); diff != "" {
 		t.Errorf("Get differs from Create (-create +get):\n%s", diff)
 	}
 	l := mustList(t, s, store.DefaultListID, store.FilterAll)
-	if diff := cmp.Diff(store.Listing{Todos: []store.Todo{td}, Counts: store.Counts{Active: 1, Total: 1}}, l); diff != "" {
+	if diff := cmp.Diff(store.Listing{Todos: []store.Todo{td}, Counts: store.Counts{Active: 1, Total: 1}}, l, ignoreSeq); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
 }
@@ -244,7 +255,7 @@ func testPatchValidation(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(td, got); diff != "" {
+	if diff := cmp.Diff(td, got, ignoreSeq); diff != "" {
 		t.Errorf("todo changed by rejected patches (-before +after):\n%s", diff)
 	}
 }
@@ -260,7 +271,7 @@ func testNotFound(t *testing.T, s store.Store) {
 			wantCode(t, "Get", err, troupe.CodeNotFound)
 			_, err = s.Update(ctx, id, store.Patch{Completed: ptr(true)})
 			wantCode(t, "Update", err, troupe.CodeNotFound)
-			err = s.Delete(ctx, id)
+			_, err = s.Delete(ctx, id)
 			wantCode(t, "Delete", err, troupe.CodeNotFound)
 			_, err = s.List(ctx, id, store.FilterAll)
 			wantCode(t, "List", err, troupe.CodeNotFound)
@@ -278,7 +289,7 @@ func testNotFound(t *testing.T, s store.Store) {
 		})
 	}
 	l := mustList(t, s, store.DefaultListID, store.FilterAll)
-	if diff := cmp.Diff([]store.Todo{other}, l.Todos); diff != "" {
+	if diff := cmp.Diff([]store.Todo{other}, l.Todos, ignoreSeq); diff != "" {
 		t.Errorf("default list changed (-want +got):\n%s", diff)
 	}
 }
@@ -308,7 +319,7 @@ func testUpdate(t *testing.T, s store.Store) {
 			version++
 			want := td
 			want.Title, want.Completed, want.Version, want.UpdatedAt = tt.wantTitle, tt.wantCompleted, version, got.UpdatedAt
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(want, got, ignoreSeq); diff != "" {
 				t.Errorf("Update (-want +got):\n%s", diff)
 			}
 			if got.UpdatedAt.Before(td.CreatedAt) {
@@ -318,7 +329,7 @@ func testUpdate(t *testing.T, s store.Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(got, again); diff != "" {
+			if diff := cmp.Diff(got, again, ignoreSeq); diff != "" {
 				t.Errorf("Get after Update (-update +get):\n%s", diff)
 			}
 		})
@@ -351,7 +362,7 @@ func testFiltersAndCounts(t *testing.T, s store.Store) {
 	for _, tt := range tests {
 		t.Run(string(tt.filter), func(t *testing.T) {
 			got := mustList(t, s, store.DefaultListID, tt.filter)
-			if diff := cmp.Diff(store.Listing{Todos: tt.want, Counts: counts}, got); diff != "" {
+			if diff := cmp.Diff(store.Listing{Todos: tt.want, Counts: counts}, got, ignoreSeq); diff != "" {
 				t.Errorf("List(%q) (-want +got):\n%s", tt.filter, diff)
 			}
 		})
@@ -390,10 +401,10 @@ func testLists(t *testing.T, s store.Store) {
 	for _, l := range ls {
 		ids = append(ids, l.ID)
 	}
-	if diff := cmp.Diff([]string{store.DefaultListID, work.ID, home.ID}, ids); diff != "" {
+	if diff := cmp.Diff([]string{store.DefaultListID, work.ID, home.ID}, ids, ignoreSeq); diff != "" {
 		t.Errorf("Lists ids (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]store.List{work, home}, ls[1:]); diff != "" {
+	if diff := cmp.Diff([]store.List{work, home}, ls[1:], ignoreSeq); diff != "" {
 		t.Errorf("Lists (-want +got):\n%s", diff)
 	}
 
@@ -409,7 +420,7 @@ func testLists(t *testing.T, s store.Store) {
 		{store.DefaultListID, []store.Todo{}},
 	} {
 		got := mustList(t, s, tt.list, store.FilterAll)
-		if diff := cmp.Diff(tt.want, got.Todos); diff != "" {
+		if diff := cmp.Diff(tt.want, got.Todos, ignoreSeq); diff != "" {
 			t.Errorf("List(%q) (-want +got):\n%s", tt.list, diff)
 		}
 		if got, want := got.Counts.Total, len(tt.want); got != want {
@@ -436,7 +447,7 @@ func testDeleteList(t *testing.T, s store.Store) {
 	wantCode(t, "DeleteList again", s.DeleteList(ctx, l.ID), troupe.CodeNotFound)
 	wantCode(t, "DeleteList(default)", s.DeleteList(ctx, store.DefaultListID), troupe.CodeBadRequest)
 	got := mustList(t, s, store.DefaultListID, store.FilterAll)
-	if diff := cmp.Diff([]store.Todo{keep}, got.Todos); diff != "" {
+	if diff := cmp.Diff([]store.Todo{keep}, got.Todos, ignoreSeq); diff != "" {
 		t.Errorf("default list (-want +got):\n%s", diff)
 	}
 }
@@ -445,16 +456,21 @@ func testDelete(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	a := mustCreate(t, s, store.DefaultListID, "a")
 	b := mustCreate(t, s, store.DefaultListID, "b")
-	if err := s.Delete(ctx, a.ID); err != nil {
+	gone, err := s.Delete(ctx, a.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Get(ctx, a.ID)
+	if diff := cmp.Diff(a, gone, ignoreSeq); diff != "" {
+		t.Errorf("Delete returned (-want +got):\n%s", diff)
+	}
+	_, err = s.Get(ctx, a.ID)
 	wantCode(t, "Get after Delete", err, troupe.CodeNotFound)
-	wantCode(t, "Delete again", s.Delete(ctx, a.ID), troupe.CodeNotFound)
+	_, err = s.Delete(ctx, a.ID)
+	wantCode(t, "Delete again", err, troupe.CodeNotFound)
 	_, err = s.Update(ctx, a.ID, store.Patch{Completed: ptr(true)})
 	wantCode(t, "Update after Delete", err, troupe.CodeNotFound)
 	got := mustList(t, s, store.DefaultListID, store.FilterAll)
-	if diff := cmp.Diff(store.Listing{Todos: []store.Todo{b}, Counts: store.Counts{Active: 1, Total: 1}}, got); diff != "" {
+	if diff := cmp.Diff(store.Listing{Todos: []store.Todo{b}, Counts: store.Counts{Active: 1, Total: 1}}, got, ignoreSeq); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
 }
@@ -480,22 +496,22 @@ func testClearCompleted(t *testing.T, s store.Store) {
 		}
 		active = append(active, td)
 	}
-	n, err := s.ClearCompleted(ctx, store.DefaultListID)
+	c, err := s.ClearCompleted(ctx, store.DefaultListID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := n, 3; got != want {
+	if got, want := c.Count, 3; got != want {
 		t.Errorf("ClearCompleted: got %d, want %d", got, want)
 	}
 	got := mustList(t, s, store.DefaultListID, store.FilterAll)
-	if diff := cmp.Diff(store.Listing{Todos: active, Counts: store.Counts{Active: 3, Total: 3}}, got); diff != "" {
+	if diff := cmp.Diff(store.Listing{Todos: active, Counts: store.Counts{Active: 3, Total: 3}}, got, ignoreSeq); diff != "" {
 		t.Errorf("List after ClearCompleted (-want +got):\n%s", diff)
 	}
-	if n, err := s.ClearCompleted(ctx, store.DefaultListID); err != nil || n != 0 {
-		t.Errorf("ClearCompleted again: got %d, %v, want 0, nil", n, err)
+	if c, err := s.ClearCompleted(ctx, store.DefaultListID); err != nil || c != (store.Cleared{}) {
+		t.Errorf("ClearCompleted again: got %+v, %v, want nothing cleared", c, err)
 	}
 	gotOther := mustList(t, s, other.ID, store.FilterAll)
-	if diff := cmp.Diff([]store.Todo{otherDone}, gotOther.Todos); diff != "" {
+	if diff := cmp.Diff([]store.Todo{otherDone}, gotOther.Todos, ignoreSeq); diff != "" {
 		t.Errorf("other list (-want +got):\n%s", diff)
 	}
 }
@@ -518,7 +534,7 @@ func testOrdering(t *testing.T, s store.Store) {
 	}
 	for range 2 {
 		got := mustList(t, s, store.DefaultListID, store.FilterAll)
-		if diff := cmp.Diff(want, titles(got.Todos)); diff != "" {
+		if diff := cmp.Diff(want, titles(got.Todos), ignoreSeq); diff != "" {
 			t.Errorf("order (-want +got):\n%s", diff)
 		}
 	}
@@ -545,7 +561,7 @@ func testCompareAndSet(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(v2, got); diff != "" {
+	if diff := cmp.Diff(v2, got, ignoreSeq); diff != "" {
 		t.Errorf("todo after conflicts (-want +got):\n%s", diff)
 	}
 	// Without a version the update is last-write-wins.
@@ -622,7 +638,7 @@ func testLastWriteWinsConcurrent(t *testing.T, s store.Store) {
 	for v := range int64(writers) {
 		want = append(want, td.Version+1+v)
 	}
-	if diff := cmp.Diff(want, versions); diff != "" {
+	if diff := cmp.Diff(want, versions, ignoreSeq); diff != "" {
 		t.Errorf("versions returned to the writers (-want +got):\n%s", diff)
 	}
 	got, err := s.Get(ctx, td.ID)
@@ -632,7 +648,7 @@ func testLastWriteWinsConcurrent(t *testing.T, s store.Store) {
 	if last < 0 {
 		t.Fatalf("no writer got the last version")
 	}
-	if diff := cmp.Diff(results[last], got); diff != "" {
+	if diff := cmp.Diff(results[last], got, ignoreSeq); diff != "" {
 		t.Errorf("the todo is not what the last writer wrote (-last +get):\n%s", diff)
 	}
 }
@@ -676,7 +692,7 @@ func testIdempotentCreate(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("Create redelivered: %v", err)
 	}
-	if diff := cmp.Diff(first, again); diff != "" {
+	if diff := cmp.Diff(first, again, ignoreSeq); diff != "" {
 		t.Errorf("redelivered Create (-first +again):\n%s", diff)
 	}
 	// The key decides, even if the rest differs.
@@ -702,7 +718,7 @@ func testIdempotentCreate(t *testing.T, s store.Store) {
 		t.Errorf("todos: got %d, want %d", got, want)
 	}
 	// A redelivery after the todo was deleted does not bring it back.
-	if err := s.Delete(ctx, first.ID); err != nil {
+	if _, err := s.Delete(ctx, first.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Create(ctx, nt)
@@ -727,7 +743,7 @@ func testIdempotentCreateConcurrent(t *testing.T, s store.Store) {
 		if errs[i] != nil {
 			t.Fatalf("Create %d: %v", i, errs[i])
 		}
-		if diff := cmp.Diff(results[0], results[i]); diff != "" {
+		if diff := cmp.Diff(results[0], results[i], ignoreSeq); diff != "" {
 			t.Errorf("Create %d returned another todo (-0 +%d):\n%s", i, i, diff)
 		}
 	}
@@ -750,7 +766,7 @@ func testFailedCreateWritesNothing(t *testing.T, s store.Store) {
 		t.Fatalf("Create after failed creates with the same key: %v", err)
 	}
 	l := mustList(t, s, store.DefaultListID, store.FilterAll)
-	if diff := cmp.Diff([]store.Todo{td}, l.Todos); diff != "" {
+	if diff := cmp.Diff([]store.Todo{td}, l.Todos, ignoreSeq); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
 }
@@ -797,7 +813,7 @@ func testLargeList(t *testing.T, s store.Store) {
 	if got, want := l.Counts, (store.Counts{Active: n, Total: n}); got != want {
 		t.Errorf("counts: got %+v, want %+v", got, want)
 	}
-	if diff := cmp.Diff(want, titles(l.Todos)); diff != "" {
+	if diff := cmp.Diff(want, titles(l.Todos), ignoreSeq); diff != "" {
 		t.Errorf("titles (-want +got):\n%s", diff)
 	}
 }
@@ -813,7 +829,7 @@ func testDeadlinePassed(t *testing.T, s store.Store) {
 	_, err = s.List(ctx, store.DefaultListID, store.FilterAll)
 	wantCode(t, "List after the deadline", err, troupe.CodeTimeout)
 	l := mustList(t, s, store.DefaultListID, store.FilterAll)
-	if diff := cmp.Diff([]store.Todo{td}, l.Todos); diff != "" {
+	if diff := cmp.Diff([]store.Todo{td}, l.Todos, ignoreSeq); diff != "" {
 		t.Errorf("todos after calls past their deadline (-want +got):\n%s", diff)
 	}
 }
@@ -886,4 +902,105 @@ func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 			}
 		}
 	})
+}
+
+// testChanges checks the change numbers: each change of a list's todos takes
+// the list's next number, lists count apart, what changes nothing takes
+// none, and listings say which change they show.
+func testChanges(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if s.Epoch() == "" {
+		t.Error("the store has no epoch")
+	}
+	other, err := s.CreateList(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := mustList(t, s, store.DefaultListID, store.FilterAll).Seq
+	var seqs []uint64
+	a := mustCreate(t, s, store.DefaultListID, "a")
+	seqs = append(seqs, a.ListSeq)
+	if o := mustCreate(t, s, other.ID, "elsewhere"); o.ListSeq != 1 {
+		t.Errorf("the first change of a new list is %d, want 1", o.ListSeq)
+	}
+	u, err := s.Update(ctx, a.ID, store.Patch{Completed: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs = append(seqs, u.ListSeq)
+	// A stale update and a redelivered create change nothing.
+	if _, err := s.Update(ctx, a.ID, store.Patch{Title: ptr("x"), Version: 1}); err == nil {
+		t.Fatal("a stale update succeeded")
+	}
+	nt := store.NewTodo{ListID: store.DefaultListID, Title: "once", IdempotencyKey: troupe.NewID()}
+	once, err := s.Create(ctx, nt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs = append(seqs, once.ListSeq)
+	if again, err := s.Create(ctx, nt); err != nil || again.ListSeq != 0 {
+		t.Errorf("a redelivered create: change %d, %v; want 0 (nothing changed)", again.ListSeq, err)
+	}
+	c, err := s.ClearCompleted(ctx, store.DefaultListID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs = append(seqs, c.Seq)
+	if c, err := s.ClearCompleted(ctx, store.DefaultListID); err != nil || c.Seq != 0 {
+		t.Errorf("a clear of nothing: change %d, %v; want 0", c.Seq, err)
+	}
+	gone, err := s.Delete(ctx, once.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs = append(seqs, gone.ListSeq)
+	want := []uint64{start + 1, start + 2, start + 3, start + 4, start + 5}
+	if diff := cmp.Diff(want, seqs); diff != "" {
+		t.Errorf("change numbers (-want +got):\n%s", diff)
+	}
+	if got := mustList(t, s, store.DefaultListID, store.FilterAll).Seq; got != start+5 {
+		t.Errorf("the listing shows change %d, want %d", got, start+5)
+	}
+	ls, err := s.Lists(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ls {
+		if l.ID == store.DefaultListID && l.Seq != start+5 {
+			t.Errorf("Lists says the default list is at change %d, want %d", l.Seq, start+5)
+		}
+	}
+}
+
+// testChangesConcurrent: concurrent writers of one list get every number
+// once, with no gap.
+func testChangesConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	start := mustList(t, s, store.DefaultListID, store.FilterAll).Seq
+	const writers, each = 4, 10
+	var mu sync.Mutex
+	got := map[uint64]int{}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				td, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("%d-%d", w, i)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				got[td.ListSeq]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for n := start + 1; n <= start+writers*each; n++ {
+		if got[n] != 1 {
+			t.Errorf("change %d was taken %d times, want once", n, got[n])
+		}
+	}
 }
