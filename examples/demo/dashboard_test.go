@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,25 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 )
-
-// chromium returns the Chromium to drive, or skips the test when there is
-// none, except in CI (CI=true), where a missing browser is a failure.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("TROUPE_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium found (apt-get install chromium); CI=true, so the browser test must run")
-	}
-	t.Skip("no chromium found (apt-get install chromium); skipping the browser test")
-	return ""
-}
 
 // screenshots returns the directory the dashboard's screenshots are saved
 // in: TROUPE_ARTIFACTS/dashboard, else the test's temporary directory.
@@ -130,7 +110,7 @@ func TestDashboard(t *testing.T) {
 			state, _ := chromedp.Run(sctx, chromedp.Evaluate[string](`document.body.dataset.live + " " + document.body.dataset.updates + " " + document.getElementById("error").textContent`))
 			scancel()
 			t.Logf("page: %s", state)
-			shot(t, tab, dir, "failed-"+strings.ReplaceAll(what, " ", "-"))
+			dashShot(t, tab, dir, "failed-"+strings.ReplaceAll(what, " ", "-"))
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
@@ -164,20 +144,20 @@ func TestDashboard(t *testing.T) {
 		`document.querySelectorAll("#tree-list .tree").length >= 3 && document.querySelector("#tree-list").textContent.includes("requests")`, every))
 	// The alarms, with the crash-loop alarm among them.
 	step("see the alarms", chromedp.Poll[chromedp.Void](`!!document.querySelector('#alarm-table tr[data-alarm="crash-loop"]')`, every))
-	shot(t, tab, dir, "overview")
+	dashShot(t, tab, dir, "overview")
 
 	// Follow an activity: its timeline shows its hops.
 	step("see an activity", chromedp.Poll[chromedp.Void](`!!document.querySelector("#activity-list tr[data-activity]")`, every))
 	step("follow it", chromedp.Evaluate[chromedp.Void](`document.querySelector("#activity-list tr[data-activity]").click()`),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#timeline .row .bar").length > 0`, every),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("activities").scrollIntoView()`))
-	view(t, tab, dir, "activity")
+	dashView(t, tab, dir, "activity")
 
 	// A live tap of Hello.
 	step("tap Hello", chromedp.Evaluate[chromedp.Void](`document.getElementById("tap-name").value = "Hello"; document.getElementById("tap-toggle").click()`),
 		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#tap-table tbody tr")].some(r => r.cells[4].textContent === "Hello")`, every),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("tap").scrollIntoView()`))
-	view(t, tab, dir, "tap")
+	dashView(t, tab, dir, "tap")
 
 	// The dashboard's own data, for a script.
 	resp, err := http.Get(st.admin + "api/state")
@@ -201,7 +181,7 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-func shot(t *testing.T, tab context.Context, dir, name string) {
+func dashShot(t *testing.T, tab context.Context, dir, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
 	defer cancel()
@@ -218,8 +198,8 @@ func shot(t *testing.T, tab context.Context, dir, name string) {
 	t.Logf("screenshot: %s", p)
 }
 
-// view saves a screenshot of what the window shows.
-func view(t *testing.T, tab context.Context, dir, name string) {
+// dashView saves a screenshot of what the window shows.
+func dashView(t *testing.T, tab context.Context, dir, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
 	defer cancel()
