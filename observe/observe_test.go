@@ -262,11 +262,12 @@ func checkClient(t *testing.T, r *rig, c *observe.Client) {
 	defer mu.Unlock()
 	var req, rep *observe.Hop
 	for i := range seen {
-		h := &seen[i]
-		switch {
-		case h.Kind == "request" && h.Event == "sent" && req == nil:
+		if h := &seen[i]; h.Kind == "request" && h.Event == "sent" && req == nil {
 			req = h
-		case h.Event == "replied" && req != nil && h.ResponseTo == req.ID:
+		}
+	}
+	for i := range seen {
+		if h := &seen[i]; req != nil && h.Event == "replied" && h.ResponseTo == req.ID {
 			rep = h
 		}
 	}

@@ -218,6 +218,9 @@ func (s *session) flush(node string) {
 		if len(batch) == 0 && n == 0 {
 			return true
 		}
+		// In process a delivery (and its reply) can be seen before the
+		// send that made it returns: show them in the order they happened.
+		slices.SortStableFunc(batch, func(x, y Hop) int { return x.At.Compare(y.At) })
 		err := s.send(tapFrame{Node: node, Hops: batch, Dropped: n})
 		batch = make([]Hop, 0, tapBatch)
 		return err == nil
