@@ -463,7 +463,7 @@ func restStatus(r *http.Request) int {
 func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, start time.Time, name string, payload json.RawMessage, ok int) {
 	deadline := start.Add(g.cfg.Timeout)
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)
-	env, err := g.cfg.Bus.Request(ctx, name, payload)
+	env, err := g.request(ctx, r, name, payload) // trace.go
 	cancel()
 	if err == nil && env == nil {
 		err = troupe.Errorf(troupe.CodeInternal, "no reply")
