@@ -103,6 +103,7 @@ type Monitor struct {
 	source    string
 	log       *slog.Logger
 	metrics   *metrics
+	history   history
 
 	evalMu sync.Mutex // one evaluation at a time, notifications in order
 
@@ -286,10 +287,11 @@ func (m *Monitor) Evaluate(ctx context.Context) {
 		m.mu.Lock()
 		ev, changed := e.update(now, meas)
 		m.mu.Unlock()
-		m.metrics.observe(e.name, meas.Value, e.active)
+		m.metrics.observe(e.name, meas.Value, e.t.High, e.active)
 		if changed {
 			ev.Source = m.source
 			events = append(events, ev)
+			m.history.add(ev)
 			m.metrics.count(e.name, ev.State)
 		}
 	}

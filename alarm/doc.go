@@ -36,7 +36,7 @@
 //		Noun:      "requests",
 //	})
 //	...
-//	registry.MustRegister(m) // alarm_active{alarm="hello.surge"} and friends
+//	registry.MustRegister(m) // troupe_alarm_active{alarm="hello.surge"} and friends
 //	err = m.Start()          // evaluate every second
 //	defer m.Close(ctx)
 //

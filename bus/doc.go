@@ -85,6 +85,17 @@
 //
 // [Bus.Stats] returns counters and latency quantiles per message name and
 // per service; [Bus.Collector] exports the same as Prometheus metrics.
+// [Bus.Members] gives each member's counters with the latency histogram's
+// buckets, for an observer's own windows.
+//
+// # Observing
+//
+// [Bus.Tap] sees every envelope the members of a process send, receive and
+// reply, and the dead letters, as operators' tools do (package observe);
+// without taps it costs one atomic load per message. A message sent with a
+// handler's context carries the handled envelope's W3C trace context
+// ([HeaderTraceParent], [HeaderTraceState]) on, and a reply its request's
+// unless an interceptor set its own ([Msg.SetReplyHeader]).
 //
 // # Transports
 //

@@ -502,7 +502,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start 
 		g.fail(w, r, pattern, start, err)
 		return
 	}
-	env, err := g.cfg.Bus.Request(ctx, name, payload)
+	env, err := g.request(ctx, r, name, payload) // trace.go
 	cancel()
 	rt.lim.Done(began, !time.Now().Before(deadline))
 	if err == nil && env == nil {

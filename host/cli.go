@@ -100,6 +100,8 @@ func (p Program) commands() []subcommand {
 	return []subcommand{
 		{"run", "start the application: bus, services, command services, gateway", p.runCmd},
 		{"send", "send one message to a running application and print the reply", p.sendCmd},
+		{"tap", "print the messages of a running application as they flow", p.tapCmd},
+		{"top", "show the live traffic of a running application per message", p.topCmd},
 		{"lint", "check a manifest, its unused messages, and its breaking changes (-against)", p.lintCmd},
 		{"api", "write the AsyncAPI and OpenAPI documents generated from the manifest", p.apiCmd},
 		{"bench", "seed 001's experiment (hello), and issue 17's mixed load and soak (mix)", p.benchCmd},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/sdnotify"
 	"github.com/troupe-go/troupe/manifest"
 )
@@ -35,6 +36,7 @@ type runFlags struct {
 	natsPort, natsReplicas           int
 	only                             string
 	debugAddr                        string
+	adminAddr                        string
 	addrSet                          bool
 }
 
@@ -58,6 +60,7 @@ func (f *runFlags) define(fs *flag.FlagSet, services []Service) {
 	fs.IntVar(&f.natsPort, "nats-port", DefaultNATSPort, "loopback client port of the embedded NATS server (0 picks a free one)")
 	fs.IntVar(&f.natsReplicas, "nats-replicas", 1, "copies of the durable-message streams in the NATS cluster (3 for a three-server cluster, so that losing one server loses nothing)")
 	fs.StringVar(&f.natsCreds, "nats-credentials", "", "JSON file of NATS credentials by user (default: DATA/nats/credentials.json)")
+	fs.StringVar(&f.adminAddr, "admin-addr", DefaultAdminAddr, "admin listener address (the dashboard): loopback by default, any free port; off for none; off loopback it asks for the operator's credentials")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
 	fs.StringVar(&f.only, "only", "", "run only these services of the manifest (comma-separated; \"gateway\" is the HTTP gateway), to scale out against -nats")
 	for _, s := range services {
@@ -98,6 +101,7 @@ func (f *runFlags) config(fs *flag.FlagSet, stdout, stderr io.Writer) (Config, e
 			KeyFile:      f.keyFile,
 			SelfSigned:   f.selfSigned,
 			RedirectHTTP: f.redirectHTTP,
+			AdminAddr:    f.adminAddr,
 		},
 		Alarms:    AlarmConfig{Webhook: f.webhook, Surge: f.surge},
 		DebugAddr: f.debugAddr,
@@ -130,7 +134,7 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: l}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(actor.NewTextHandler(w, opts)), nil // crash reports as blocks
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}

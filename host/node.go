@@ -125,6 +125,12 @@ type HTTPConfig struct {
 	SelfSigned bool
 	// RedirectHTTP makes the plain-HTTP listener redirect to HTTPS.
 	RedirectHTTP bool
+	// AdminAddr is the admin listener's address: the dashboard, and what
+	// only operators should reach (docs/observe.md). Empty means
+	// DefaultAdminAddr, a free port on loopback (none for a command
+	// service); AdminOff ("off") means none. Off loopback it asks for the
+	// operator's credentials.
+	AdminAddr string
 }
 
 // AlarmConfig configures a node's alarms.
@@ -174,6 +180,8 @@ type Node struct {
 	forks      chan forkRequest
 	forkDone   chan struct{}
 
+	obs observer // tracing, observe agent, admin listener (observe.go)
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -211,6 +219,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = wrapLogger(cfg.Logger) // observe.go
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
@@ -291,6 +300,9 @@ func (n *Node) start(ctx context.Context, p plan) error {
 	}
 
 	// The services, in manifest order.
+	if err := n.startTracing(ctx); err != nil {
+		return err
+	}
 	for _, ps := range p.services {
 		if err := n.startService(ctx, ps); err != nil {
 			return err
@@ -309,7 +321,10 @@ func (n *Node) start(ctx context.Context, p plan) error {
 	if err := n.startHTTP(ctx, p.gateway, al); err != nil {
 		return err
 	}
-	return n.watchSaturation() // saturation.go
+	if err := n.watchSaturation(); err != nil { // saturation.go
+		return err
+	}
+	return n.startObserve(ctx)
 }
 
 // startService builds and starts every instance of one service.
@@ -329,6 +344,7 @@ func (n *Node) startService(ctx context.Context, ps planned) error {
 			Logger:  n.log.With("service", ps.decl.Name, "instance", id),
 			DataDir: dir,
 			Timeout: n.cfg.Timeout,
+			tracing: n.obs.tracing,
 		}
 		r := &running{in: in}
 		// Registered before New, so that hooks New added run even when
@@ -413,13 +429,11 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 		DataDir:      filepath.Join(cfg.DataDir, "tls"),
 		RedirectHTTP: cfg.HTTP.RedirectHTTP,
 	}
-	if len(fronts) > 0 {
-		var h http.Handler = n.gw
-		for i := len(fronts) - 1; i >= 0; i-- {
-			h = fronts[i](h)
-		}
-		scfg.Handler = h
+	var h http.Handler = n.gw
+	for i := len(fronts) - 1; i >= 0; i-- {
+		h = fronts[i](h)
 	}
+	scfg.Handler = n.traceHTTP(h)
 	if n.server, err = gateway.Listen(n.gw, scfg); err != nil {
 		return fmt.Errorf("host: %w", err)
 	}
@@ -455,7 +469,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 }
 
 func (n *Node) stop(ctx context.Context) error {
-	var errs []error
+	errs := []error{n.stopObserve(ctx)}
 	if n.gw != nil {
 		n.gw.SetDraining(true)
 	}
@@ -504,6 +518,7 @@ func (n *Node) stop(ctx context.Context) error {
 	if n.webhook != nil {
 		errs = append(errs, n.webhook.Close(ctx))
 	}
+	errs = append(errs, n.stopTracing(ctx))
 	return errors.Join(errs...)
 }
 

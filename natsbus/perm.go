@@ -12,6 +12,11 @@ import (
 type Permission struct {
 	Publish   []string `json:"publish"`
 	Subscribe []string `json:"subscribe"`
+	// AllowResponses lets the user answer, once each, the requests it
+	// received on any reply subject (nats-server's allow_responses): how
+	// a service answers the NATS micro discovery protocol and the observe
+	// protocol to whichever tool asked.
+	AllowResponses bool `json:"allow_responses,omitempty"`
 }
 
 // Permissions returns, for each service of app and for the gateway, the NATS
@@ -86,6 +91,7 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 			s.prefix+".reply."+d.Name+".*.*",
 			s.inbox(d.Name)+".>",
 		)
+		observePermissions(&p, s, d.Name) // observe.go
 		slices.Sort(p.Publish)
 		slices.Sort(p.Subscribe)
 		p.Publish = slices.Compact(p.Publish)

@@ -193,6 +193,9 @@ func (s *Server) users(perms map[string]Permission, given map[string]Credential)
 				Publish:   &server.SubjectPermission{Allow: perm.Publish},
 				Subscribe: &server.SubjectPermission{Allow: perm.Subscribe},
 			}
+			if perm.AllowResponses {
+				u.Permissions.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
+			}
 		}
 		users = append(users, u)
 	}

@@ -25,6 +25,8 @@ type withSkip struct {
 
 type withHidden struct{ hidden int }
 
+var _ = withHidden{hidden: 1} // the field is there only to be unexported
+
 type withEmbed struct{ plainReq }
 
 type withTime struct{ At time.Time }

@@ -429,7 +429,10 @@ func (j *job) finish() {
 	j.e.lim.Done(j.start, !d.IsZero() && time.Now().After(d))
 }
 
-var _ actor.CrashObserver = (*job)(nil)
+var (
+	_ actor.CrashObserver = (*job)(nil)
+	_ actor.Describer     = (*job)(nil)
+)
 
 // Crashed answers the requester with the incident of the crash report and
 // hands a durable message back for redelivery.
@@ -455,10 +458,26 @@ func (j *job) fail(err *troupe.Error) {
 	j.m.Done(err)
 }
 
-// String renders the job for crash reports: the bus message being handled.
+// String renders the job: the bus message being handled.
 func (j *job) String() string {
 	env := j.m.Env
 	return fmt.Sprintf("%s %s from %s (id %s): %s", env.Kind, env.Name, env.Sender, env.ID, env.Payload)
+}
+
+// Describe tells a crash report what the crashed process was handling: the
+// bus message (its kind and name, not this internal type), and the service
+// instance, activity and trace it belongs to.
+func (j *job) Describe() actor.Description {
+	env := j.m.Env
+	attrs := make([]slog.Attr, 0, 6)
+	if m, ok := bus.MemberFrom(j.m.Context()); ok {
+		attrs = append(attrs, slog.String("service", m.Service), slog.String("instance", m.Instance))
+	}
+	attrs = append(attrs, slog.String("name", env.Name), slog.String("activity", env.ActivityID))
+	if tp := env.Headers[bus.HeaderTraceParent]; len(tp) == 55 {
+		attrs = append(attrs, slog.String("trace_id", tp[3:35]))
+	}
+	return actor.Description{Type: string(env.Kind) + " " + env.Name, Text: j.String(), Attrs: attrs}
 }
 
 func randomSuffix() string {

@@ -92,6 +92,9 @@ authorization {
 		fmt.Fprintf(&sb, "    {\n      user: %q\n      password: $%s\n      permissions: {\n", u, passwordVar(u))
 		list("publish", perms[u].Publish)
 		list("subscribe", perms[u].Subscribe)
+		if perms[u].AllowResponses {
+			sb.WriteString("        allow_responses: true\n")
+		}
 		sb.WriteString("      }\n    }\n")
 	}
 	fmt.Fprintf(&sb, "    {user: %q, password: $%s}\n  ]\n}\n", natsbus.AdminUser, passwordVar(natsbus.AdminUser))
@@ -245,7 +248,7 @@ func TestNATSConfig(t *testing.T) {
 			gotUsers[u.Username] = natsbus.Permission{}
 			continue
 		}
-		gotUsers[u.Username] = natsbus.Permission{Publish: u.Permissions.Publish.Allow, Subscribe: u.Permissions.Subscribe.Allow}
+		gotUsers[u.Username] = natsbus.Permission{Publish: u.Permissions.Publish.Allow, Subscribe: u.Permissions.Subscribe.Allow, AllowResponses: u.Permissions.Response != nil}
 	}
 	wantUsers := map[string]natsbus.Permission{natsbus.AdminUser: {}}
 	for u, p := range perms {

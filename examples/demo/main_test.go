@@ -57,6 +57,7 @@ func (s *syncBuffer) String() string {
 type started struct {
 	gateway string // the gateway's URL, without the trailing slash
 	nats    string // the embedded NATS server's URL
+	admin   string // the admin listener's URL (the dashboard), with the trailing slash
 	logs    *syncBuffer
 }
 
@@ -92,6 +93,9 @@ func startRun(t *testing.T, args ...string) started {
 		}
 		if rest, ok := strings.CutPrefix(line, "nats listening on "); ok {
 			st.nats, _, _ = strings.Cut(rest, " ")
+		}
+		if rest, ok := strings.CutPrefix(line, "admin listening on "); ok {
+			st.admin, _, _ = strings.Cut(rest, " ")
 		}
 		if strings.HasPrefix(line, "ready: ") {
 			go func() { _, _ = io.Copy(io.Discard, pr) }()
