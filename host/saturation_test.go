@@ -107,6 +107,9 @@ func TestSaturationAlarm(t *testing.T) {
 		HTTP:   host.HTTPConfig{Addr: "127.0.0.1:0"},
 		Logger: slog.New(logs),
 		Alarms: host.AlarmConfig{Webhook: hs.URL, SaturationWindow: 2 * time.Second},
+		// A budget no loaded machine runs out of: the listings that
+		// cannot wait are shed at once, whatever the machine.
+		Timeout: 30 * time.Second,
 		Services: []host.Service{
 			{Name: "greeter", New: func(_ context.Context, in *host.Instance) (*service.Service, error) {
 				s := service.New(in.Config())
@@ -171,6 +174,44 @@ func TestSaturationAlarm(t *testing.T) {
 	if !logs.has("alarm saturation raised: slow.list at service store") {
 		t.Error("no log line for the raised saturation alarm")
 	}
+	// /healthz shows it raised while listings are still being shed (more
+	// are sent meanwhile, so that a slow machine does not see the short
+	// window clear it first).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := c.Get(base + "/api/slow"); err == nil {
+			resp.Body.Close()
+		}
+		st, ok := healthAlarm(t, c, base, "saturation")
+		if !ok {
+			t.Fatal("/healthz has no saturation alarm")
+		}
+		if st.Active {
+			if st.Subject != "store slow.list" {
+				t.Errorf("/healthz saturation: %+v, want the subject", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz saturation: %+v, want it active while listings are shed", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	releaseOnce.Do(func() { close(release) })
+	wg.Wait()
+	cleared := waitForEvent(t, hook, alarm.Cleared)
+	if cleared.Kind != "saturation" {
+		t.Errorf("cleared: %+v", cleared)
+	}
+	if !logs.has("alarm saturation cleared") {
+		t.Error("no log line for the cleared saturation alarm")
+	}
+}
+
+// healthAlarm returns the alarm named name from the node's /healthz.
+func healthAlarm(t *testing.T, c *http.Client, base, name string) (alarm.Status, bool) {
+	t.Helper()
 	var health struct {
 		Alarms []alarm.Status `json:"alarms"`
 	}
@@ -183,28 +224,12 @@ func TestSaturationAlarm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
 	for _, st := range health.Alarms {
-		if st.Name == "saturation" {
-			found = true
-			if !st.Active || st.Subject != "store slow.list" {
-				t.Errorf("/healthz saturation: %+v, want active with the subject", st)
-			}
+		if st.Name == name {
+			return st, true
 		}
 	}
-	if !found {
-		t.Error("/healthz has no saturation alarm")
-	}
-
-	releaseOnce.Do(func() { close(release) })
-	wg.Wait()
-	cleared := waitForEvent(t, hook, alarm.Cleared)
-	if cleared.Kind != "saturation" {
-		t.Errorf("cleared: %+v", cleared)
-	}
-	if !logs.has("alarm saturation cleared") {
-		t.Error("no log line for the cleared saturation alarm")
-	}
+	return alarm.Status{}, false
 }
 
 func waitForLimit(t *testing.T, n *host.Node, svc, name string, cond func(troupe.LimitStats) bool) {

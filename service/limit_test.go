@@ -119,3 +119,50 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestStopServesTheQueued: a service that stops while messages wait in a
+// handler's limit gives them their turn and answers them before it stops.
+func TestStopServesTheQueued(t *testing.T) {
+	r := newRig(t, "inproc", shopApp())
+	release := make(chan struct{})
+	st := r.start(service.Config{
+		Name:   "stock",
+		Limits: []troupe.LimitPolicy{{Name: "stock.list", Concurrency: 1, Queue: 5, MaxWait: time.Hour}},
+	}, func(s *service.Service) {
+		if err := service.Handle(s, "stock.list", "stock.list", func(ctx context.Context, _ struct{}) (struct{}, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return struct{}{}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	web, err := r.bus.Join(t.Context(), "web", "web-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer web.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	results := make(chan error, 3)
+	for range 3 {
+		go func() { _, err := web.Request(ctx, "stock.list", struct{}{}); results <- err }()
+	}
+	waitFor(t, "one in progress, two waiting", func() bool {
+		l := limitOf(st, "stock.list")
+		return l.InFlight == 1 && l.Queued == 2
+	})
+	stopped := make(chan error, 1)
+	go func() { stopped <- st.Stop(ctx) }()
+	close(release)
+	for range 3 {
+		if err := <-results; err != nil {
+			t.Errorf("a request delivered before the stop: %v, want its reply (limit %+v)", err, limitOf(st, "stock.list"))
+		}
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+}

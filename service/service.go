@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,19 +281,34 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	err := client.Leave(ctx)
+	// The messages waiting in the handlers' limits were delivered: they
+	// have their turn (no more arrive), and they are handled and answered
+	// before the tree stops (within ctx; the tree's stop then abandons what
+	// is left).
+	for _, e := range s.entries() {
+		if derr := e.lim.Drain(ctx); derr != nil {
+			err = errors.Join(err, derr)
+			break
+		}
+	}
 	if serr := actor.Stop(ctx, top); serr != nil && !errors.Is(serr, actor.ErrNoProcess) {
 		err = errors.Join(err, serr)
 	}
 	err = errors.Join(err, client.Close())
-	s.mu.Lock()
-	for _, e := range s.handlers {
+	for _, e := range s.entries() {
 		e.lim.Close() // what still waits is shed
 	}
-	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("service %s: stop: %w", s.cfg.Name, err)
 	}
 	return nil
+}
+
+// entries returns the registered handlers.
+func (s *Service) entries() []*entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.handlers)
 }
 
 // dispatch hands m to e's limit: when its turn comes (at once, while fewer

@@ -352,6 +352,37 @@ func (l *Limiter) Stats() troupe.LimitStats {
 	}
 }
 
+// Drain waits until no request is queued or in progress, or ctx ends. With
+// no new requests arriving, the queue empties as the requests in progress
+// end and hand their slots on (or as the queued ones are shed for waiting
+// too long), and then the last ones end.
+func (l *Limiter) Drain(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		l.mu.Lock()
+		empty := l.inflight == 0
+		for _, e := range l.q[l.head:] {
+			if e.state.Load() == waiting {
+				empty = false
+				break
+			}
+		}
+		l.mu.Unlock()
+		if empty {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // Close stops the limiter's timer; requests still queued are shed.
 func (l *Limiter) Close() {
 	if l == nil {

@@ -262,6 +262,43 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
+// TestDrain: Drain returns once the queued requests had their turn and
+// ended.
+func TestDrain(t *testing.T) {
+	l := New(Config{Concurrency: 1, Queue: 5, MaxWait: time.Hour})
+	defer l.Close()
+	do(l, time.Time{}).wantRan(t, "first")
+	queued := do(l, time.Time{})
+	done := make(chan error, 1)
+	go func() { done <- l.Drain(t.Context()) }()
+	notYet := func(what string) {
+		t.Helper()
+		select {
+		case err := <-done:
+			t.Fatalf("Drain returned (%v) %s", err, what)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	notYet("with a request queued")
+	l.Done(time.Now(), false)
+	queued.wantRan(t, "queued, after the first")
+	notYet("with a request in progress")
+	l.Done(time.Now(), false)
+	if err := <-done; err != nil {
+		t.Errorf("Drain: %v", err)
+	}
+	do(l, time.Time{}).wantRan(t, "a new first")
+	ctx, cancel := context.WithCancel(t.Context())
+	do(l, time.Time{}).wantWaiting(t, "behind the second")
+	cancel()
+	if err := l.Drain(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Drain with a cancelled context and a request queued: %v", err)
+	}
+	if err := (*Limiter)(nil).Drain(t.Context()); err != nil {
+		t.Errorf("Drain of a nil limiter: %v", err)
+	}
+}
+
 func TestNilAndClose(t *testing.T) {
 	var none *Limiter
 	do(none, time.Time{}).wantRan(t, "a nil limiter")

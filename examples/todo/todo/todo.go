@@ -87,18 +87,18 @@ var Events = []string{EventCreated, EventUpdated, EventDeleted, EventCleared, Ev
 // connections (four for SQLite) and the writes to one list one at a time
 // (each takes the list's next change number), so more requests in progress
 // would only wait inside it, unseen; they wait in the limit's queue instead,
-// where one that cannot be served in time (100 ms for a read, 250 ms for a
+// where one that cannot be served in time (100 ms for a read, 500 ms for a
 // write, which takes a disk flush) is shed with an unavailable error at once
 // instead of timing out. The other messages keep the SDK's defaults.
 var Limits = []troupe.LimitPolicy{
 	{Name: MsgList, Concurrency: 8, Queue: 64},
 	{Name: MsgGet, Concurrency: 8, Queue: 64},
 	{Name: MsgListAll, Concurrency: 8, Queue: 64},
-	{Name: MsgCreate, Concurrency: 4, Queue: 64, MaxWait: 250 * time.Millisecond},
-	{Name: MsgUpdate, Concurrency: 4, Queue: 64, MaxWait: 250 * time.Millisecond},
-	{Name: MsgDelete, Concurrency: 4, Queue: 64, MaxWait: 250 * time.Millisecond},
-	{Name: MsgClear, Concurrency: 4, Queue: 64, MaxWait: 250 * time.Millisecond},
-	{Name: MsgListCreate, Concurrency: 4, Queue: 64, MaxWait: 250 * time.Millisecond},
+	{Name: MsgCreate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgUpdate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgDelete, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgClear, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgListCreate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
 }
 
 // Options configure the service.
