@@ -58,6 +58,7 @@ type Envelope struct {
 	More       bool              // for replies: more replies to the same request follow
 	Durable    bool              // persisted and delivered at least once
 	Payload    json.RawMessage   // the message body, a JSON value; nil means null
+
 	// Principal is the user on whose behalf the envelope was sent, as an
 	// edge of the application authenticated them (the gateway, or a
 	// service the manifest declares an edge); nil for none. A receiving
@@ -74,6 +75,25 @@ type Envelope struct {
 	// empty or is not Sender.Service. A sending bus sets it to its own
 	// service.
 	From string
+
+	// Value is the Go value that Payload encodes, when the envelope was
+	// made in this process from one (the in-process transport, and the NATS
+	// transport's local shortcut, deliver the sender's envelope itself);
+	// nil otherwise. It is never on the wire. A receiver may use it instead
+	// of decoding Payload only where that gives the same value: the
+	// service SDK does so for request and reply types of plain data (see
+	// service.Handle).
+	Value any
+}
+
+// ValueOf returns the Go value of a payload argument, for Envelope.Value:
+// nil for raw JSON (json.RawMessage, []byte) and nil, v otherwise.
+func ValueOf(v any) any {
+	switch v.(type) {
+	case nil, json.RawMessage, []byte:
+		return nil
+	}
+	return v
 }
 
 // Err returns the *Error carried by an Error reply, or nil if e is not one.

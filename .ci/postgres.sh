@@ -46,6 +46,10 @@ BEGIN
 	END IF;
 END
 $$;
+-- DROP DATABASE ... WITH (FORCE), which pgtest uses to drop a test's
+-- database, must also end an autovacuum worker that a benchmark's inserts
+-- started on it; PostgreSQL 15 asks for pg_signal_backend for that.
+GRANT pg_signal_backend TO troupe;
 SQL
 
 port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { print $3 }')

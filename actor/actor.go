@@ -201,6 +201,8 @@ type System struct {
 	events  eventHub
 	runners runners
 	timers  timerService
+	trees   sync.Map     // tree name → *treeCounts (observe.go)
+	nTrees  atomic.Int32 // entries of trees
 }
 
 // NewSystem returns a System ready to spawn processes.

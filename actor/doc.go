@@ -45,7 +45,19 @@
 // process then exits with the [*CrashError] as its reason. A message that
 // implements [CrashObserver] is told about the crash (with the same
 // incident id) right after the report: the service SDK uses it to answer a
-// bus request with an error the client can quote.
+// bus request with an error the client can quote. A message that
+// implements [Describer] names itself in the report (the service SDK's
+// say "request todo.add", with the service and instance), and the stack is
+// folded ([FoldStack]): the program's frames first, troupe's and the Go
+// runtime's in one line. [NewTextHandler] writes a report as a block below
+// its headline; a JSON handler keeps it one record.
+//
+// # Observing
+//
+// [Inspect] tells a process's estimated mailbox length, [Tree] walks a
+// supervision tree, [System.Trees] counts processes, waiting messages,
+// crashes and restarts per tree, and [Collector] exports them to
+// Prometheus, all without a cost to the messages.
 //
 // # Links, monitors, exits
 //

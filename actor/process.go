@@ -81,6 +81,11 @@ type process struct {
 	// end, more than a cache line away from what senders read.
 	ctx Context
 	cur cursor
+	// The consumer's position as of its last batch, for an observer's
+	// estimate of the mailbox's length (mailboxLen); written once per
+	// batch, not per message.
+	pubSeg atomic.Pointer[segment]
+	pubHi  atomic.Uint32
 }
 
 // ext holds what most processes never need; it is allocated on first use.
@@ -355,6 +360,7 @@ func (p *process) run(pooled bool) (abandoned bool) {
 		}
 		release(&p.cur)
 		seg, hi := p.cur.head, p.cur.hi
+		p.publishCursor()
 		p.state.Store(stateIdle)
 		if !pendingAt(&p.mbox, seg, hi) && p.sysq.Load() == nil {
 			return false
@@ -400,6 +406,7 @@ func (p *process) pending() bool { return !p.mbox.empty(&p.cur) || p.sysq.Load()
 
 // drain handles messages until the mailbox is empty or the process exits.
 func (p *process) drain() drainResult {
+	p.publishCursor()
 	res, ce, msg := p.drainGuarded()
 	if ce == nil {
 		return res

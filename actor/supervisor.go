@@ -967,6 +967,7 @@ func (s *supervisor) restartOne(c *child) {
 	err := s.start(c)
 	switch {
 	case err == nil:
+		s.self.sys.tree(treeOf(s.path)).restarts.Add(1)
 		s.self.sys.events.publish(Event{Kind: Restarted, PID: PID{c.pid}})
 	case errors.Is(err, ErrIgnore):
 		// Stays stopped, as OTP does when a restart returns ignore.
@@ -1001,6 +1002,7 @@ func (s *supervisor) restartFrom(from int) {
 		err := s.start(c)
 		switch {
 		case err == nil:
+			s.self.sys.tree(treeOf(s.path)).restarts.Add(1)
 			s.self.sys.events.publish(Event{Kind: Restarted, PID: PID{c.pid}})
 		case errors.Is(err, ErrIgnore):
 		default:

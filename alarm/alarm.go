@@ -54,6 +54,7 @@ type Status struct {
 	Low     float64   `json:"low"`
 	Since   time.Time `json:"since,omitzero"` // when the alarm was last raised or cleared
 	Message string    `json:"message,omitempty"`
+	Subject string    `json:"subject,omitempty"` // what the value is about: the looping process, the saturated service and message
 }
 
 // Clock is the monitor's source of time. Tests drive a fake one.
@@ -102,6 +103,7 @@ type Monitor struct {
 	source    string
 	log       *slog.Logger
 	metrics   *metrics
+	history   history
 
 	evalMu sync.Mutex // one evaluation at a time, notifications in order
 
@@ -285,10 +287,11 @@ func (m *Monitor) Evaluate(ctx context.Context) {
 		m.mu.Lock()
 		ev, changed := e.update(now, meas)
 		m.mu.Unlock()
-		m.metrics.observe(e.name, meas.Value, e.active)
+		m.metrics.observe(e.name, meas.Value, e.t.High, e.active)
 		if changed {
 			ev.Source = m.source
 			events = append(events, ev)
+			m.history.add(ev)
 			m.metrics.count(e.name, ev.State)
 		}
 	}
@@ -380,6 +383,7 @@ func (m *Monitor) Snapshot() []Status {
 			Low:     e.t.Low,
 			Since:   e.since,
 			Message: e.last.Text,
+			Subject: e.last.Subject,
 		})
 	}
 	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })

@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // so a program registers it once: registry.MustRegister(monitor).
 type metrics struct {
 	active   *prometheus.GaugeVec
-	value    *prometheus.GaugeVec
+	level    *prometheus.GaugeVec
 	raised   *prometheus.CounterVec
 	cleared  *prometheus.CounterVec
 	failures prometheus.Counter
@@ -15,23 +15,23 @@ type metrics struct {
 func newMetrics() *metrics {
 	return &metrics{
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "alarm_active",
+			Name: "troupe_alarm_active",
 			Help: "Whether the alarm is raised (1) or not (0).",
 		}, []string{"alarm"}),
-		value: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "alarm_value",
-			Help: "The alarm's detector value at the last evaluation.",
+		level: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "troupe_alarm_level_ratio",
+			Help: "The alarm's detector value at the last evaluation divided by the alarm's high threshold: above 1 raises it.",
 		}, []string{"alarm"}),
 		raised: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "alarm_raised_total",
+			Name: "troupe_alarm_raised_total",
 			Help: "Times the alarm was raised.",
 		}, []string{"alarm"}),
 		cleared: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "alarm_cleared_total",
+			Name: "troupe_alarm_cleared_total",
 			Help: "Times the alarm was cleared.",
 		}, []string{"alarm"}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "alarm_notification_failures_total",
+			Name: "troupe_alarm_notification_failures_total",
 			Help: "Notifications that a notifier failed to accept or deliver.",
 		}),
 	}
@@ -40,13 +40,16 @@ func newMetrics() *metrics {
 // init creates the series of a new alarm, so that they exist at zero.
 func (m *metrics) init(name string) {
 	m.active.WithLabelValues(name).Set(0)
-	m.value.WithLabelValues(name).Set(0)
+	m.level.WithLabelValues(name).Set(0)
 	m.raised.WithLabelValues(name)
 	m.cleared.WithLabelValues(name)
 }
 
-func (m *metrics) observe(name string, v float64, active bool) {
-	m.value.WithLabelValues(name).Set(v)
+// observe records an evaluation: the value as a share of the high
+// threshold, so that every alarm's level has one unit whatever its
+// detector measures (a rate, a ratio, a count).
+func (m *metrics) observe(name string, v, high float64, active bool) {
+	m.level.WithLabelValues(name).Set(v / high)
 	a := 0.0
 	if active {
 		a = 1
@@ -63,7 +66,7 @@ func (m *metrics) count(name string, s State) {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.active, m.value, m.raised, m.cleared, m.failures}
+	return []prometheus.Collector{m.active, m.level, m.raised, m.cleared, m.failures}
 }
 
 var _ prometheus.Collector = (*Monitor)(nil)
@@ -75,9 +78,10 @@ func (m *Monitor) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect implements prometheus.Collector: alarm_active and alarm_value
-// gauges and alarm_raised_total and alarm_cleared_total counters labelled
-// with the alarm's name, and alarm_notification_failures_total.
+// Collect implements prometheus.Collector: the troupe_alarm_active and
+// troupe_alarm_level_ratio gauges and the troupe_alarm_raised_total and
+// troupe_alarm_cleared_total counters labelled with the alarm's name, and
+// troupe_alarm_notification_failures_total.
 func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.metrics.collectors() {
 		c.Collect(ch)
@@ -85,10 +89,10 @@ func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 }
 
 var (
-	webhookEventsDesc = prometheus.NewDesc("alarm_webhook_events_total",
+	webhookEventsDesc = prometheus.NewDesc("troupe_alarm_webhook_events_total",
 		"Events the webhook notifier handled, by result: delivered, failed (after its last attempt) or dropped (queue full).",
 		[]string{"result"}, nil)
-	webhookRetriesDesc = prometheus.NewDesc("alarm_webhook_retries_total",
+	webhookRetriesDesc = prometheus.NewDesc("troupe_alarm_webhook_retries_total",
 		"Webhook delivery attempts after the first.", nil, nil)
 )
 
@@ -100,8 +104,8 @@ func (w *Webhook) Describe(ch chan<- *prometheus.Desc) {
 	ch <- webhookRetriesDesc
 }
 
-// Collect implements prometheus.Collector: alarm_webhook_events_total by
-// result (delivered, failed, dropped) and alarm_webhook_retries_total, from
+// Collect implements prometheus.Collector: troupe_alarm_webhook_events_total
+// by result (delivered, failed, dropped) and troupe_alarm_webhook_retries_total, from
 // [Webhook.Stats]. Register one webhook per registry, or wrap the registerer
 // with prometheus.WrapRegistererWith to tell several apart.
 func (w *Webhook) Collect(ch chan<- prometheus.Metric) {

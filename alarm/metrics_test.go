@@ -34,25 +34,25 @@ func TestMetrics(t *testing.T) {
 		m.Evaluate(context.Background())
 	}
 	want := `
-# HELP alarm_active Whether the alarm is raised (1) or not (0).
-# TYPE alarm_active gauge
-alarm_active{alarm="crashloop"} 0
-alarm_active{alarm="surge"} 1
-# HELP alarm_cleared_total Times the alarm was cleared.
-# TYPE alarm_cleared_total counter
-alarm_cleared_total{alarm="crashloop"} 0
-alarm_cleared_total{alarm="surge"} 1
-# HELP alarm_notification_failures_total Notifications that a notifier failed to accept or deliver.
-# TYPE alarm_notification_failures_total counter
-alarm_notification_failures_total 3
-# HELP alarm_raised_total Times the alarm was raised.
-# TYPE alarm_raised_total counter
-alarm_raised_total{alarm="crashloop"} 0
-alarm_raised_total{alarm="surge"} 2
-# HELP alarm_value The alarm's detector value at the last evaluation.
-# TYPE alarm_value gauge
-alarm_value{alarm="crashloop"} 0
-alarm_value{alarm="surge"} 30
+# HELP troupe_alarm_active Whether the alarm is raised (1) or not (0).
+# TYPE troupe_alarm_active gauge
+troupe_alarm_active{alarm="crashloop"} 0
+troupe_alarm_active{alarm="surge"} 1
+# HELP troupe_alarm_cleared_total Times the alarm was cleared.
+# TYPE troupe_alarm_cleared_total counter
+troupe_alarm_cleared_total{alarm="crashloop"} 0
+troupe_alarm_cleared_total{alarm="surge"} 1
+# HELP troupe_alarm_notification_failures_total Notifications that a notifier failed to accept or deliver.
+# TYPE troupe_alarm_notification_failures_total counter
+troupe_alarm_notification_failures_total 3
+# HELP troupe_alarm_raised_total Times the alarm was raised.
+# TYPE troupe_alarm_raised_total counter
+troupe_alarm_raised_total{alarm="crashloop"} 0
+troupe_alarm_raised_total{alarm="surge"} 2
+# HELP troupe_alarm_level_ratio The alarm's detector value at the last evaluation divided by the alarm's high threshold: above 1 raises it.
+# TYPE troupe_alarm_level_ratio gauge
+troupe_alarm_level_ratio{alarm="crashloop"} 0
+troupe_alarm_level_ratio{alarm="surge"} 3
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)
@@ -78,14 +78,14 @@ func TestWebhookMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `
-# HELP alarm_webhook_events_total Events the webhook notifier handled, by result: delivered, failed (after its last attempt) or dropped (queue full).
-# TYPE alarm_webhook_events_total counter
-alarm_webhook_events_total{result="delivered"} 1
-alarm_webhook_events_total{result="dropped"} 0
-alarm_webhook_events_total{result="failed"} 1
-# HELP alarm_webhook_retries_total Webhook delivery attempts after the first.
-# TYPE alarm_webhook_retries_total counter
-alarm_webhook_retries_total 2
+# HELP troupe_alarm_webhook_events_total Events the webhook notifier handled, by result: delivered, failed (after its last attempt) or dropped (queue full).
+# TYPE troupe_alarm_webhook_events_total counter
+troupe_alarm_webhook_events_total{result="delivered"} 1
+troupe_alarm_webhook_events_total{result="dropped"} 0
+troupe_alarm_webhook_events_total{result="failed"} 1
+# HELP troupe_alarm_webhook_retries_total Webhook delivery attempts after the first.
+# TYPE troupe_alarm_webhook_retries_total counter
+troupe_alarm_webhook_retries_total 2
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)

@@ -91,6 +91,8 @@ type Bus struct {
 	inproc     bool                // the transport is an *InProc (schema.go)
 	checked    sync.Map            // *troupe.Envelope → struct{}: validated here, being routed in-process
 	translated map[string][]string // app name → "service/local" (translate.go)
+
+	taps taps // observers of the traffic (tap.go)
 }
 
 // servicePolicy is what the bus knows about one declared service, built once

@@ -26,6 +26,7 @@ type Client struct {
 	pend   pendingTable
 	closed atomic.Bool
 	stats  []counters // by nameInfo.idx, then one for undeclared names
+	joined time.Time
 
 	mu   sync.Mutex
 	subs map[string]bool
@@ -38,7 +39,7 @@ var _ Deliverer = (*inbox)(nil)
 
 func newClient(b *Bus, sp *servicePolicy, m troupe.Member) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool), stats: make([]counters, len(b.nameList)+1)}
+	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool), stats: make([]counters, len(b.nameList)+1), joined: time.Now()}
 	c.pend.init()
 	return c
 }
@@ -238,14 +239,18 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 		SentAt:  now,
 		Durable: ni.durable,
 		Payload: raw,
+		Value:   troupe.ValueOf(payload),
 		From:    c.member.Service,
 	}
 	if terr := c.principal(ctx, env, ni); terr != nil { // identity.go
 		return nil, nil, terr
 	}
 	env.ActivityID = env.ID
-	if parent := EnvelopeFrom(ctx); parent != nil && parent.ActivityID != "" {
-		env.ActivityID = parent.ActivityID
+	if parent := EnvelopeFrom(ctx); parent != nil {
+		if parent.ActivityID != "" {
+			env.ActivityID = parent.ActivityID
+		}
+		traceHeaders(env, parent) // tap.go
 	}
 	if kind == troupe.KindRequest {
 		dl := now.Add(b.timeout)
@@ -325,6 +330,9 @@ func (c *Client) route(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 		return fmt.Errorf("bus: %s %q: %w", verb(env.Kind), env.Name, err)
 	}
 	c.count(ni).sent.Add(1)
+	if t := c.bus.tapping(); t != nil {
+		emit(t, TapEvent{Kind: TapSent, Member: c.member, Env: env})
+	}
 	return nil
 }
 
@@ -380,6 +388,9 @@ func (c *Client) start(ctx context.Context, env *troupe.Envelope, si *sendInfo, 
 		return nil, fmt.Errorf("bus: request %q: %w", env.Name, err)
 	}
 	c.count(ni).sent.Add(1)
+	if t := c.bus.tapping(); t != nil {
+		emit(t, TapEvent{Kind: TapSent, Member: c.member, Env: env})
+	}
 	return p, nil
 }
 

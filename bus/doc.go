@@ -43,8 +43,10 @@
 //
 // The Bus enforces the App on both sides, so every transport behaves the
 // same. A name the sender does not declare in its sends is refused with
-// [troupe.ErrForbidden]; a request or send that nobody receives fails with a
-// not_found error whose cause is [troupe.ErrNoReceiver]; a receiving bus
+// [troupe.ErrForbidden]; a request or send to a name that no service
+// receives fails with a not_found error whose cause is [troupe.ErrNoReceiver],
+// and one to a name whose services have no instance on the bus at the moment
+// with an unavailable error (try again later) with the same cause; a receiving bus
 // checks each delivered envelope's name and sender again. Every refusal is
 // an error to the sender, one log record and a counter.
 //
@@ -83,6 +85,17 @@
 //
 // [Bus.Stats] returns counters and latency quantiles per message name and
 // per service; [Bus.Collector] exports the same as Prometheus metrics.
+// [Bus.Members] gives each member's counters with the latency histogram's
+// buckets, for an observer's own windows.
+//
+// # Observing
+//
+// [Bus.Tap] sees every envelope the members of a process send, receive and
+// reply, and the dead letters, as operators' tools do (package observe);
+// without taps it costs one atomic load per message. A message sent with a
+// handler's context carries the handled envelope's W3C trace context
+// ([HeaderTraceParent], [HeaderTraceState]) on, and a reply its request's
+// unless an interceptor set its own ([Msg.SetReplyHeader]).
 //
 // # Transports
 //

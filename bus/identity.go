@@ -110,8 +110,8 @@ func (s *subscription) answerRefusal(env *troupe.Envelope, code troupe.Code, rea
 		return
 	}
 	c := s.c
-	m := &Msg{Env: env, c: c, ni: s.ni}
-	m.ctx = msgContext{Context: c.ctx, env: env}
+	m := &Msg{Env: env, c: c, ni: s.ni, at: time.Now()}
+	m.ctx = msgContext{Context: c.ctx, env: env, member: &c.member}
 	raw, _ := json.Marshal(&troupe.Error{Code: code, Msg: "bus: refused: " + reason})
 	// Not ReplyError: a refusal is no failure of a handler.
 	if err := m.reply(context.WithoutCancel(&m.ctx), troupe.ErrorName, json.RawMessage(raw), false); err != nil {

@@ -39,6 +39,10 @@ type Msg struct {
 	final atomic.Bool // a final reply was sent
 	done  atomic.Bool // Done was called (or the delivery settled)
 	ctx   msgContext
+	at    time.Time // when it was delivered (tap.go)
+
+	hmu          sync.Mutex
+	replyHeaders map[string]string // SetReplyHeader (tap.go)
 }
 
 // Context returns the context the handler was served with: the client's
@@ -145,12 +149,29 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		Sender:     c.member,
 		SentAt:     now,
 		Deadline:   req.Deadline,
+		Headers:    m.headersOfReply(), // tap.go
 		More:       more,
 		Payload:    raw,
+		Value:      troupe.ValueOf(payload),
 		From:       c.member.Service,
 	}
+	// Counted before the reply leaves, as handler errors are; taken back
+	// if it is not sent.
+	took := now.Sub(m.at)
+	k := c.count(m.ni)
+	if !more {
+		k.handled.Add(1)
+		k.handledNs.Add(int64(took))
+	}
 	if err := b.replyChecked(ctx, c.port, req.Sender, env); err != nil {
+		if !more {
+			k.handled.Add(^uint64(0))
+			k.handledNs.Add(-int64(took))
+		}
 		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
+	}
+	if t := b.tapping(); t != nil {
+		emit(t, TapEvent{Kind: TapReplied, Member: c.member, Env: env, Took: took})
 	}
 	if !more {
 		m.settle(nil)
@@ -186,6 +207,9 @@ func (m *Msg) settle(err error) {
 	if n >= b.maxTries {
 		m.c.count(m.ni).dead.Add(1)
 		b.log.Error("bus: dead letter", "name", m.Env.Name, "id", m.Env.ID, "service", m.c.sp.name, "attempts", n, "error", err)
+		if t := b.tapping(); t != nil {
+			emit(t, TapEvent{Kind: TapDeadLetter, Member: m.c.member, Env: m.Env, Reason: err.Error()})
+		}
 		if terr := m.ack.Term(err.Error()); terr != nil {
 			b.log.Warn("bus: term failed", "name", m.Env.Name, "id", m.Env.ID, "error", terr)
 		}
@@ -228,7 +252,8 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 		_ = ack.Ack()
 		return
 	}
-	if !env.Deadline.IsZero() && time.Now().After(env.Deadline) {
+	now := time.Now()
+	if !env.Deadline.IsZero() && now.After(env.Deadline) {
 		b.drop(c, s.ni, dropExpired, "expired on delivery", "member", c.member.String(), "name", env.Name, "id", env.ID)
 		if ack != nil {
 			_ = ack.Ack()
@@ -240,12 +265,15 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 	}
 	c.count(s.ni).received.Add(1)
 	env = localEnvelope(env, s.local) // translate.go
-	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack}
-	m.ctx = msgContext{Context: c.ctx, env: env}
+	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack, at: now}
+	m.ctx = msgContext{Context: c.ctx, env: env, member: &c.member}
 	if env.Principal != nil {
 		// The handler's troupe.PrincipalFrom, and what an edge sends on
 		// (identity.go).
 		m.ctx.Context = troupe.WithPrincipal(c.ctx, env.Principal)
+	}
+	if t := b.tapping(); t != nil {
+		emit(t, TapEvent{Kind: TapDelivered, Member: c.member, Env: env})
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -303,7 +331,8 @@ func (s *subscription) check(env *troupe.Envelope) (troupe.Code, string) {
 // msgContext carries an envelope and its deadline without starting a timer.
 type msgContext struct {
 	context.Context
-	env *troupe.Envelope
+	env    *troupe.Envelope
+	member *troupe.Member // the receiving member (MemberFrom); nil from ContextWith
 }
 
 type envKey struct{}
@@ -317,8 +346,13 @@ func (c *msgContext) Deadline() (time.Time, bool) {
 }
 
 func (c *msgContext) Value(key any) any {
-	if _, ok := key.(envKey); ok {
+	switch key.(type) {
+	case envKey:
 		return c.env
+	case memberKey:
+		if c.member != nil {
+			return c.member
+		}
 	}
 	return c.Context.Value(key)
 }

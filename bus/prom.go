@@ -24,7 +24,8 @@ import (
 //     expired, or other (malformed, replies to unknown requests);
 //   - troupe_bus_in_flight: its requests waiting for their final reply;
 //   - troupe_bus_request_duration_seconds: a histogram of its requests'
-//     latency, 17 buckets from 64 µs to 4.2 s;
+//     latency, 9 buckets from 64 µs to 4.2 s (a factor of 4 apart), for
+//     the names its service sends;
 //   - troupe_bus_message_translation{name, service, local}, always 1: the
 //     names a service's code uses for the application's names (see
 //     Stats.Translated);
@@ -32,8 +33,9 @@ import (
 //     troupe_bus_undeclared_dropped_total for names the App does not
 //     declare (they get no label, so a sender cannot blow up cardinality).
 //
-// A member's series are those of the names its service sends or receives;
-// they end when it leaves. Register the collector once per registry:
+// A member's series are those of the names its service sends (sent,
+// requests, in flight, latency) or receives (received, handler errors, dead
+// letters), and refusals and drops of both; they end when it leaves. Register the collector once per registry:
 // reg.MustRegister(b.Collector()).
 func (b *Bus) Collector() prometheus.Collector { return &collector{b: b} }
 
@@ -56,12 +58,12 @@ var (
 	promTranslation        = prometheus.NewDesc("troupe_bus_message_translation", "The name (local) under which a service's code knows the application's message name; always 1.", []string{"name", "service", "local"}, nil)
 )
 
-// promBuckets are the histogram's buckets: every other bound of the
+// promBuckets are the histogram's buckets: every fourth bound of the
 // internal histogram from 64 µs (2^6 µs) to about 4.2 s (2^22 µs), so that
-// the cumulative counts are exact.
+// the cumulative counts are exact and a member's series stay few.
 var promBuckets = func() []int {
 	var idx []int
-	for i := 12; i <= 44; i += 2 {
+	for i := 12; i <= 44; i += 4 {
 		idx = append(idx, i)
 	}
 	return idx
@@ -89,7 +91,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			}
 			var t tally
 			t.add(&cl.stats[ni.idx])
-			collectMember(ch, &t, cl.member, ni.name)
+			collectMember(ch, &t, cl.member, ni.name, cl.sp.sends[ni.name] != nil, cl.sp.receives[ni.name] != nil)
 		}
 	}
 	var u tally
@@ -104,19 +106,24 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func collectMember(ch chan<- prometheus.Metric, t *tally, m troupe.Member, name string) {
+func collectMember(ch chan<- prometheus.Metric, t *tally, m troupe.Member, name string, sends, receives bool) {
 	lv := []string{m.Service, m.Instance, name}
 	counter := func(d *prometheus.Desc, v uint64, extra ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append(lv[:3:3], extra...)...)
 	}
-	counter(promSent, t.sent)
-	counter(promReceived, t.received)
-	counter(promHandlerErrors, t.handlerErrors)
 	counter(promRefusals, t.refusals)
-	counter(promDead, t.dead)
 	counter(promDropped, t.late, "late")
 	counter(promDropped, t.expired, "expired")
 	counter(promDropped, t.dropped, "other")
+	if receives {
+		counter(promReceived, t.received)
+		counter(promHandlerErrors, t.handlerErrors)
+		counter(promDead, t.dead)
+	}
+	if !sends {
+		return // it sends nothing of this name: no requests to tell
+	}
+	counter(promSent, t.sent)
 	// Outcomes: ok always, the error codes once they have happened.
 	var failed uint64
 	for i, n := range t.byCode {

@@ -50,7 +50,6 @@ func TestCollector(t *testing.T) {
 		{"troupe_bus_sent_total", `
 # HELP troupe_bus_sent_total Requests, sends and publishes a member accepted for routing.
 # TYPE troupe_bus_sent_total counter
-troupe_bus_sent_total{instance="g1",name="greet",service="greeter"} 0
 troupe_bus_sent_total{instance="w1",name="greet",service="web"} 3
 troupe_bus_sent_total{instance="w1",name="unheard",service="web"} 0
 `},
@@ -65,16 +64,19 @@ troupe_bus_refusals_total{instance="w1",name="unheard",service="web"} 1
 # HELP troupe_bus_requests_total Requests a member made that ended, by outcome: ok or the Error code.
 # TYPE troupe_bus_requests_total counter
 troupe_bus_requests_total{code="internal",instance="w1",name="greet",service="web"} 1
-troupe_bus_requests_total{code="ok",instance="g1",name="greet",service="greeter"} 0
 troupe_bus_requests_total{code="ok",instance="w1",name="greet",service="web"} 2
 troupe_bus_requests_total{code="ok",instance="w1",name="unheard",service="web"} 0
 `},
 		{"troupe_bus_in_flight", `
 # HELP troupe_bus_in_flight Requests of a member waiting for their final reply.
 # TYPE troupe_bus_in_flight gauge
-troupe_bus_in_flight{instance="g1",name="greet",service="greeter"} 0
 troupe_bus_in_flight{instance="w1",name="greet",service="web"} 0
 troupe_bus_in_flight{instance="w1",name="unheard",service="web"} 0
+`},
+		{"troupe_bus_received_total", `
+# HELP troupe_bus_received_total Envelopes delivered to a member's handlers.
+# TYPE troupe_bus_received_total counter
+troupe_bus_received_total{instance="g1",name="greet",service="greeter"} 3
 `},
 		{"troupe_bus_undeclared_refusals_total", `
 # HELP troupe_bus_undeclared_refusals_total Refusals of messages whose name the app does not declare.

@@ -190,6 +190,8 @@ type counters struct {
 	late, expired, dropped, dead                    atomic.Uint64
 	byCode                                          [nCodes]atomic.Uint64
 	latency                                         histogram
+	handled                                         atomic.Uint64 // final replies sent by handlers
+	handledNs                                       atomic.Int64  // their time from delivery, summed
 }
 
 func newCounters() *counters { return new(counters) }
@@ -355,5 +357,3 @@ func quantile(counts *[nBuckets + 1]uint64, total uint64, q float64) time.Durati
 	}
 	return bucketBounds[nBuckets-1]
 }
-
-func (h *histogram) sumDuration() time.Duration { return time.Duration(h.sum.Load()) }

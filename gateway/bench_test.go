@@ -19,7 +19,7 @@ import (
 
 // bareHello is the baseline: seed 001's protocol on a plain net/http
 // handler, nothing between the socket and the reply (as
-// ../shared/bench/http/bare does it).
+// bench/http/bare does it).
 func bareHello(w http.ResponseWriter, r *http.Request) {
 	var m struct {
 		Type string `json:"type"`

@@ -58,7 +58,7 @@ func (n *Node) watchEvents() {
 	defer close(n.eventsDone)
 	for ev := range n.events.C {
 		if ev.Kind == actor.Crashed {
-			n.crashLoop.Crash(crashKey(ev.PID))
+			n.crashLoop.Crash(n.crashKey(ev))
 		}
 	}
 }
@@ -68,15 +68,26 @@ func (n *Node) watchEvents() {
 func (n *Node) deadLettered(al *alarm.Rate) func(env *troupe.Envelope, service, reason string) {
 	return func(env *troupe.Envelope, service, reason string) {
 		al.Observe()
+		n.noteDeadLetter(env, service, reason) // observe.go
 		n.log.Error("durable message dead-lettered", "name", env.Name, "id", env.ID, "service", service, "reason", reason)
 	}
 }
 
-// crashKey names a crashed process for the crash-loop alarm: its registered
-// name, else its pid.
-func crashKey(pid actor.PID) string {
-	if name := pid.Name(); name != "" {
+// crashKey names what crashed for the crash-loop alarm: the service whose
+// handler crashed, else the supervision tree the process belongs to (a
+// service instance's tree is named after the instance's id), else the
+// process's name, else its pid.
+func (n *Node) crashKey(ev actor.Event) string {
+	if ce, ok := ev.Reason.(*actor.CrashError); ok {
+		if s := ce.Attr("service"); s != "" {
+			return s
+		}
+		if tree := ce.Tree(); tree != "" {
+			return tree // an instance's id: "todo-3kq9v0m2x7cd"
+		}
+	}
+	if name := ev.PID.Name(); name != "" {
 		return name
 	}
-	return pid.String()
+	return ev.PID.String()
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/sdnotify"
 	"github.com/troupe-go/troupe/manifest"
 )
@@ -59,8 +60,8 @@ func (f *runFlags) define(fs *flag.FlagSet, services []Service) {
 	fs.IntVar(&f.natsPort, "nats-port", DefaultNATSPort, "loopback client port of the embedded NATS server (0 picks a free one)")
 	fs.IntVar(&f.natsReplicas, "nats-replicas", 1, "copies of the durable-message streams in the NATS cluster (3 for a three-server cluster, so that losing one server loses nothing)")
 	fs.StringVar(&f.natsCreds, "nats-credentials", "", "NATS credentials: a JSON file by user, or a directory of USER.nk nkey seed files (default: DATA/nats/credentials.json)")
+	fs.StringVar(&f.adminAddr, "admin-addr", DefaultAdminAddr, "admin listener address (dashboard, metrics, Go's profiler): loopback by default, any free port; off for none; off loopback only /metrics is open, the rest asks for the operator's credentials")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (net/http/pprof) on this address too, e.g. 127.0.0.1:6060; keep it private")
-	fs.StringVar(&f.adminAddr, "admin-addr", DefaultAdminAddr, "admin listen address: metrics and Go's profiler, off the gateway's address (port 0 picks a free port); keep it private")
 	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", "host names the HTTP listeners answer for, comma-separated (*.example.com for the names under it; IP addresses and localhost always)")
 	fs.StringVar(&f.trustedOrigins, "trusted-origins", "", "other origins (https://app.example.com) whose browsers may send state-changing requests, comma-separated")
 	fs.StringVar(&f.only, "only", "", "run only these services of the manifest (comma-separated; \"gateway\" is the HTTP gateway), to scale out against -nats")
@@ -102,10 +103,10 @@ func (f *runFlags) config(fs *flag.FlagSet, stdout, stderr io.Writer) (Config, e
 			KeyFile:      f.keyFile,
 			SelfSigned:   f.selfSigned,
 			RedirectHTTP: f.redirectHTTP,
+			AdminAddr:    f.adminAddr,
 		},
 		Alarms:    AlarmConfig{Webhook: f.webhook, Surge: f.surge},
 		DebugAddr: f.debugAddr,
-		AdminAddr: f.adminAddr,
 		Logger:    log,
 		Stdout:    stdout,
 		Output:    stderr,
@@ -137,7 +138,7 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: l}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(actor.NewTextHandler(w, opts)), nil // crash reports as blocks
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}

@@ -76,10 +76,6 @@ type Config struct {
 	Alarms AlarmConfig
 	// DebugAddr, if set, serves Go's profiler (net/http/pprof) there too.
 	DebugAddr string
-	// AdminAddr is where the node serves its metrics and Go's profiler
-	// (AdminRoutes, admin.go), off the gateway's public address. Default
-	// DefaultAdminAddr, a free loopback port.
-	AdminAddr string
 	// Logger receives the node's records and every service's. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -139,6 +135,13 @@ type HTTPConfig struct {
 	// Nil means the manifest's: a gateway.BusAuthenticator that asks the
 	// message of gateway authenticate (troupe.App.Authenticate), if any.
 	Authenticator gateway.Authenticator
+	// AdminAddr is the admin listener's address: the dashboard, the
+	// metrics, Go's profiler, and what only operators should reach
+	// (docs/observe.md, docs/operations.md). Empty means DefaultAdminAddr,
+	// a free port on loopback (none for a command service); AdminOff
+	// ("off") means none. Off loopback it serves /metrics to anyone who
+	// reaches it and the rest only with the operator's credentials.
+	AdminAddr string
 }
 
 // AlarmConfig configures a node's alarms.
@@ -148,6 +151,14 @@ type AlarmConfig struct {
 	// Surge is the request rate, per second, above which the surge alarm
 	// is raised. Default DefaultSurge.
 	Surge float64
+	// Saturation is the fraction of one message's (or route's) requests
+	// shed, late or long delayed within SaturationWindow above which the
+	// saturation alarm is raised (it clears below a quarter of it).
+	// Default alarm.DefaultSaturationHigh (0.02).
+	Saturation float64
+	// SaturationWindow is the span of the saturation alarm. Default
+	// alarm.DefaultSaturationWindow (10 s).
+	SaturationWindow time.Duration
 }
 
 // A Node is a running node. Its methods are safe for concurrent use.
@@ -173,14 +184,14 @@ type Node struct {
 	gw         *gateway.Gateway
 	server     *gateway.Server
 	debug      *http.Server
-	admin      *http.Server // admin.go
-	adminURL   string
 	gatewayID  string
 
 	forkMu     sync.Mutex
 	forkClosed bool
 	forks      chan forkRequest
 	forkDone   chan struct{}
+
+	obs observer // tracing, observe agent, admin listener (observe.go)
 
 	stopOnce sync.Once
 	stopErr  error
@@ -219,6 +230,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = wrapLogger(cfg.Logger) // observe.go
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
@@ -256,9 +268,6 @@ func (n *Node) start(ctx context.Context, p plan) error {
 	cfg := n.cfg
 	n.registry = prometheus.NewRegistry()
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := n.startAdmin(); err != nil {
-		return err
-	}
 	if cfg.DebugAddr != "" {
 		if err := n.startDebug(cfg.DebugAddr); err != nil {
 			return err
@@ -302,6 +311,9 @@ func (n *Node) start(ctx context.Context, p plan) error {
 	}
 
 	// The services, in manifest order.
+	if err := n.startTracing(ctx); err != nil {
+		return err
+	}
 	for _, ps := range p.services {
 		if err := n.startService(ctx, ps); err != nil {
 			return err
@@ -317,7 +329,13 @@ func (n *Node) start(ctx context.Context, p plan) error {
 	}
 
 	// The gateway last: traffic arrives only when everything can serve it.
-	return n.startHTTP(ctx, p.gateway, al)
+	if err := n.startHTTP(ctx, p.gateway, al); err != nil {
+		return err
+	}
+	if err := n.watchSaturation(); err != nil { // saturation.go
+		return err
+	}
+	return n.startObserve(ctx)
 }
 
 // startService builds and starts every instance of one service.
@@ -337,6 +355,7 @@ func (n *Node) startService(ctx context.Context, ps planned) error {
 			Logger:  n.log.With("service", ps.decl.Name, "instance", id),
 			DataDir: dir,
 			Timeout: n.cfg.Timeout,
+			tracing: n.obs.tracing,
 		}
 		r := &running{in: in}
 		// Registered before New, so that hooks New added run even when
@@ -426,13 +445,11 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 		DataDir:      filepath.Join(cfg.DataDir, "tls"),
 		RedirectHTTP: cfg.HTTP.RedirectHTTP,
 	}
-	if len(fronts) > 0 {
-		var h http.Handler = n.gw
-		for i := len(fronts) - 1; i >= 0; i-- {
-			h = fronts[i](h)
-		}
-		scfg.Handler = h
+	var h http.Handler = n.gw
+	for i := len(fronts) - 1; i >= 0; i-- {
+		h = fronts[i](h)
 	}
+	scfg.Handler = n.traceHTTP(h)
 	if n.server, err = gateway.Listen(n.gw, scfg); err != nil {
 		return fmt.Errorf("host: %w", err)
 	}
@@ -468,7 +485,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 }
 
 func (n *Node) stop(ctx context.Context) error {
-	var errs []error
+	errs := []error{n.stopObserve(ctx)}
 	if n.gw != nil {
 		n.gw.SetDraining(true)
 	}
@@ -514,12 +531,10 @@ func (n *Node) stop(ctx context.Context) error {
 	if n.debug != nil {
 		errs = append(errs, n.debug.Shutdown(ctx))
 	}
-	if n.admin != nil {
-		errs = append(errs, n.admin.Shutdown(ctx))
-	}
 	if n.webhook != nil {
 		errs = append(errs, n.webhook.Close(ctx))
 	}
+	errs = append(errs, n.stopTracing(ctx))
 	return errors.Join(errs...)
 }
 
@@ -681,6 +696,15 @@ func (n *Node) Summary() string {
 	return fmt.Sprintf("app %s, running %s", n.app.Name, strings.Join(names, ", "))
 }
 
+// pprofRoutes registers Go's profiler (net/http/pprof) under /debug/pprof/.
+func pprofRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
+
 // startDebug serves net/http/pprof on addr.
 func (n *Node) startDebug(addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -688,11 +712,7 @@ func (n *Node) startDebug(addr string) error {
 		return fmt.Errorf("host: debug address: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	pprofRoutes(mux)
 	n.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = n.debug.Serve(ln) }()
 	fmt.Fprintf(n.cfg.Stdout, "profiler listening on http://%s/debug/pprof/\n", ln.Addr())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/service"
+	"github.com/troupe-go/troupe/tracing"
 )
 
 // A Service registers one service of the manifest with a node: its name
@@ -47,6 +48,7 @@ type Instance struct {
 	// its arrival at the gateway to its reply.
 	Timeout time.Duration
 
+	tracing *tracing.Tracing // the node's (observe.go)
 	front   []func(http.Handler) http.Handler
 	onDrain []func(context.Context) error
 	onStop  []func(context.Context) error
@@ -55,7 +57,14 @@ type Instance struct {
 // Config returns the service.Config of this instance: its name, id and
 // logger.
 func (in *Instance) Config() service.Config {
-	return service.Config{Name: in.Service, Instance: in.ID, Logger: in.Logger}
+	cfg := service.Config{Name: in.Service, Instance: in.ID, Logger: in.Logger}
+	// Tracing first, so that a service's own interceptors run in its
+	// spans (observe.go).
+	if mw := in.tracing.Middleware(in.Service, in.ID); mw != nil {
+		cfg.Middleware = []service.Middleware{mw}
+		cfg.CallMiddleware = []service.CallMiddleware{in.tracing.CallMiddleware(in.Service, in.ID)}
+	}
+	return cfg
 }
 
 // Front puts an HTTP handler in front of the node's: mw gets the handler

@@ -20,7 +20,7 @@ import (
 	"github.com/troupe-go/troupe/natsbus"
 )
 
-// The benchmarks follow /work/shared/bench/nats: one embedded server (no
+// The benchmarks follow bench/nats: one embedded server (no
 // users, JetStream in a temporary directory) per benchmark, raw nats.go and
 // natsbus side by side against the same server, 16-byte payloads, untimed
 // set-up and warm-up, runtime.GC before the clock starts.

@@ -27,7 +27,7 @@ const (
 // so a repeated Route within the stream's duplicate window stores it once.
 func (p *port) routeDurable(ctx context.Context, env *troupe.Envelope, data []byte) error {
 	msg := &nats.Msg{Subject: p.t.subj.durable(p.m.Service, env.Name), Data: data, Header: nats.Header{}}
-	if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(p.t.subj.stream())); err != nil {
+	if err := p.publishDurable(ctx, msg, env); err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
 			return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: route %q: not stored: %s", env.Name, apiErr.Description), Err: err}
@@ -38,6 +38,37 @@ func (p *port) routeDurable(ctx context.Context, env *troupe.Envelope, data []by
 		return unavailable("route", env.Name, err)
 	}
 	return nil
+}
+
+// leaderPatience bounds how long a durable publish waits for the stream to
+// have a leader again (an election after a server left) when its context
+// has no earlier deadline.
+const leaderPatience = 5 * time.Second
+
+// publishDurable publishes msg to the stream. While the stream has no leader
+// (the server answers "no responders": a leader election is under way) it
+// publishes again, with the same message id, so that the stream keeps one
+// copy whatever happened to the earlier tries, until the election is over,
+// ctx ends or leaderPatience has passed.
+func (p *port) publishDurable(ctx context.Context, msg *nats.Msg, env *troupe.Envelope) error {
+	deadline := time.Now().Add(leaderPatience)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	wait := 25 * time.Millisecond
+	for {
+		_, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(p.t.subj.stream()))
+		if err == nil || !(errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)) ||
+			time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
 }
 
 // consume attaches d to the service's durable consumer for name.

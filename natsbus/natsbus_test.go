@@ -81,6 +81,7 @@ var connections = []struct {
 	cfg  func(srv *natsbus.Server) natsbus.Config
 }{
 	{"inproc", func(srv *natsbus.Server) natsbus.Config { return natsbus.Config{Server: srv} }},
+	{"inproc-through-server", func(srv *natsbus.Server) natsbus.Config { return natsbus.Config{Server: srv, NoShortcut: true} }},
 	{"tcp", func(srv *natsbus.Server) natsbus.Config {
 		return natsbus.Config{URL: srv.ClientURL(), Credentials: srv.Credentials}
 	}},

@@ -15,9 +15,11 @@ type Permission struct {
 	Subscribe []string `json:"subscribe"`
 	// AllowResponses lets the user answer, once each and within
 	// ResponseExpiry, the messages it received on whatever reply subject
-	// they name (nats-server's allow_responses): how a receiver's
-	// transport answers a request it refuses from a client that asked on
-	// a subject of its own rather than its troupe reply subject.
+	// they name (nats-server's allow_responses): how a service answers the
+	// NATS micro discovery protocol and the observe protocol to whichever
+	// tool asked, and how a receiver's transport answers a request it
+	// refuses from a client that asked on a subject of its own rather than
+	// its troupe reply subject.
 	AllowResponses bool `json:"allow_responses,omitempty"`
 }
 
@@ -103,6 +105,7 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 			s.inbox(d.Name)+".>",
 		)
 		p.AllowResponses = true
+		observePermissions(&p, s, d.Name) // observe.go
 		slices.Sort(p.Publish)
 		slices.Sort(p.Subscribe)
 		p.Publish = slices.Compact(p.Publish)

@@ -244,6 +244,21 @@ func (s *Server) Credentials(user string) (Credential, bool) {
 // restarted server (ServerConfig.Credentials).
 func (s *Server) Users() map[string]Credential { return maps.Clone(s.creds) }
 
+// ServerStats counts the messages a server carried.
+type ServerStats struct {
+	InMsgs, OutMsgs int64
+}
+
+// Stats returns the messages the server has received and sent so far (its
+// monitoring endpoint's in_msgs and out_msgs).
+func (s *Server) Stats() ServerStats {
+	v, err := s.ns.Varz(nil)
+	if err != nil {
+		return ServerStats{}
+	}
+	return ServerStats{InMsgs: v.InMsgs, OutMsgs: v.OutMsgs}
+}
+
 // InProcessConn returns a connection to the server that does not go through
 // the network; it makes *Server a nats.InProcessConnProvider.
 func (s *Server) InProcessConn() (net.Conn, error) { return s.ns.InProcessConn() }

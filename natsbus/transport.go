@@ -66,6 +66,9 @@ type Config struct {
 	// server of the cluster. Default DefaultPingInterval; negative turns
 	// pings off.
 	PingInterval time.Duration
+	// NoShortcut makes members of this process that share an embedded
+	// Server talk through it even where they could skip it (local.go).
+	NoShortcut bool
 	// Options are extra nats.go options for every connection.
 	Options []nats.Option
 }
@@ -101,6 +104,8 @@ type Transport struct {
 	mu      sync.Mutex
 	members map[troupe.Member]*port
 	closed  bool
+
+	local *local // the in-process shortcut (local.go), over an embedded server
 }
 
 var _ bus.Transport = (*Transport)(nil)
@@ -152,10 +157,61 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 			}
 		}
 	}
-	if err := t.provision(ctx); err != nil {
+	if err := t.provisionRetrying(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Server != nil && cfg.App != nil && !cfg.NoShortcut {
+		t.local = newLocal(t)
+	}
 	return t, nil
+}
+
+// provisionTimeout bounds how long New retries creating the streams and
+// consumers while the cluster is not ready for it (no JetStream meta leader
+// yet, a server of it just restarted).
+const provisionTimeout = 30 * time.Second
+
+// provisionRetrying provisions, trying again after transient failures until
+// it works, ctx ends or provisionTimeout has passed.
+func (t *Transport) provisionRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(provisionTimeout)
+	wait := 100 * time.Millisecond
+	for {
+		err := t.provision(ctx)
+		if err == nil || !transient(err) || time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		t.log.Warn("natsbus: the streams cannot be made yet; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// transient reports whether a provisioning error may go away by itself: a
+// timeout, no responders (JetStream not up yet), a cluster without a leader
+// or without enough peers for now.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case 10008, // JetStream cluster not available (no meta leader)
+			10023, // insufficient resources
+			10009, // not the cluster leader (a leader change under way)
+			10118, // stream offline (its servers are catching up)
+			10005: // no suitable peers for placement
+			return true
+		}
+		return apiErr.Code == 503
+	}
+	return strings.Contains(err.Error(), "no suitable peers") || strings.Contains(err.Error(), "not available")
 }
 
 // provision creates or updates the streams, if the Transport may.
@@ -350,6 +406,9 @@ func (t *Transport) Join(ctx context.Context, m troupe.Member, inbox bus.Deliver
 	err := p.open(ctx, inbox)
 	if err == nil {
 		p.opened.Store(true)
+		if t.local != nil {
+			t.local.refresh() // its replies may skip the server from now on
+		}
 	}
 	if err != nil {
 		t.mu.Lock()
@@ -374,6 +433,9 @@ func (t *Transport) Close(ctx context.Context) error {
 		if err := p.Close(); err != nil && !errors.Is(err, errClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if t.local != nil {
+		t.local.close()
 	}
 	return errors.Join(errs...)
 }
@@ -421,6 +483,7 @@ type port struct {
 	idle      sync.Cond            // signalled when busy drops to zero
 	busy      int                  // deliveries in progress
 	stopping  bool                 // no new deliveries start
+	inbox     bus.Deliverer        // where replies to the member go
 	subs      []*nats.Subscription // subs[0] is the reply subscription
 	consumers []jetstream.ConsumeContext
 	unsettled map[*acker]struct{}
@@ -460,6 +523,7 @@ func (p *port) open(ctx context.Context, inbox bus.Deliverer) error {
 		return fmt.Errorf("natsbus: join %s: %w", p.m, err)
 	}
 	p.subs = append(p.subs, sub)
+	p.inbox = inbox
 	return nil
 }
 
@@ -573,6 +637,9 @@ func (p *port) Subscribe(name string, mode bus.Delivery, d bus.Deliverer) error 
 	if cc != nil {
 		p.consumers = append(p.consumers, cc)
 	}
+	if p.t.local != nil && mode == bus.OneInstance && !p.t.isDurable(name) {
+		p.t.local.add(name, p, d)
+	}
 	return nil
 }
 
@@ -599,6 +666,11 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 	}
 	if p.t.received != nil && !p.t.received[env.Name] {
 		return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("natsbus: route %q: %v", env.Name, troupe.ErrNoReceiver), Err: troupe.ErrNoReceiver}
+	}
+	if !env.Durable && p.t.local != nil {
+		if r := p.t.local.route(env.Name); r != nil && r.deliver(env) { // local.go: no encoding, no server
+			return nil
+		}
 	}
 	buf := getBuf()
 	defer putBuf(buf)
@@ -651,6 +723,11 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	if err := env.Validate(); err != nil {
 		return fmt.Errorf("natsbus: reply: %w", err)
 	}
+	if lp, in := p.t.localInbox(to); in != nil && lp.enter() {
+		in.Deliver(env, nil) // local.go
+		lp.leave()
+		return nil
+	}
 	buf := getBuf()
 	defer putBuf(buf)
 	data, err := env.AppendJSON((*buf)[:0])
@@ -675,6 +752,9 @@ func (p *port) Leave(ctx context.Context) error {
 		return nil
 	}
 	p.left = true
+	if p.t.local != nil {
+		p.t.local.remove(p)
+	}
 	var subs []*nats.Subscription
 	if len(p.subs) > 1 {
 		subs = slices.Clone(p.subs[1:])
@@ -720,6 +800,9 @@ func (p *port) Close() error {
 	p.closed = true
 	subs, consumers := p.subs, p.consumers
 	p.mu.Unlock()
+	if p.t.local != nil {
+		p.t.local.remove(p)
+	}
 
 	for _, cc := range consumers {
 		cc.Stop()

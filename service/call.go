@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/troupe-go/troupe"
@@ -53,6 +54,9 @@ func RequestReply[Rep any](ctx context.Context, s *Service, name string, req any
 		return r, err
 	}
 	r.Env = env
+	if decodeInto(env, &r.Value, isPlain(reflect.TypeFor[Rep]())) { // plain.go
+		return r, nil
+	}
 	if len(env.Payload) > 0 {
 		if err := json.Unmarshal(env.Payload, &r.Value); err != nil {
 			return r, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: reply %s: %s", name, env.Name, strictjson.Describe(err)), Err: err}
@@ -120,6 +124,10 @@ func Collect[Rep any](ctx context.Context, s *Service, name string, req any) ([]
 			return true
 		}
 		var rep Rep
+		if decodeInto(env, &rep, isPlain(reflect.TypeFor[Rep]())) {
+			out = append(out, rep)
+			return true
+		}
 		if len(env.Payload) > 0 {
 			if err := json.Unmarshal(env.Payload, &rep); err != nil {
 				if first == nil {

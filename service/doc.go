@@ -19,13 +19,20 @@
 //
 // # Supervision
 //
-// Every delivered message is handled in a process of its own, a temporary
+// Every delivered message is handled in a request process, a temporary
 // child of the service's request supervisor (OTP's Task.Supervisor model, as
-// Cowboy runs each HTTP request in a process). The tree of a started service:
+// Cowboy runs each HTTP request in a process), one message at a time. A
+// request process whose handler returned waits, idle, for the next message
+// (up to 256 of them per service; a busier moment starts more), which saves
+// starting a process per message; one that a handler crashed is never used
+// again. The tree of a started instance, named after its id:
 //
-//	<service>                     one_for_one
+//	<instance id>                 one_for_one
 //	└── requests                  simple_one_for_one, temporary children
-//	    └── one process per message being handled
+//	    └── one process per message being handled, or idle
+//
+// A handler's ctx ends at the request's deadline; the timer behind it starts
+// only when the handler (or a context derived from it) asks for Done.
 //
 // A handler that panics crashes only its own process: the actor runtime logs
 // one crash report (process, supervisor path, message, panic, stack, incident

@@ -146,6 +146,9 @@ func (e Endpoint[Req, Rep]) decodeReply(env *troupe.Envelope, rep *Rep) error {
 	if e.Reply != "" && env.Name != e.Reply && !fallback {
 		return &troupe.Error{Code: troupe.CodeInternal, Msg: fmt.Sprintf("%s: the reply is named %q, want %q", e.Name, env.Name, e.Reply)}
 	}
+	if decodeInto(env, rep, isPlain(reflect.TypeFor[Rep]())) { // plain.go
+		return nil
+	}
 	if len(env.Payload) > 0 {
 		if err := json.Unmarshal(env.Payload, rep); err != nil {
 			return &troupe.Error{Code: troupe.CodeInternal, Msg: fmt.Sprintf("%s: reply %s: %s", e.Name, env.Name, strictjson.Describe(err)), Err: err}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
@@ -89,10 +90,13 @@ func Stream[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 // runs run, and answers a request with run's reply (name and value). It
 // returns run's error unanswered; serve answers it after the interceptors.
 func typed[In any](run func(ctx context.Context, m *bus.Msg, in In) (string, any, error)) Handler {
+	plainIn := isPlain(reflect.TypeFor[In]())
 	return func(ctx context.Context, m *bus.Msg) error {
 		var in In
-		if err := decode(m.Env, &in); err != nil {
-			return err
+		if !decodeInto(m.Env, &in, plainIn) { // plain.go
+			if err := decode(m.Env, &in); err != nil {
+				return err
+			}
 		}
 		name, out, err := run(ctx, m, in)
 		if err != nil {
@@ -144,13 +148,4 @@ func answerError(m *bus.Msg, err error) {
 		_ = m.ReplyError(context.WithoutCancel(m.Context()), err)
 	}
 	m.Done(err)
-}
-
-// withDeadline bounds ctx by the envelope's deadline, so a handler's own
-// work (a database query, say) stops when the requester stops waiting.
-func withDeadline(ctx context.Context, env *troupe.Envelope) (context.Context, context.CancelFunc) {
-	if env.Deadline.IsZero() {
-		return ctx, func() {}
-	}
-	return context.WithDeadline(ctx, env.Deadline)
 }

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/internal/limit"
 )
 
 // Config configures a Service.
@@ -55,6 +58,16 @@ type Config struct {
 	// service's circuit breakers, on the goroutine whose request caused
 	// it. It must not block; a node turns these into alarms.
 	OnBreaker func(BreakerEvent)
+
+	// Limit bounds the messages each handler of the instance handles at
+	// once and the queue before it (troupe.LimitPolicy); a zero field
+	// means its default: DefaultConcurrency, DefaultQueue, DefaultMaxWait.
+	// A message that cannot be handled in time is shed at once instead of
+	// timing out.
+	Limit troupe.LimitPolicy
+	// Limits holds per-message policies, by Name, field by field over
+	// Limit.
+	Limits []troupe.LimitPolicy
 }
 
 // A Service is one instance of a service: its handlers and, once started, its
@@ -70,8 +83,10 @@ type Service struct {
 	sys      *actor.System
 	top      actor.PID // the service's supervisor
 	reqs     actor.PID // the request supervisor (simple_one_for_one)
+	idle     idleWorkers
 	log      *slog.Logger
 	decls    []declared // typed endpoints and events, for Check (endpoint.go)
+	instance string     // from Start on
 
 	out     atomic.Pointer[outgoing] // the calling side, while started
 	targets []*target                // the services it calls, by name, from Start on
@@ -85,11 +100,13 @@ const (
 	stopped
 )
 
-// entry is one registered handler: the name it receives and the Handler,
-// interceptors included, that decodes, calls the user's handler and answers.
+// entry is one registered handler: the name it receives, the Handler,
+// interceptors included, that decodes, calls the user's handler and answers,
+// and the limit in front of it (nil when off).
 type entry struct {
 	name      string
 	h         Handler
+	lim       *limit.Limiter
 	sensitive []string // payload fields crash reports leave out (MessageDecl.Sensitive)
 }
 
@@ -130,7 +147,7 @@ func (s *Service) register(name string, h Handler) error {
 	if err := troupe.ValidName(name); err != nil {
 		return fmt.Errorf("service %s: handle: %w", s.cfg.Name, err)
 	}
-	e := &entry{name: name, h: chainHandler(h, s.cfg.Middleware)}
+	e := &entry{name: name, h: chainHandler(h, s.cfg.Middleware), lim: s.limitFor(name)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range s.handlers {
@@ -189,7 +206,7 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 				Strategy: actor.SimpleOneForOne,
 				Children: []actor.ChildSpec{{
 					Name:    "request",
-					New:     func(arg any) actor.Behavior { return arg.(*job) },
+					New:     func(arg any) actor.Behavior { return arg.(*worker) },
 					Restart: actor.Temporary,
 				}},
 			},
@@ -216,7 +233,7 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 	}
 	out.client = client
 	out.invoke = s.invoker(client)
-	s.sys, s.top, s.reqs, s.client = sys, top, children[0].PID, client
+	s.sys, s.top, s.reqs, s.client, s.instance = sys, top, children[0].PID, client, instance
 	// The calling side first: a handler may call out as soon as it is
 	// subscribed.
 	s.targets = targets
@@ -269,53 +286,174 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	err := client.Leave(ctx)
+	// The messages waiting in the handlers' limits were delivered: they
+	// have their turn (no more arrive), and they are handled and answered
+	// before the tree stops (within ctx; the tree's stop then abandons what
+	// is left).
+	for _, e := range s.entries() {
+		if derr := e.lim.Drain(ctx); derr != nil {
+			err = errors.Join(err, derr)
+			break
+		}
+	}
 	if serr := actor.Stop(ctx, top); serr != nil && !errors.Is(serr, actor.ErrNoProcess) {
 		err = errors.Join(err, serr)
 	}
 	err = errors.Join(err, client.Close())
+	for _, e := range s.entries() {
+		e.lim.Close() // what still waits is shed
+	}
 	if err != nil {
 		return fmt.Errorf("service %s: stop: %w", s.cfg.Name, err)
 	}
 	return nil
 }
 
-// dispatch runs e for m in a new request process, a temporary child of the
-// request supervisor started on this goroutine (actor.SpawnChild: no round
-// trip to the supervisor). It is called on the transport's delivery path and
-// returns once the process has the message.
+// entries returns the registered handlers.
+func (s *Service) entries() []*entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.handlers)
+}
+
+// dispatch hands m to e's limit: when its turn comes (at once, while fewer
+// than the limit's concurrency are in progress), e runs for m in a request
+// process; when it cannot come in time, m is shed. It is called on the
+// transport's delivery path and returns at once: no goroutine waits for a
+// turn.
 func (s *Service) dispatch(e *entry, m *bus.Msg) {
-	j := &job{e: e, m: m, log: s.log}
-	pid, err := actor.SpawnChild(s.reqs, j)
-	if err == nil {
-		err = actor.Send(pid, j)
+	if e.lim == nil {
+		s.run(e, m, time.Time{})
+		return
 	}
-	if err != nil {
-		j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name), Err: err})
+	if e.lim.TryAcquire() { // no closures on the way of most messages
+		s.run(e, m, time.Now())
+		return
 	}
+	e.lim.Do(m.Env.Deadline, func() { s.run(e, m, time.Now()) }, func(err error) { shed(m, err, s) })
 }
 
-// job is one delivered message and the process that handles it: it is both
-// the child's behaviour and the message the child receives, so a crash while
-// handling it reaches Crashed.
-type job struct {
-	e   *entry
-	m   *bus.Msg
-	log *slog.Logger
+// run runs e for m, whose turn came at start, in a request process: an idle
+// one of the service's (a process that handled an earlier message and is
+// waiting for the next), or a new temporary child of the request supervisor
+// started on this goroutine (actor.SpawnChild: no round trip to the
+// supervisor). It returns once the process has the message.
+func (s *Service) run(e *entry, m *bus.Msg, start time.Time) {
+	j := jobs.Get().(*job)
+	j.e, j.m, j.log, j.start = e, m, s.log, start
+	for range 2 {
+		w := s.idle.get()
+		if w == nil {
+			w = &worker{s: s}
+			pid, err := actor.SpawnChild(s.reqs, w)
+			if err != nil {
+				j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name), Err: err})
+				j.finish()
+				return
+			}
+			w.self = pid
+		}
+		if err := actor.Send(w.self, j); err == nil {
+			return
+		}
+		// An idle worker stopped meanwhile (the service stops): try a
+		// new one once.
+	}
+	j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name)})
+	j.finish()
 }
 
-var (
-	_ actor.Behavior      = (*job)(nil)
-	_ actor.CrashObserver = (*job)(nil)
-)
+// maxIdleWorkers bounds the request processes a service keeps waiting for
+// work; a busier moment starts more, which exit once they find the pool
+// full.
+const maxIdleWorkers = 256
 
-// Receive handles the job and ends the process.
-func (j *job) Receive(ctx *actor.Context, msg any) {
-	if msg != j {
+// worker is a request process. It handles one message at a time, each in
+// the process it runs in (a crash ends the process, and so only that
+// message), and, once a handler has returned, goes back to the service's
+// idle workers for the next message, saving the start of a process per
+// message. A worker that a handler crashed is never used again: the next
+// message gets another.
+type worker struct {
+	s    *Service
+	self actor.PID
+}
+
+var _ actor.Behavior = (*worker)(nil)
+
+// Receive handles a job, then waits for the next one or exits.
+func (w *worker) Receive(ctx *actor.Context, msg any) {
+	j, ok := msg.(*job)
+	if !ok {
 		return
 	}
 	serve(j.e.h, j.m)
-	ctx.Stop(nil)
+	j.finish()
+	*j = job{} // a job that crashed never gets here, and is not reused
+	jobs.Put(j)
+	if !w.s.idle.put(w) {
+		ctx.Stop(nil)
+	}
 }
+
+// jobs recycles jobs: a job lives from its delivery to the end of its
+// handler, and nothing outside the service holds it.
+var jobs = sync.Pool{New: func() any { return new(job) }}
+
+// idleWorkers is a service's request processes waiting for work, newest
+// first (its stack is still warm).
+type idleWorkers struct {
+	mu   sync.Mutex
+	free []*worker
+}
+
+func (p *idleWorkers) get() *worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.free)
+	if n == 0 {
+		return nil
+	}
+	w := p.free[n-1]
+	p.free[n-1] = nil
+	p.free = p.free[:n-1]
+	return w
+}
+
+func (p *idleWorkers) put(w *worker) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) >= maxIdleWorkers {
+		return false
+	}
+	p.free = append(p.free, w)
+	return true
+}
+
+// job is one delivered message for a worker to handle. It is the message the
+// worker receives, so that a crash while handling it reaches Crashed.
+type job struct {
+	e     *entry
+	m     *bus.Msg
+	log   *slog.Logger
+	start time.Time // when its turn came
+}
+
+// finish gives the job's slot back to its handler's limit. It is called once:
+// after the handler returned, after it crashed, or when no process could
+// take the job.
+func (j *job) finish() {
+	if j.e == nil || j.e.lim == nil {
+		return
+	}
+	d := j.m.Env.Deadline
+	j.e.lim.Done(j.start, !d.IsZero() && time.Now().After(d))
+}
+
+var (
+	_ actor.CrashObserver = (*job)(nil)
+	_ actor.Describer     = (*job)(nil)
+)
 
 // Crashed answers the requester with the incident of the crash report and
 // hands a durable message back for redelivery.
@@ -326,6 +464,7 @@ func (j *job) Crashed(ce *actor.CrashError) {
 		Incident: ce.Incident,
 		Err:      ce,
 	})
+	j.finish()
 }
 
 // fail answers with err (if the message expects an answer) and settles the
@@ -350,6 +489,22 @@ func (j *job) String() string {
 		user = " for user " + env.Principal.ID
 	}
 	return fmt.Sprintf("%s %s from %s%s (id %s): %s", env.Kind, env.Name, env.Sender, user, env.ID, troupe.Redact(env.Payload, j.e.sensitive))
+}
+
+// Describe tells a crash report what the crashed process was handling: the
+// bus message (its kind and name, not this internal type), and the service
+// instance, activity and trace it belongs to.
+func (j *job) Describe() actor.Description {
+	env := j.m.Env
+	attrs := make([]slog.Attr, 0, 6)
+	if m, ok := bus.MemberFrom(j.m.Context()); ok {
+		attrs = append(attrs, slog.String("service", m.Service), slog.String("instance", m.Instance))
+	}
+	attrs = append(attrs, slog.String("name", env.Name), slog.String("activity", env.ActivityID))
+	if tp := env.Headers[bus.HeaderTraceParent]; len(tp) == 55 {
+		attrs = append(attrs, slog.String("trace_id", tp[3:35]))
+	}
+	return actor.Description{Type: string(env.Kind) + " " + env.Name, Text: j.String(), Attrs: attrs}
 }
 
 func randomSuffix() string {

@@ -60,6 +60,7 @@ func (s *syncBuffer) String() string {
 type started struct {
 	gateway string // the gateway's URL, without the trailing slash
 	nats    string // the embedded NATS server's URL
+	admin   string // the admin listener's URL (the dashboard), with the trailing slash
 	logs    *syncBuffer
 }
 
@@ -95,6 +96,9 @@ func startRun(t *testing.T, args ...string) started {
 		}
 		if rest, ok := strings.CutPrefix(line, "nats listening on "); ok {
 			st.nats, _, _ = strings.Cut(rest, " ")
+		}
+		if rest, ok := strings.CutPrefix(line, "admin listening on "); ok {
+			st.admin, _, _ = strings.Cut(rest, " ")
 		}
 		if strings.HasPrefix(line, "ready: ") {
 			go func() { _, _ = io.Copy(io.Discard, pr) }()
@@ -232,15 +236,39 @@ func checkTodo(t *testing.T, url string) {
 	}
 }
 
-// signUp signs name up on the pages, as a browser does, makes an API token
-// on the tokens page, and returns it with the id of the user's first list.
-func signUp(t *testing.T, url, name string) (token, list string) {
+// signedIn signs name up on the pages, as a browser does, and returns a
+// client that holds the session cookie.
+func signedIn(t testing.TB, url, name string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.PostForm(url+"/signup", neturl.Values{"name": {name}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("POST /signup: %d %.300s", resp.StatusCode, b)
+	}
+	return c
+}
+
+// signUp signs name up on the pages, as a browser does, makes an API token
+// on the tokens page, and returns it with the id of the user's first list.
+func signUp(t testing.TB, url, name string) (token, list string) {
+	t.Helper()
+	return signUpAt(t, url, url, name)
+}
+
+// signUpAt is signUp with the pages at one address and the REST API at
+// another (separate web and gateway processes).
+func signUpAt(t testing.TB, pages, api, name string) (token, list string) {
+	t.Helper()
+	c := signedIn(t, pages, name)
 	form := func(path string, v neturl.Values) string {
 		t.Helper()
-		resp, err := c.PostForm(url+path, v)
+		resp, err := c.PostForm(pages+path, v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,14 +279,13 @@ func signUp(t *testing.T, url, name string) (token, list string) {
 		}
 		return string(b)
 	}
-	form("/signup", neturl.Values{"name": {name}, "password": {"correct horse battery"}})
 	page := form("/tokens", neturl.Values{"name": {"test"}})
 	m := regexp.MustCompile(`<code class="secret">([^<]+)</code>`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("the tokens page shows no new token:\n%.500s", page)
 	}
 	token = m[1]
-	_, lists := call(t, token, "GET", url+"/api/lists", "")
+	_, lists := call(t, token, "GET", api+"/api/lists", "")
 	ls, _ := lists["lists"].([]any)
 	if len(ls) == 0 {
 		t.Fatalf("%s has no list: %v", name, lists)
@@ -267,7 +294,7 @@ func signUp(t *testing.T, url, name string) (token, list string) {
 }
 
 // call sends a REST request with an API token and decodes the reply.
-func call(t *testing.T, token, method, url, body string) (int, map[string]any) {
+func call(t testing.TB, token, method, url, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if body != "" {

@@ -1,6 +1,5 @@
 // Adapter: troupe (github.com/troupe-go/troupe/actor), from the working tree.
-// Workload definitions: /work/shared/bench/actorbench/README.md. Output:
-// "framework workload value unit".
+// Workload definitions: ../README.md. Output: "framework workload value unit".
 package main
 
 import (

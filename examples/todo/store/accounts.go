@@ -29,6 +29,9 @@ const (
 	MinUserNameBytes = 2
 	MaxUserNameBytes = 32
 	MaxTokenName     = 100 // runes
+	// MaxTokens is how many API tokens a user may have at once, so that
+	// their list (Accounts.Tokens) is one bounded page.
+	MaxTokens = 50
 )
 
 // Accounts keeps the app's users, their sessions and API tokens, and who may
@@ -58,12 +61,13 @@ type Accounts interface {
 	DeleteSession(ctx context.Context, secret []byte) error
 
 	// CreateToken records an API token of user named name whose secret
-	// hashes to secret.
+	// hashes to secret; a conflict error if user has MaxTokens already.
 	CreateToken(ctx context.Context, user, name string, secret []byte) (Token, error)
 	// TokenUser returns the user of the API token whose secret hashes to
 	// secret, or a not_found error.
 	TokenUser(ctx context.Context, secret []byte) (User, error)
-	// Tokens returns the API tokens of user, oldest first.
+	// Tokens returns the API tokens of user, oldest first: at most
+	// MaxTokens, so one page.
 	Tokens(ctx context.Context, user string) ([]Token, error)
 	// DeleteToken deletes user's token id; not_found if user has no such
 	// token.
@@ -71,11 +75,14 @@ type Accounts interface {
 
 	// CreateListFor makes a list owned by user.
 	CreateListFor(ctx context.Context, user, name string) (List, error)
-	// ListsFor returns the lists user owns, then those shared with it,
-	// each in the order they were created: the user's first list first.
-	ListsFor(ctx context.Context, user string) ([]List, error)
-	// ListFor returns list id if user owns it or it was shared with it,
-	// else a not_found error (the same as for a list that does not exist).
+	// ListsFor returns one page of the lists user may see: those it owns,
+	// then those shared with it, each in the order they were created, so
+	// that the user's first list comes first. Its cursors are those of
+	// Lists (CheckPage), each page costs the same however deep it is.
+	ListsFor(ctx context.Context, user string, p Page) (ListsPage, error)
+	// ListFor returns list id, with its change number (List.Seq), if user
+	// owns it or it was shared with it, else a not_found error (the same
+	// as for a list that does not exist).
 	ListFor(ctx context.Context, user, id string) (List, error)
 	// ShareList lets the user named with see and change list id, which
 	// owner must own (else not_found); sharing twice is no error.
@@ -105,6 +112,17 @@ func NormalizeUserName(s string) (string, error) {
 // most MaxTokenName runes long.
 func NormalizeTokenName(s string) (string, error) {
 	return normalizeText("name", s, MaxTokenName)
+}
+
+// SharedFrom is where the positions of the lists shared with a user start
+// in ListsFor's cursors: a position below it is a row of the user's own
+// lists, one above it SharedFrom plus a row of those shared with it.
+// Implementations of Accounts use it.
+const SharedFrom = int64(1) << 62
+
+// TooManyTokens is the conflict error of a user's MaxTokens+1st token.
+func TooManyTokens() error {
+	return troupe.Errorf(troupe.CodeConflict, "tokens: a user may have at most %d; delete one first", MaxTokens)
 }
 
 // UserNotFound is the not_found error of an unknown user name.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -35,6 +36,9 @@ type List struct {
 	// for a list that belongs to nobody, as the store's first, which only
 	// CreateList and Lists see.
 	Owner string `json:"owner,omitempty"`
+	// Seq is the number of changes to the list's todos so far, as
+	// [Store.Lists] or [Store.GetList] read it (see Changes).
+	Seq uint64 `json:"-"`
 }
 
 // A Todo is one item of a list.
@@ -50,6 +54,10 @@ type Todo struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Version   int64     `json:"version"`
+	// ListSeq is the change number of the Create, Update or Delete that
+	// returned the todo in its list (see Changes); 0 from Get, and from a
+	// Create that an idempotency key made a no-op.
+	ListSeq uint64 `json:"-"`
 }
 
 // NewTodo is what [Store.Create] needs to make a todo.
@@ -110,13 +118,107 @@ type Counts struct {
 	Total     int `json:"total"`
 }
 
-// A Listing is what [Store.List] returns: the todos that passed the filter,
-// in the order they were created, and the counts of the whole list.
+// A Listing is what [Store.List] returns: one page of the todos that passed
+// the filter, in the order they were created, the counts of the whole list,
+// and the cursor of the next page.
 type Listing struct {
 	Todos  []Todo `json:"todos"`
 	Counts Counts `json:"counts"`
+	// Seq is the list's change number the listing shows the state after.
+	Seq uint64 `json:"-"`
+	// Next is the cursor of the page after this one (give it back in
+	// [Page.Cursor]), or "" if this page is the last.
+	Next string `json:"next,omitempty"`
 }
 
+// A ListsPage is what [Store.Lists] returns: one page of the lists, in the
+// order they were created, and the cursor of the next page.
+type ListsPage struct {
+	Lists []List `json:"lists"`
+	// Next is the cursor of the page after this one, or "" if this page is
+	// the last.
+	Next string `json:"next,omitempty"`
+}
+
+// Paging: a listing returns at most this many items per page.
+const (
+	DefaultLimit = 50  // the page size when Page.Limit is zero
+	MaxLimit     = 200 // the largest Page.Limit
+)
+
+// Page selects one page of a listing: at most Limit items, starting after
+// the item that Cursor names. The zero value is the first page of
+// [DefaultLimit] items.
+//
+// Pages are keyset pages: a cursor names the last item of the page before,
+// so an item created or deleted meanwhile neither shifts nor repeats the
+// items of later pages, and a page costs the same however deep it is. A
+// cursor is opaque: give back the Next of the listing before, unchanged.
+type Page struct {
+	// Limit is the page size, 1 to MaxLimit; zero means DefaultLimit.
+	Limit int `json:"limit,omitempty"`
+	// Cursor is "" for the first page, else the Next of the page before.
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// cursorPrefix starts every cursor, so that one from another version of the
+// encoding is refused rather than misread.
+const cursorPrefix = "c1."
+
+// maxCursorBytes bounds the cursors a store decodes.
+const maxCursorBytes = 40
+
+// CheckPage returns the page size of p and the position its cursor names
+// (zero for the first page), or a bad_request error for a limit out of
+// range or a cursor that no store made. Implementations of Store call it.
+func CheckPage(p Page) (limit int, after int64, err error) {
+	switch {
+	case p.Limit == 0:
+		limit = DefaultLimit
+	case p.Limit < 0 || p.Limit > MaxLimit:
+		return 0, 0, troupe.Errorf(troupe.CodeBadRequest, "limit: must be 1 to %d, not %d", MaxLimit, p.Limit)
+	default:
+		limit = p.Limit
+	}
+	if p.Cursor == "" {
+		return limit, 0, nil
+	}
+	bad := troupe.Errorf(troupe.CodeBadRequest, "cursor: %q is not a cursor of this listing; give back the next of the page before", truncate(p.Cursor, 40))
+	rest, ok := strings.CutPrefix(p.Cursor, cursorPrefix)
+	if !ok || len(p.Cursor) > maxCursorBytes || rest == "" {
+		return 0, 0, bad
+	}
+	after, err = strconv.ParseInt(rest, 36, 64)
+	if err != nil || after <= 0 || strconv.FormatInt(after, 36) != rest {
+		return 0, 0, bad
+	}
+	return limit, after, nil
+}
+
+// Cursor returns the cursor that names position pos (a store's row
+// sequence number, positive) for [Page.Cursor].
+func Cursor(pos int64) string {
+	return cursorPrefix + strconv.FormatInt(pos, 36)
+}
+
+// Cleared is what [Store.ClearCompleted] returns: how many todos it
+// deleted, and the change number of the deletion (0 if it deleted none).
+type Cleared struct {
+	Count int
+	Seq   uint64
+}
+
+// # Changes
+//
+// Every change to a list's todos (a create, an update, a delete, a clear)
+// takes the list's next change number, in the same transaction, so that the
+// numbers of one list follow the order the database applied the changes in,
+// whichever process made them; a listing says which change number it shows
+// the state after. Followers of a list (the web pages' live updates) use them
+// to order events and to see a gap. Epoch names the database's numbering: it
+// stays the same for the database's life, so two services over one database
+// agree on both.
+//
 // Store keeps lists and their todos. Implementations are safe for concurrent
 // use. Their errors are *troupe.Error values: bad_request for invalid input
 // (nothing is changed), not_found for unknown list or todo ids, conflict for
@@ -129,9 +231,14 @@ type Store interface {
 
 	// CreateList makes a new, empty list.
 	CreateList(ctx context.Context, name string) (List, error)
-	// Lists returns every list in the order they were created, the
-	// default list first.
-	Lists(ctx context.Context) ([]List, error)
+	// Lists returns one page of all the lists in the order they were
+	// created, the default list first, whoever owns them: an operator's
+	// view. What a user sees is Accounts.ListsFor; the todo service
+	// checks Accounts.ListFor before every call below that names a list
+	// or a todo, so that another user's list is not found.
+	Lists(ctx context.Context, p Page) (ListsPage, error)
+	// GetList returns one list.
+	GetList(ctx context.Context, id string) (List, error)
 	// DeleteList deletes a list and all its todos. The default list cannot
 	// be deleted.
 	DeleteList(ctx context.Context, id string) error
@@ -140,16 +247,20 @@ type Store interface {
 	Create(ctx context.Context, t NewTodo) (Todo, error)
 	// Get returns one todo.
 	Get(ctx context.Context, id string) (Todo, error)
-	// List returns the todos of a list that pass the filter and the
-	// counts of the list.
-	List(ctx context.Context, listID string, f Filter) (Listing, error)
+	// List returns one page of the todos of a list that pass the filter,
+	// and the counts of the list. Its cost does not grow with the list:
+	// the counts are kept as the todos change, not counted.
+	List(ctx context.Context, listID string, f Filter, p Page) (Listing, error)
 	// Update changes a todo's title and/or completion; see [Patch].
 	Update(ctx context.Context, id string, p Patch) (Todo, error)
-	// Delete deletes a todo.
-	Delete(ctx context.Context, id string) error
+	// Delete deletes a todo and returns it as it was, with the change
+	// number of its deletion.
+	Delete(ctx context.Context, id string) (Todo, error)
 	// ClearCompleted deletes the completed todos of a list and returns how
 	// many it deleted.
-	ClearCompleted(ctx context.Context, listID string) (int, error)
+	ClearCompleted(ctx context.Context, listID string) (Cleared, error)
+	// Epoch names the database's change numbering (see Changes).
+	Epoch() string
 
 	// Close releases the database. Calls after Close fail.
 	Close() error

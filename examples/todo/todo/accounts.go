@@ -304,7 +304,7 @@ func (t *server) listShare(ctx context.Context, req ShareList) (Shared, error) {
 	}
 	if l, err := t.st.ListFor(ctx, u.ID, req.List); err == nil && u.ID != p.ID {
 		// The user it is shared with sees it appear in their open pages.
-		t.publish(ctx, ListCreated, Event{Kind: KindListShared, List: l.ID, Epoch: t.epoch, ListInfo: &l, User: u.ID})
+		t.publish(ctx, ListCreated, Event{Kind: KindListShared, List: l.ID, Epoch: t.st.Epoch(), ListInfo: &l, User: u.ID})
 	}
 	return Shared{List: req.List, User: u}, nil
 }

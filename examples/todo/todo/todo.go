@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"time"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
@@ -52,7 +52,7 @@ const (
 // calls them, so the two cannot disagree on a type; both check them against
 // the manifest when they start (service.Check).
 var (
-	ListAll    = service.Endpoint[struct{}, Lists]{Name: MsgListAll, Reply: ReplyLists}
+	ListAll    = service.Endpoint[ListLists, Lists]{Name: MsgListAll, Reply: ReplyLists}
 	ListCreate = service.Endpoint[CreateList, store.List]{Name: MsgListCreate, Reply: ReplyList}
 	List       = service.Endpoint[ListTodos, Listing]{Name: MsgList, Reply: ReplyListing}
 	Get        = service.Endpoint[TodoRef, store.Todo]{Name: MsgGet, Reply: ReplyTodo}
@@ -82,6 +82,25 @@ var Receives = append([]string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCr
 // declaration (its sends) and for the services that follow it.
 var Events = []string{EventCreated, EventUpdated, EventDeleted, EventCleared, EventListCreated}
 
+// Limits are the service's receiving-side limits (service.Config.Limits),
+// applied when its Config sets none: the store does its reads through a few
+// connections (four for SQLite) and the writes to one list one at a time
+// (each takes the list's next change number), so more requests in progress
+// would only wait inside it, unseen; they wait in the limit's queue instead,
+// where one that cannot be served in time (100 ms for a read, 500 ms for a
+// write, which takes a disk flush) is shed with an unavailable error at once
+// instead of timing out. The other messages keep the SDK's defaults.
+var Limits = []troupe.LimitPolicy{
+	{Name: MsgList, Concurrency: 8, Queue: 64},
+	{Name: MsgGet, Concurrency: 8, Queue: 64},
+	{Name: MsgListAll, Concurrency: 8, Queue: 64},
+	{Name: MsgCreate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgUpdate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgDelete, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgClear, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgListCreate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+}
+
 // Options configure the service.
 type Options struct {
 	// Store keeps the lists and todos. Required. The service does not close
@@ -103,8 +122,11 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if cfg.Limits == nil {
+		cfg.Limits = Limits
+	}
 	s := service.New(cfg)
-	t := &server{st: opt.Store, svc: s, log: opt.Logger, epoch: troupe.NewID(), seq: map[string]uint64{}}
+	t := &server{st: opt.Store, svc: s, log: opt.Logger}
 	errs := []error{
 		ListAll.Handle(s, t.listAll),
 		ListCreate.Handle(s, t.listCreate),
@@ -133,30 +155,26 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	return s, nil
 }
 
-// server holds the handlers' state.
+// server holds the handlers' state. It has no lock: the store numbers each
+// change of a list in the change's own transaction (store.Store, "Changes"),
+// so that events and listings carry the database's order, the same for every
+// instance of the service; writes to different lists run in parallel.
 type server struct {
 	st  store.Store
 	svc *service.Service
 	log *slog.Logger
-
-	// mu orders writes (with their sequence numbers and events) against
-	// each other and against listings, so that a listing's sequence number
-	// describes exactly the state it shows.
-	mu    sync.RWMutex
-	epoch string
-	seq   map[string]uint64 // list id → changes since start
 }
 
-func (t *server) listAll(ctx context.Context, _ struct{}) (Lists, error) {
+func (t *server) listAll(ctx context.Context, req ListLists) (Lists, error) {
 	p, err := user(ctx)
 	if err != nil {
 		return Lists{}, err
 	}
-	ls, err := t.st.ListsFor(ctx, p.ID)
+	ls, err := t.st.ListsFor(ctx, p.ID, store.Page{Limit: int(req.Limit), Cursor: req.Cursor})
 	if err != nil {
 		return Lists{}, err
 	}
-	return Lists{Lists: ls}, nil
+	return Lists{Lists: ls.Lists, Next: ls.Next}, nil
 }
 
 func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, error) {
@@ -164,13 +182,11 @@ func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, er
 	if err != nil {
 		return store.List{}, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	l, err := t.st.CreateListFor(ctx, p.ID, req.Name)
 	if err != nil {
 		return store.List{}, err
 	}
-	t.publish(ctx, ListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.epoch, ListInfo: &l, User: p.ID})
+	t.publish(ctx, ListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.st.Epoch(), ListInfo: &l, User: p.ID})
 	return l, nil
 }
 
@@ -189,23 +205,28 @@ func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	if err != nil {
 		return Listing{}, err
 	}
+	page := store.Page{Limit: int(req.Limit), Cursor: req.Cursor}
+	if _, _, err := store.CheckPage(page); err != nil {
+		return Listing{}, err
+	}
 	l, err := t.findList(ctx, req.List)
 	if err != nil {
 		return Listing{}, err
 	}
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if req.Epoch != "" && req.Epoch == t.epoch && uint64(req.Seq) == t.seq[req.List] {
-		return Listing{List: l, Filter: f, Epoch: t.epoch, Seq: uint64(req.Seq), NotModified: true}, nil
+	epoch := t.st.Epoch()
+	// l.Seq was read with the list: if the caller has that change, it has
+	// everything up to it.
+	if req.Epoch != "" && req.Epoch == epoch && uint64(req.Seq) == l.Seq {
+		return Listing{List: l, Filter: f, Epoch: epoch, Seq: l.Seq, NotModified: true}, nil
 	}
-	lst, err := t.st.List(ctx, req.List, f)
+	lst, err := t.st.List(ctx, req.List, f, page)
 	if err != nil {
 		return Listing{}, err
 	}
 	if lst.Todos == nil {
 		lst.Todos = []store.Todo{}
 	}
-	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Epoch: t.epoch, Seq: t.seq[req.List]}, nil
+	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Next: lst.Next, Epoch: epoch, Seq: lst.Seq}, nil
 }
 
 // getIn returns todo id if it belongs to list and the user may see list.
@@ -238,13 +259,13 @@ func (t *server) create(ctx context.Context, req CreateTodo) (store.Todo, error)
 	if env := bus.EnvelopeFrom(ctx); env != nil {
 		nt.IdempotencyKey = env.ID
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	td, err := t.st.Create(ctx, nt)
 	if err != nil {
 		return store.Todo{}, err
 	}
-	t.changed(ctx, TodoCreated, Event{Kind: KindCreated, List: td.ListID, Todo: &td})
+	if td.ListSeq != 0 { // 0: a redelivered create, already made and told
+		t.changed(ctx, TodoCreated, td.ListSeq, Event{Kind: KindCreated, List: td.ListID, Todo: &td})
+	}
 	return td, nil
 }
 
@@ -258,8 +279,6 @@ func (t *server) update(ctx context.Context, req UpdateTodo) (store.Todo, error)
 	if err != nil {
 		return store.Todo{}, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	before, err := t.getIn(ctx, req.List, req.ID)
 	if err != nil {
 		return store.Todo{}, err
@@ -268,22 +287,22 @@ func (t *server) update(ctx context.Context, req UpdateTodo) (store.Todo, error)
 	if err != nil {
 		return store.Todo{}, err
 	}
-	t.changed(ctx, TodoUpdated, Event{Kind: KindUpdated, List: td.ListID, Todo: &td, WasCompleted: before.Completed})
+	// WasCompleted is as this instance read it before: a concurrent update
+	// may have changed it in between; followers recount on a gap.
+	t.changed(ctx, TodoUpdated, td.ListSeq, Event{Kind: KindUpdated, List: td.ListID, Todo: &td, WasCompleted: before.Completed})
 	return td, nil
 }
 
 func (t *server) delete(ctx context.Context, req TodoRef) (Deleted, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	before, err := t.getIn(ctx, req.List, req.ID)
+	if _, err := t.getIn(ctx, req.List, req.ID); err != nil {
+		return Deleted{}, err
+	}
+	gone, err := t.st.Delete(ctx, req.ID)
 	if err != nil {
 		return Deleted{}, err
 	}
-	if err := t.st.Delete(ctx, req.ID); err != nil {
-		return Deleted{}, err
-	}
-	t.changed(ctx, TodoDeleted, Event{Kind: KindDeleted, List: before.ListID, Todo: &before, WasCompleted: before.Completed})
-	return Deleted{List: before.ListID, ID: before.ID}, nil
+	t.changed(ctx, TodoDeleted, gone.ListSeq, Event{Kind: KindDeleted, List: gone.ListID, Todo: &gone, WasCompleted: gone.Completed})
+	return Deleted{List: gone.ListID, ID: gone.ID}, nil
 }
 
 func (t *server) clear(ctx context.Context, req ClearTodos) (Cleared, error) {
@@ -293,23 +312,20 @@ func (t *server) clear(ctx context.Context, req ClearTodos) (Cleared, error) {
 	if _, err := t.findList(ctx, req.List); err != nil {
 		return Cleared{}, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n, err := t.st.ClearCompleted(ctx, req.List)
+	c, err := t.st.ClearCompleted(ctx, req.List)
 	if err != nil {
 		return Cleared{}, err
 	}
-	if n > 0 {
-		t.changed(ctx, TodoCleared, Event{Kind: KindCleared, List: req.List, Cleared: n})
+	if c.Count > 0 {
+		t.changed(ctx, TodoCleared, c.Seq, Event{Kind: KindCleared, List: req.List, Cleared: c.Count})
 	}
-	return Cleared{List: req.List, Cleared: n}, nil
+	return Cleared{List: req.List, Cleared: c.Count}, nil
 }
 
-// changed numbers a change of ev.List and publishes it. t.mu is held.
-func (t *server) changed(ctx context.Context, e service.Event[Event], ev Event) {
-	t.seq[ev.List]++
-	ev.Seq = t.seq[ev.List]
-	ev.Epoch = t.epoch
+// changed publishes the event of the change numbered seq of ev.List.
+func (t *server) changed(ctx context.Context, e service.Event[Event], seq uint64, ev Event) {
+	ev.Seq = seq
+	ev.Epoch = t.st.Epoch()
 	t.publish(ctx, e, ev)
 }
 

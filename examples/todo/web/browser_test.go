@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
+	"github.com/troupe-go/troupe/examples/todo/store"
 )
 
 // browserPath returns the Chromium to drive, or skips the test when there
@@ -213,6 +214,76 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		t.Errorf("tab 2 reloaded to catch up")
 	}
 	shot(t, tab2, d.dir, "tab2-caught-up")
+}
+
+// logIn logs a user in on the login page: the browser has their session
+// cookie from then on.
+func (d driver) logIn(tab context.Context, base, name, password string) {
+	d.t.Helper()
+	d.step(tab, "log "+name+" in", chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), name),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Submit(chromedp.CSS(`form`)))
+	d.step(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".userbar .who")?.textContent === `+fmt.Sprintf("%q", name), every),
+		live)
+}
+
+// TestBrowserPagesFollowLiveUpdates: a list longer than a page, one tab on
+// its first page and one on its last; a todo added elsewhere appears on the
+// last page only, a todo of the first page completed elsewhere changes
+// there only, and both keep the counts of the whole list.
+func TestBrowserPagesFollowLiveUpdates(t *testing.T) {
+	path := browserPath(t)
+	a := apptest.Start(t, apptest.Options{})
+	u := a.SignUp(t, "ann")
+	ctx := t.Context()
+	var first store.Todo
+	for i := range store.DefaultLimit + 2 {
+		td, err := a.Store.Create(ctx, store.NewTodo{ListID: u.List, Title: fmt.Sprintf("todo %02d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = td
+		}
+	}
+	d := driver{t: t, dir: artifacts(t)}
+	tab1 := newBrowser(t, path)
+	tab2 := newTab(t, tab1)
+	step := d.step
+	d.logIn(tab1, a.Server.URL, "ann", apptest.Password)
+	count := `document.querySelectorAll("li.todo").length`
+	step(tab1, "open the first page", chromedp.Navigate(a.Server.URL+"/"), live,
+		chromedp.Poll[chromedp.Void](count+` === `+fmt.Sprint(store.DefaultLimit), every))
+	next, err := chromedp.Run(tab1, chromedp.Evaluate[string](`document.querySelector("a.next-page").href`))
+	if err != nil {
+		t.Fatalf("the first page has no link to the next: %v", err)
+	}
+	step(tab2, "open the last page", chromedp.Navigate(next), live,
+		chromedp.Poll[chromedp.Void](count+` === 2 && document.getElementById("app").dataset.last === "true"`, every))
+
+	// A new todo belongs to the last page.
+	if code, m := call(t, u, "POST", a.Server.URL+"/api/lists/"+u.List+"/todos", `{"title": "newest"}`); code != 201 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	total := fmt.Sprint(store.DefaultLimit + 3)
+	step(tab2, "see the new todo on the last page",
+		chromedp.Poll[chromedp.Void](count+` === 3 && document.querySelector("ul.todos").lastElementChild.querySelector(".title").textContent === "newest" && document.querySelector(".total-count").textContent === "`+total+`"`, every))
+	step(tab1, "count it on the first page, not show it",
+		chromedp.Poll[chromedp.Void](`document.querySelector(".total-count").textContent === "`+total+`"`, every))
+	if got, err := chromedp.Run(tab1, chromedp.Evaluate[int](count)); err != nil || got != store.DefaultLimit {
+		t.Errorf("the first page shows %d todos (%v), want %d: the new one is not on it", got, err, store.DefaultLimit)
+	}
+
+	// A todo of the first page, completed elsewhere.
+	if code, m := call(t, u, "PATCH", a.Server.URL+"/api/lists/"+u.List+"/todos/"+first.ID, `{"completed": true}`); code != 200 {
+		t.Fatalf("complete: %d %v", code, m)
+	}
+	step(tab1, "see it completed on the first page",
+		chromedp.Poll[chromedp.Void](`document.querySelector('li[data-id="`+first.ID+`"]')?.classList.contains("completed") && document.querySelector(".completed-count").textContent === "1"`, every))
+	step(tab2, "count it on the last page, not show it",
+		chromedp.Poll[chromedp.Void](`document.querySelector(".completed-count").textContent === "1" && !document.querySelector('li[data-id="`+first.ID+`"]')`, every))
 }
 
 // shot saves a screenshot of tab as name.png in dir and logs its path.

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,9 +137,28 @@ func (s *Store) CreateToken(ctx context.Context, user, name string, secret []byt
 	if !store.ValidSecret(secret) {
 		return store.Token{}, troupe.Errorf(troupe.CodeBadRequest, "token: malformed secret hash")
 	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return store.Token{}, s.wrap("create token", err)
+	}
+	defer tx.Rollback(context.Background())
+	// The user's row, locked, orders the user's token creations: the count
+	// below is exact.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, user); err != nil {
+		return store.Token{}, s.wrap("create token", err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM api_tokens WHERE user_id = $1`, user).Scan(&n); err != nil {
+		return store.Token{}, s.wrap("create token", err)
+	} else if n >= store.MaxTokens {
+		return store.Token{}, store.TooManyTokens()
+	}
 	tk := store.Token{ID: troupe.NewID(), Name: name, CreatedAt: store.Now()}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		tk.ID, user, tk.Name, secret, tk.CreatedAt); err != nil {
+		return store.Token{}, s.wrap("create token", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return store.Token{}, s.wrap("create token", err)
 	}
 	return tk, nil
@@ -226,39 +244,71 @@ func (s *Store) CreateListFor(ctx context.Context, user, name string) (store.Lis
 // visible is the condition that user ($2) may see a list.
 const visible = `(owner = $2 OR EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = lists.id AND m.user_id = $2))`
 
-func scanList(row pgx.Row) (store.List, error) {
+const listColumns = `lists.id, lists.name, lists.created_at, lists.owner, lists.changes`
+
+func scanList(row pgx.Row, extra ...any) (store.List, error) {
 	var l store.List
 	var owner *string
-	err := row.Scan(&l.ID, &l.Name, &l.CreatedAt, &owner)
+	var changes int64
+	err := row.Scan(append([]any{&l.ID, &l.Name, &l.CreatedAt, &owner, &changes}, extra...)...)
 	l.CreatedAt = l.CreatedAt.UTC()
+	l.Seq = uint64(changes)
 	if owner != nil {
 		l.Owner = *owner
 	}
 	return l, err
 }
 
-// ListsFor returns the lists a user may see.
-func (s *Store) ListsFor(ctx context.Context, user string) ([]store.List, error) {
+// ListsFor returns one page of the lists a user may see: its own (by the
+// index on owner), then those shared with it (by the members' index).
+func (s *Store) ListsFor(ctx context.Context, user string, p store.Page) (store.ListsPage, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return store.ListsPage{}, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at, owner FROM lists WHERE `+strings.ReplaceAll(visible, "$2", "$1")+` ORDER BY owner IS DISTINCT FROM $1, seq`, user)
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, err
 	}
-	defer rows.Close()
-	out := []store.List{}
-	for rows.Next() {
-		l, err := scanList(rows)
+	page := store.ListsPage{Lists: make([]store.List, 0, min(limit, 16))}
+	var last int64 // the position of the page's last list
+	// fill appends the rows of query (seq last) until the page is full; a
+	// row beyond it makes the cursor of the next page.
+	fill := func(base int64, query string, args ...any) error {
+		rows, err := s.pool.Query(ctx, query, append(args, limit-len(page.Lists)+1)...)
 		if err != nil {
-			return nil, s.wrap("lists", err)
+			return err
 		}
-		out = append(out, l)
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			l, err := scanList(rows, &seq)
+			if err != nil {
+				return err
+			}
+			if len(page.Lists) == limit {
+				page.Next = store.Cursor(last)
+				return nil
+			}
+			page.Lists = append(page.Lists, l)
+			last = base + seq
+		}
+		return rows.Err()
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("lists", err)
+	shared := int64(0)
+	if after < store.SharedFrom {
+		if err := fill(0, `SELECT `+listColumns+`, seq FROM lists WHERE owner = $1 AND seq > $2 ORDER BY seq LIMIT $3`, user, after); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+	} else {
+		shared = after - store.SharedFrom
 	}
-	return out, nil
+	if page.Next == "" {
+		if err := fill(store.SharedFrom, `SELECT `+listColumns+`, lists.seq FROM list_members m JOIN lists ON lists.id = m.list_id
+			WHERE m.user_id = $1 AND lists.seq > $2 ORDER BY lists.seq LIMIT $3`, user, shared); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+	}
+	return page, nil
 }
 
 // ListFor returns a list the user may see.
@@ -269,7 +319,7 @@ func (s *Store) ListFor(ctx context.Context, user, id string) (store.List, error
 	if !store.ValidID(id) {
 		return store.List{}, store.ListNotFound(id)
 	}
-	l, err := scanList(s.pool.QueryRow(ctx, `SELECT id, name, created_at, owner FROM lists WHERE id = $1 AND `+visible, id, user))
+	l, err := scanList(s.pool.QueryRow(ctx, `SELECT `+listColumns+` FROM lists WHERE id = $1 AND `+visible, id, user))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.List{}, store.ListNotFound(id)
 	} else if err != nil {

@@ -29,6 +29,7 @@ var migrations embed.FS
 type Store struct {
 	pool   *pgxpool.Pool
 	closed atomic.Bool
+	epoch  string // the database's change numbering (store_epoch)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -59,7 +60,40 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	if err := pool.QueryRow(ctx, `SELECT epoch FROM store_epoch`).Scan(&s.epoch); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", s.wrap("epoch", err))
+	}
 	return s, nil
+}
+
+// Epoch names the database's change numbering.
+func (s *Store) Epoch() string { return s.epoch }
+
+// nextChange takes the list's next change number, locking its row until the
+// transaction ends: the changes of one list are numbered, and applied, one
+// after the other; those of different lists do not wait for each other.
+// Every write locks the list before its todos, so two writes cannot
+// deadlock.
+func nextChange(ctx context.Context, tx pgx.Tx, listID string) (uint64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `UPDATE lists SET changes = changes + 1 WHERE id = $1 RETURNING changes`, listID).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, store.ListNotFound(listID)
+	}
+	return uint64(n), err
+}
+
+// listOf returns the list a todo is in, or a not_found error.
+func listOf(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, id string) (string, error) {
+	var list string
+	err := q.QueryRow(ctx, `SELECT list_id FROM todos WHERE id = $1`, id).Scan(&list)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", store.TodoNotFound(id)
+	}
+	return list, err
 }
 
 // migrate applies the embedded migrations not yet recorded in
@@ -190,25 +224,63 @@ func (s *Store) CreateList(ctx context.Context, name string) (store.List, error)
 	return l, nil
 }
 
-// Lists returns every list in creation order.
-func (s *Store) Lists(ctx context.Context) ([]store.List, error) {
+// Lists returns one page of the lists in creation order.
+func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return store.ListsPage{}, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at FROM lists ORDER BY seq`)
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, err
 	}
-	ls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.List, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, id, name, created_at, changes FROM lists WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit+1)
+	if err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
+	}
+	defer rows.Close()
+	page := store.ListsPage{Lists: make([]store.List, 0, min(limit, 16))}
+	var last int64
+	for rows.Next() {
 		var l store.List
-		err := row.Scan(&l.ID, &l.Name, &l.CreatedAt)
+		var seq, changes int64
+		if err := rows.Scan(&seq, &l.ID, &l.Name, &l.CreatedAt, &changes); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+		if len(page.Lists) == limit {
+			page.Next = store.Cursor(last)
+			break
+		}
+		l.Seq = uint64(changes)
 		l.CreatedAt = l.CreatedAt.UTC()
-		return l, err
-	})
-	if err != nil {
-		return nil, s.wrap("lists", err)
+		page.Lists = append(page.Lists, l)
+		last = seq
 	}
-	return ls, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
+	}
+	return page, nil
+}
+
+// GetList returns one list.
+func (s *Store) GetList(ctx context.Context, id string) (store.List, error) {
+	if err := s.check(); err != nil {
+		return store.List{}, err
+	}
+	if !store.ValidID(id) {
+		return store.List{}, store.ListNotFound(id)
+	}
+	l := store.List{ID: id}
+	var changes int64
+	err := s.pool.QueryRow(ctx, `SELECT name, created_at, changes FROM lists WHERE id = $1`, id).Scan(&l.Name, &l.CreatedAt, &changes)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.List{}, store.ListNotFound(id)
+	} else if err != nil {
+		return store.List{}, s.wrap("get list", err)
+	}
+	l.CreatedAt = l.CreatedAt.UTC()
+	l.Seq = uint64(changes)
+	return l, nil
 }
 
 // DeleteList deletes a list and its todos.
@@ -267,15 +339,14 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 				return err
 			}
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
-			SELECT $1, id, $3, FALSE, $4, $4, 1 FROM lists WHERE id = $2`, t.ID, t.ListID, t.Title, now)
+		seq, err := nextChange(ctx, tx, t.ListID)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return store.ListNotFound(nt.ListID)
-		}
-		return nil
+		t.ListSeq = seq
+		_, err = tx.Exec(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
+			VALUES ($1, $2, $3, FALSE, $4, $4, 1)`, t.ID, t.ListID, t.Title, now)
+		return err
 	})
 	if err != nil {
 		return store.Todo{}, s.wrap("create", err)
@@ -300,8 +371,11 @@ func (s *Store) Get(ctx context.Context, id string) (store.Todo, error) {
 	return t, nil
 }
 
-// List returns the todos of a list that pass f, and the list's counts.
-func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.Listing, error) {
+// List returns one page of the todos of a list that pass f, and the list's
+// counts, from one snapshot. The counts are read from the list's row (kept by
+// triggers), the page through the index of its filter: the cost is that of
+// the page, whatever the size of the list.
+func (s *Store) List(ctx context.Context, listID string, f store.Filter, p store.Page) (store.Listing, error) {
 	if err := s.check(); err != nil {
 		return store.Listing{}, err
 	}
@@ -309,39 +383,70 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.
 	if err != nil {
 		return store.Listing{}, err
 	}
+	limit, after, err := store.CheckPage(p)
+	if err != nil {
+		return store.Listing{}, err
+	}
 	if !store.ValidID(listID) {
 		return store.Listing{}, store.ListNotFound(listID)
 	}
+	// One statement, so one snapshot for the counts and the rows, and one
+	// round trip: the list's row, joined with its page (a row of NULLs when
+	// the page is empty; no row when there is no such list).
+	cond := ""
+	switch f {
+	case store.FilterActive:
+		cond = ` AND NOT completed`
+	case store.FilterCompleted:
+		cond = ` AND completed`
+	}
+	rows, err := s.pool.Query(ctx, `SELECT l.total, l.completed, l.changes, t.seq, t.id, t.list_id, t.title, t.completed, t.created_at, t.updated_at, t.version
+		FROM lists l LEFT JOIN LATERAL (
+			SELECT seq, `+todoColumns+` FROM todos WHERE list_id = l.id`+cond+` AND seq > $2 ORDER BY seq LIMIT $3
+		) t ON true
+		WHERE l.id = $1
+		ORDER BY t.seq`, listID, after, limit+1)
+	if err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	defer rows.Close()
 	var l store.Listing
-	// One snapshot for the counts and the rows.
-	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	err = pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT
-				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id),
-				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id AND completed)
-			FROM lists WHERE id = $1`, listID).Scan(&l.Counts.Total, &l.Counts.Completed)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ListNotFound(listID)
-		} else if err != nil {
-			return err
+	found := false
+	var last int64
+	for rows.Next() {
+		var total, completed, changes int64
+		var seq *int64
+		var t struct {
+			id, list, title  *string
+			completed        *bool
+			created, updated *time.Time
+			version          *int64
 		}
-		l.Counts.Active = l.Counts.Total - l.Counts.Completed
-		q := `SELECT ` + todoColumns + ` FROM todos WHERE list_id = $1`
-		switch f {
-		case store.FilterActive:
-			q += ` AND NOT completed`
-		case store.FilterCompleted:
-			q += ` AND completed`
+		if err := rows.Scan(&total, &completed, &changes, &seq, &t.id, &t.list, &t.title, &t.completed, &t.created, &t.updated, &t.version); err != nil {
+			return store.Listing{}, s.wrap("list", err)
 		}
-		rows, err := tx.Query(ctx, q+` ORDER BY seq`, listID)
-		if err != nil {
-			return err
+		if !found {
+			found = true
+			l.Seq = uint64(changes)
+			l.Counts = store.Counts{Active: int(total - completed), Completed: int(completed), Total: int(total)}
+			l.Todos = make([]store.Todo, 0, min(limit, l.Counts.Total))
 		}
-		l.Todos, err = pgx.AppendRows(make([]store.Todo, 0, l.Counts.Total), rows, func(row pgx.CollectableRow) (store.Todo, error) {
-			return scanTodo(row)
-		})
-		return err
-	})
+		if seq == nil {
+			continue // the empty page's row
+		}
+		if len(l.Todos) == limit {
+			l.Next = store.Cursor(last)
+			break
+		}
+		l.Todos = append(l.Todos, store.Todo{ID: *t.id, ListID: *t.list, Title: *t.title, Completed: *t.completed,
+			CreatedAt: t.created.UTC(), UpdatedAt: t.updated.UTC(), Version: *t.version})
+		last = *seq
+	}
+	rows.Close()
+	err = rows.Err()
+	if err == nil && !found {
+		err = store.ListNotFound(listID)
+	}
 	if err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}
@@ -360,72 +465,108 @@ func (s *Store) Update(ctx context.Context, id string, p store.Patch) (store.Tod
 	if !store.ValidID(id) {
 		return store.Todo{}, store.TodoNotFound(id)
 	}
-	// One statement: PostgreSQL re-checks the WHERE clause on the newest
-	// row version after waiting for a concurrent writer's lock, so of two
-	// compare-and-set updates of the same version only one matches.
-	t, err := scanTodo(s.pool.QueryRow(ctx, `UPDATE todos SET
-			title = COALESCE($1::text, title),
-			completed = COALESCE($2::boolean, completed),
-			updated_at = $3,
-			version = version + 1
-		WHERE id = $4 AND ($5::bigint = 0 OR version = $5::bigint)
-		RETURNING `+todoColumns, p.Title, p.Completed, store.Now(), id, p.Version))
-	if errors.Is(err, pgx.ErrNoRows) {
-		var current int64
-		err := s.pool.QueryRow(ctx, `SELECT version FROM todos WHERE id = $1`, id).Scan(&current)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.Todo{}, store.TodoNotFound(id)
-		} else if err != nil {
-			return store.Todo{}, s.wrap("update", err)
+	var t store.Todo
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		list, err := listOf(ctx, tx, id)
+		if err != nil {
+			return err
 		}
-		return store.Todo{}, store.Conflict(id, p.Version, current)
-	} else if err != nil {
+		seq, err := nextChange(ctx, tx, list)
+		if err != nil {
+			return err
+		}
+		// The list's lock orders the writes of its todos; the version
+		// check then sees the newest row.
+		t, err = scanTodo(tx.QueryRow(ctx, `UPDATE todos SET
+				title = COALESCE($1::text, title),
+				completed = COALESCE($2::boolean, completed),
+				updated_at = $3,
+				version = version + 1
+			WHERE id = $4 AND list_id = $6 AND ($5::bigint = 0 OR version = $5::bigint)
+			RETURNING `+todoColumns, p.Title, p.Completed, store.Now(), id, p.Version, list))
+		if errors.Is(err, pgx.ErrNoRows) {
+			var current int64
+			err := tx.QueryRow(ctx, `SELECT version FROM todos WHERE id = $1`, id).Scan(&current)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.TodoNotFound(id)
+			} else if err != nil {
+				return err
+			}
+			return store.Conflict(id, p.Version, current)
+		}
+		t.ListSeq = seq
+		return err
+	})
+	if err != nil {
 		return store.Todo{}, s.wrap("update", err)
 	}
 	return t, nil
 }
 
-// Delete deletes a todo.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Delete deletes a todo and returns it as it was.
+func (s *Store) Delete(ctx context.Context, id string) (store.Todo, error) {
 	if err := s.check(); err != nil {
-		return err
+		return store.Todo{}, err
 	}
 	if !store.ValidID(id) {
-		return store.TodoNotFound(id)
+		return store.Todo{}, store.TodoNotFound(id)
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM todos WHERE id = $1`, id)
-	if err != nil {
-		return s.wrap("delete", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.TodoNotFound(id)
-	}
-	return nil
-}
-
-// ClearCompleted deletes the completed todos of a list.
-func (s *Store) ClearCompleted(ctx context.Context, listID string) (int, error) {
-	if err := s.check(); err != nil {
-		return 0, err
-	}
-	if !store.ValidID(listID) {
-		return 0, store.ListNotFound(listID)
-	}
-	var n int64
+	var t store.Todo
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM lists WHERE id = $1 FOR KEY SHARE`, listID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ListNotFound(listID)
-		} else if err != nil {
+		list, err := listOf(ctx, tx, id)
+		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM todos WHERE list_id = $1 AND completed`, listID)
-		n = tag.RowsAffected()
+		seq, err := nextChange(ctx, tx, list)
+		if err != nil {
+			return err
+		}
+		t, err = scanTodo(tx.QueryRow(ctx, `DELETE FROM todos WHERE id = $1 AND list_id = $2 RETURNING `+todoColumns, id, list))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.TodoNotFound(id)
+		}
+		t.ListSeq = seq
 		return err
 	})
 	if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Todo{}, s.wrap("delete", err)
 	}
-	return int(n), nil
+	return t, nil
+}
+
+// errNothingCleared rolls back a clear that deleted nothing, so that it
+// takes no change number.
+var errNothingCleared = errors.New("nothing cleared")
+
+// ClearCompleted deletes the completed todos of a list.
+func (s *Store) ClearCompleted(ctx context.Context, listID string) (store.Cleared, error) {
+	if err := s.check(); err != nil {
+		return store.Cleared{}, err
+	}
+	if !store.ValidID(listID) {
+		return store.Cleared{}, store.ListNotFound(listID)
+	}
+	var c store.Cleared
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		seq, err := nextChange(ctx, tx, listID)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM todos WHERE list_id = $1 AND completed`, listID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errNothingCleared
+		}
+		c = store.Cleared{Count: int(tag.RowsAffected()), Seq: seq}
+		return nil
+	})
+	if errors.Is(err, errNothingCleared) {
+		return store.Cleared{}, nil
+	}
+	if err != nil {
+		return store.Cleared{}, s.wrap("clear completed", err)
+	}
+	return c, nil
 }

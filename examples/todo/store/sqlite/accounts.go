@@ -140,9 +140,23 @@ func (s *Store) CreateToken(ctx context.Context, user, name string, secret []byt
 	if !store.ValidSecret(secret) {
 		return store.Token{}, troupe.Errorf(troupe.CodeBadRequest, "token: malformed secret hash")
 	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Token{}, s.wrap("create token", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_tokens WHERE user_id = ?`, user).Scan(&n); err != nil {
+		return store.Token{}, s.wrap("create token", err)
+	} else if n >= store.MaxTokens {
+		return store.Token{}, store.TooManyTokens()
+	}
 	tk := store.Token{ID: troupe.NewID(), Name: name, CreatedAt: store.Now()}
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 		tk.ID, user, tk.Name, secret, tk.CreatedAt.UnixMicro()); err != nil {
+		return store.Token{}, s.wrap("create token", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return store.Token{}, s.wrap("create token", err)
 	}
 	return tk, nil
@@ -232,38 +246,69 @@ func (s *Store) CreateListFor(ctx context.Context, user, name string) (store.Lis
 // arguments) may see a list.
 const visible = `(owner = ? OR EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = lists.id AND m.user_id = ?))`
 
-func scanList(row scanner) (store.List, error) {
+const listColumns = `lists.id, lists.name, lists.created_at, lists.owner, lists.changes`
+
+func scanList(row scanner, extra ...any) (store.List, error) {
 	var l store.List
-	var created int64
+	var created, changes int64
 	var owner sql.NullString
-	err := row.Scan(&l.ID, &l.Name, &created, &owner)
+	err := row.Scan(append([]any{&l.ID, &l.Name, &created, &owner, &changes}, extra...)...)
 	l.CreatedAt = time.UnixMicro(created).UTC()
 	l.Owner = owner.String
+	l.Seq = uint64(changes)
 	return l, err
 }
 
-// ListsFor returns the lists a user may see.
-func (s *Store) ListsFor(ctx context.Context, user string) ([]store.List, error) {
+// ListsFor returns one page of the lists a user may see: its own (by the
+// index on owner), then those shared with it (by the members' index).
+func (s *Store) ListsFor(ctx context.Context, user string, p store.Page) (store.ListsPage, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return store.ListsPage{}, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at, owner FROM lists WHERE `+visible+` ORDER BY owner IS NOT ?, seq`, user, user, user)
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, err
 	}
-	defer rows.Close()
-	out := []store.List{}
-	for rows.Next() {
-		l, err := scanList(rows)
+	page := store.ListsPage{Lists: make([]store.List, 0, min(limit, 16))}
+	var last int64 // the position of the page's last list
+	// fill appends the rows of query (seq last) until the page is full; a
+	// row beyond it makes the cursor of the next page.
+	fill := func(base int64, query string, args ...any) error {
+		rows, err := s.r.QueryContext(ctx, query, append(args, limit-len(page.Lists)+1)...)
 		if err != nil {
-			return nil, s.wrap("lists", err)
+			return err
 		}
-		out = append(out, l)
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			l, err := scanList(rows, &seq)
+			if err != nil {
+				return err
+			}
+			if len(page.Lists) == limit {
+				page.Next = store.Cursor(last)
+				return nil
+			}
+			page.Lists = append(page.Lists, l)
+			last = base + seq
+		}
+		return rows.Err()
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("lists", err)
+	shared := int64(0)
+	if after < store.SharedFrom {
+		if err := fill(0, `SELECT `+listColumns+`, seq FROM lists WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?`, user, after); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+	} else {
+		shared = after - store.SharedFrom
 	}
-	return out, nil
+	if page.Next == "" {
+		if err := fill(store.SharedFrom, `SELECT `+listColumns+`, lists.seq FROM list_members m JOIN lists ON lists.id = m.list_id
+			WHERE m.user_id = ? AND lists.seq > ? ORDER BY lists.seq LIMIT ?`, user, shared); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+	}
+	return page, nil
 }
 
 // ListFor returns a list the user may see.
@@ -274,7 +319,7 @@ func (s *Store) ListFor(ctx context.Context, user, id string) (store.List, error
 	if !store.ValidID(id) {
 		return store.List{}, store.ListNotFound(id)
 	}
-	l, err := scanList(s.r.QueryRowContext(ctx, `SELECT id, name, created_at, owner FROM lists WHERE id = ? AND `+visible, id, user, user))
+	l, err := scanList(s.r.QueryRowContext(ctx, `SELECT `+listColumns+` FROM lists WHERE id = ? AND `+visible, id, user, user))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.List{}, store.ListNotFound(id)
 	} else if err != nil {

@@ -30,6 +30,7 @@ type Store struct {
 	w      *sql.DB
 	r      *sql.DB
 	closed atomic.Bool
+	epoch  string // the database's change numbering (store_epoch)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -76,7 +77,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
+	if err := w.QueryRowContext(ctx, `SELECT epoch FROM store_epoch`).Scan(&s.epoch); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, s.wrap("epoch", err))
+	}
 	return s, nil
+}
+
+// Epoch names the database's change numbering.
+func (s *Store) Epoch() string { return s.epoch }
+
+// nextChange takes the list's next change number in the write transaction
+// tx (SQLite has one writer at a time: the numbers follow the commits).
+func nextChange(ctx context.Context, tx *sql.Tx, listID string) (uint64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `UPDATE lists SET changes = changes + 1 WHERE id = ? RETURNING changes`, listID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.ListNotFound(listID)
+	}
+	return uint64(n), err
+}
+
+// listOf returns the list a todo is in, or a not_found error.
+func listOf(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+	var list string
+	err := tx.QueryRowContext(ctx, `SELECT list_id FROM todos WHERE id = ?`, id).Scan(&list)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.TodoNotFound(id)
+	}
+	return list, err
 }
 
 // migrate applies the embedded migrations not yet recorded in
@@ -191,30 +220,62 @@ func (s *Store) CreateList(ctx context.Context, name string) (store.List, error)
 	return l, nil
 }
 
-// Lists returns every list in creation order.
-func (s *Store) Lists(ctx context.Context) ([]store.List, error) {
+// Lists returns one page of the lists in creation order.
+func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return store.ListsPage{}, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at FROM lists ORDER BY seq`)
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, name, created_at, changes FROM lists WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit+1)
+	if err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
 	}
 	defer rows.Close()
-	var ls []store.List
+	page := store.ListsPage{Lists: make([]store.List, 0, min(limit, 16))}
+	var last int64
 	for rows.Next() {
 		var l store.List
-		var created int64
-		if err := rows.Scan(&l.ID, &l.Name, &created); err != nil {
-			return nil, s.wrap("lists", err)
+		var seq, created, changes int64
+		if err := rows.Scan(&seq, &l.ID, &l.Name, &created, &changes); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+		if len(page.Lists) == limit {
+			page.Next = store.Cursor(last)
+			break
 		}
 		l.CreatedAt = time.UnixMicro(created).UTC()
-		ls = append(ls, l)
+		l.Seq = uint64(changes)
+		page.Lists = append(page.Lists, l)
+		last = seq
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, s.wrap("lists", err)
 	}
-	return ls, nil
+	return page, nil
+}
+
+// GetList returns one list.
+func (s *Store) GetList(ctx context.Context, id string) (store.List, error) {
+	if err := s.check(); err != nil {
+		return store.List{}, err
+	}
+	if !store.ValidID(id) {
+		return store.List{}, store.ListNotFound(id)
+	}
+	l := store.List{ID: id}
+	var created, changes int64
+	err := s.r.QueryRowContext(ctx, `SELECT name, created_at, changes FROM lists WHERE id = ?`, id).Scan(&l.Name, &created, &changes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.List{}, store.ListNotFound(id)
+	} else if err != nil {
+		return store.List{}, s.wrap("get list", err)
+	}
+	l.CreatedAt = time.UnixMicro(created).UTC()
+	l.Seq = uint64(changes)
+	return l, nil
 }
 
 // DeleteList deletes a list and its todos.
@@ -273,14 +334,12 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 			return store.Todo{}, s.wrap("create", err)
 		}
 	}
-	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ?`, nt.ListID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return store.Todo{}, store.ListNotFound(nt.ListID)
-	} else if err != nil {
+	seq, err := nextChange(ctx, tx, nt.ListID)
+	if err != nil {
 		return store.Todo{}, s.wrap("create", err)
 	}
 	now := store.Now()
-	t := store.Todo{ID: troupe.NewID(), ListID: nt.ListID, Title: nt.Title, CreatedAt: now, UpdatedAt: now, Version: 1}
+	t := store.Todo{ID: troupe.NewID(), ListID: nt.ListID, Title: nt.Title, CreatedAt: now, UpdatedAt: now, Version: 1, ListSeq: seq}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
 		VALUES (?, ?, ?, 0, ?, ?, 1)`, t.ID, t.ListID, t.Title, now.UnixMicro(), now.UnixMicro()); err != nil {
 		return store.Todo{}, s.wrap("create", err)
@@ -314,12 +373,19 @@ func (s *Store) Get(ctx context.Context, id string) (store.Todo, error) {
 	return t, nil
 }
 
-// List returns the todos of a list that pass f, and the list's counts.
-func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.Listing, error) {
+// List returns one page of the todos of a list that pass f, and the list's
+// counts, from one snapshot. The counts are read from the list's row (kept by
+// triggers), the page through the index of its filter: the cost is that of
+// the page, whatever the size of the list.
+func (s *Store) List(ctx context.Context, listID string, f store.Filter, p store.Page) (store.Listing, error) {
 	if err := s.check(); err != nil {
 		return store.Listing{}, err
 	}
 	f, err := store.ParseFilter(string(f))
+	if err != nil {
+		return store.Listing{}, err
+	}
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
 		return store.Listing{}, err
 	}
@@ -332,40 +398,57 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.
 	}
 	defer tx.Rollback()
 	var l store.Listing
-	err = tx.QueryRowContext(ctx, `SELECT
-			(SELECT COUNT(*) FROM todos WHERE list_id = lists.id),
-			(SELECT COUNT(*) FROM todos WHERE list_id = lists.id AND completed = 1)
-		FROM lists WHERE id = ?`, listID).Scan(&l.Counts.Total, &l.Counts.Completed)
+	var changes int64
+	err = tx.QueryRowContext(ctx, `SELECT total, completed, changes FROM lists WHERE id = ?`, listID).Scan(&l.Counts.Total, &l.Counts.Completed, &changes)
+	l.Seq = uint64(changes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Listing{}, store.ListNotFound(listID)
 	} else if err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}
 	l.Counts.Active = l.Counts.Total - l.Counts.Completed
-	q := `SELECT ` + todoColumns + ` FROM todos WHERE list_id = ?`
+	q := `SELECT seq, ` + todoColumns + ` FROM todos WHERE list_id = ?`
 	switch f {
 	case store.FilterActive:
 		q += ` AND completed = 0`
 	case store.FilterCompleted:
 		q += ` AND completed = 1`
 	}
-	rows, err := tx.QueryContext(ctx, q+` ORDER BY seq`, listID)
+	rows, err := tx.QueryContext(ctx, q+` AND seq > ? ORDER BY seq LIMIT ?`, listID, after, limit+1)
 	if err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}
 	defer rows.Close()
-	l.Todos = make([]store.Todo, 0, l.Counts.Total)
+	l.Todos = make([]store.Todo, 0, min(limit, l.Counts.Total))
+	var last int64
 	for rows.Next() {
-		t, err := scanTodo(rows)
+		var seq int64
+		t, err := scanTodo(seqScanner{rows, &seq})
 		if err != nil {
 			return store.Listing{}, s.wrap("list", err)
 		}
+		if len(l.Todos) == limit {
+			l.Next = store.Cursor(last)
+			break
+		}
 		l.Todos = append(l.Todos, t)
+		last = seq
 	}
 	if err := rows.Err(); err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}
 	return l, nil
+}
+
+// seqScanner scans a row whose first column is the row's seq into seq and
+// the rest into the destinations Scan is given.
+type seqScanner struct {
+	row scanner
+	seq *int64
+}
+
+func (s seqScanner) Scan(dest ...any) error {
+	return s.row.Scan(append([]any{s.seq}, dest...)...)
 }
 
 // Update applies a patch; see [store.Patch].
@@ -385,6 +468,14 @@ func (s *Store) Update(ctx context.Context, id string, p store.Patch) (store.Tod
 		return store.Todo{}, s.wrap("update", err)
 	}
 	defer tx.Rollback()
+	list, err := listOf(ctx, tx, id)
+	if err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
+	seq, err := nextChange(ctx, tx, list)
+	if err != nil {
+		return store.Todo{}, s.wrap("update", err)
+	}
 	var title, completed any
 	if p.Title != nil {
 		title = *p.Title
@@ -414,58 +505,74 @@ func (s *Store) Update(ctx context.Context, id string, p store.Patch) (store.Tod
 	if err := tx.Commit(); err != nil {
 		return store.Todo{}, s.wrap("update", err)
 	}
+	t.ListSeq = seq
 	return t, nil
 }
 
-// Delete deletes a todo.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Delete deletes a todo and returns it as it was.
+func (s *Store) Delete(ctx context.Context, id string) (store.Todo, error) {
 	if err := s.check(); err != nil {
-		return err
+		return store.Todo{}, err
 	}
 	if !store.ValidID(id) {
-		return store.TodoNotFound(id)
-	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM todos WHERE id = ?`, id)
-	if err != nil {
-		return s.wrap("delete", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.wrap("delete", err)
-	} else if n == 0 {
-		return store.TodoNotFound(id)
-	}
-	return nil
-}
-
-// ClearCompleted deletes the completed todos of a list.
-func (s *Store) ClearCompleted(ctx context.Context, listID string) (int, error) {
-	if err := s.check(); err != nil {
-		return 0, err
-	}
-	if !store.ValidID(listID) {
-		return 0, store.ListNotFound(listID)
+		return store.Todo{}, store.TodoNotFound(id)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Todo{}, s.wrap("delete", err)
 	}
 	defer tx.Rollback()
-	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ?`, listID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return 0, store.ListNotFound(listID)
+	list, err := listOf(ctx, tx, id)
+	if err != nil {
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	seq, err := nextChange(ctx, tx, list)
+	if err != nil {
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	t, err := scanTodo(tx.QueryRowContext(ctx, `DELETE FROM todos WHERE id = ? RETURNING `+todoColumns, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Todo{}, store.TodoNotFound(id)
 	} else if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Todo{}, s.wrap("delete", err)
+	}
+	t.ListSeq = seq
+	return t, nil
+}
+
+// ClearCompleted deletes the completed todos of a list.
+func (s *Store) ClearCompleted(ctx context.Context, listID string) (store.Cleared, error) {
+	if err := s.check(); err != nil {
+		return store.Cleared{}, err
+	}
+	if !store.ValidID(listID) {
+		return store.Cleared{}, store.ListNotFound(listID)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Cleared{}, s.wrap("clear completed", err)
+	}
+	defer tx.Rollback()
+	seq, err := nextChange(ctx, tx, listID)
+	if err != nil {
+		return store.Cleared{}, s.wrap("clear completed", err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM todos WHERE list_id = ? AND completed = 1`, listID)
 	if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Cleared{}, s.wrap("clear completed", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Cleared{}, s.wrap("clear completed", err)
+	}
+	if n == 0 {
+		return store.Cleared{}, nil // rolled back: no change number taken
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, s.wrap("clear completed", err)
+		return store.Cleared{}, s.wrap("clear completed", err)
 	}
-	return int(n), nil
+	return store.Cleared{Count: int(n), Seq: seq}, nil
 }

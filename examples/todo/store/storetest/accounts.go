@@ -21,6 +21,8 @@ var accountTests = []struct {
 	{"Tokens", testTokens},
 	{"Ownership", testOwnership},
 	{"Sharing", testSharing},
+	{"ListsForPages", testListsForPages},
+	{"TokenLimit", testTokenLimit},
 }
 
 func secret(s string) []byte {
@@ -125,6 +127,12 @@ func testTokens(t *testing.T, s store.Store) {
 	wantCode(t, "CreateToken without a name", err, troupe.CodeBadRequest)
 }
 
+// listsFor returns the first page of the lists user may see.
+func listsFor(s store.Store, user string) ([]store.List, error) {
+	p, err := s.ListsFor(context.Background(), user, store.Page{})
+	return p.Lists, err
+}
+
 // ids returns the ids of ls.
 func ids(ls []store.List) []string {
 	var out []string
@@ -137,7 +145,7 @@ func ids(ls []store.List) []string {
 func testOwnership(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ann, bob := mustUser(t, s, "ann"), mustUser(t, s, "bob")
-	annLists, err := s.ListsFor(ctx, ann.ID)
+	annLists, err := listsFor(s, ann.ID)
 	if err != nil || len(annLists) != 1 || annLists[0].Name != store.DefaultListName || annLists[0].Owner != ann.ID {
 		t.Fatalf("ListsFor(ann) = %+v %v, want her first list", annLists, err)
 	}
@@ -145,13 +153,13 @@ func testOwnership(t *testing.T, s store.Store) {
 	if err != nil || work.Owner != ann.ID {
 		t.Fatalf("CreateListFor = %+v %v", work, err)
 	}
-	if got, err := s.ListsFor(ctx, ann.ID); err != nil || !slices.Equal(ids(got), []string{annLists[0].ID, work.ID}) {
+	if got, err := listsFor(s, ann.ID); err != nil || !slices.Equal(ids(got), []string{annLists[0].ID, work.ID}) {
 		t.Errorf("ListsFor(ann) = %v %v, want her two lists", ids(got), err)
 	}
 	if got, err := s.ListFor(ctx, ann.ID, work.ID); err != nil || got.ID != work.ID || got.Name != "Work" {
 		t.Errorf("ListFor(ann, work) = %+v %v", got, err)
 	}
-	bobLists, err := s.ListsFor(ctx, bob.ID)
+	bobLists, err := listsFor(s, bob.ID)
 	if err != nil || len(bobLists) != 1 || slices.Contains(ids(bobLists), work.ID) {
 		t.Errorf("ListsFor(bob) = %v %v, want his own list only", ids(bobLists), err)
 	}
@@ -160,7 +168,94 @@ func testOwnership(t *testing.T, s store.Store) {
 		wantCode(t, "ListFor(bob, "+id+")", err, troupe.CodeNotFound)
 	}
 	// Todos of a list stay where they are: the service asks ListFor first.
+	// ListFor reads the list's change number, as GetList does.
 	mustCreate(t, s, work.ID, "milk")
+	if got, err := s.ListFor(ctx, ann.ID, work.ID); err != nil || got.Seq != 1 {
+		t.Errorf("ListFor(ann, work) after a create: Seq %d %v, want 1", got.Seq, err)
+	}
+}
+
+// testListsForPages: a user's lists come a page at a time, its own first
+// (even when a list shared with it is older), each page after the one
+// before, whatever the page size, and a bad page is a bad_request.
+func testListsForPages(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ann := mustUser(t, s, "ann")
+	var older []string // ann's lists that she shares with bob, made before he exists
+	for i := range 3 {
+		l, err := s.CreateListFor(ctx, ann.ID, "shared "+string(rune('a'+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		older = append(older, l.ID)
+	}
+	bob := mustUser(t, s, "bob")
+	for _, id := range older {
+		if _, err := s.ShareList(ctx, ann.ID, id, "bob"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := listsFor(s, bob.ID)
+	if err != nil || len(first) != 4 {
+		t.Fatalf("ListsFor(bob) = %v %v, want 4 lists", ids(first), err)
+	}
+	want := []string{first[0].ID}
+	for range 2 {
+		l, err := s.CreateListFor(ctx, bob.ID, "own")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, l.ID)
+	}
+	want = append(want, older...)
+	if first[0].Owner != bob.ID {
+		t.Errorf("ListsFor(bob)[0] is %+v, want his first list", first[0])
+	}
+	for limit := 1; limit <= 7; limit++ {
+		var got []string
+		p := store.Page{Limit: limit}
+		for range 10 {
+			page, err := s.ListsFor(ctx, bob.ID, p)
+			if err != nil {
+				t.Fatalf("ListsFor(bob, %+v): %v", p, err)
+			}
+			if len(page.Lists) > limit {
+				t.Errorf("limit %d: a page of %d", limit, len(page.Lists))
+			}
+			got = append(got, ids(page.Lists)...)
+			if page.Next == "" {
+				break
+			}
+			p.Cursor = page.Next
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: pages %v, want %v", limit, got, want)
+		}
+	}
+	for _, p := range []store.Page{{Limit: -1}, {Limit: store.MaxLimit + 1}, {Cursor: "nope"}} {
+		_, err := s.ListsFor(ctx, bob.ID, p)
+		wantCode(t, "ListsFor with a bad page", err, troupe.CodeBadRequest)
+	}
+}
+
+// testTokenLimit: a user has at most store.MaxTokens tokens, so that their
+// list is one page; another user is not held back by it.
+func testTokenLimit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ann, bob := mustUser(t, s, "ann"), mustUser(t, s, "bob")
+	for i := range store.MaxTokens {
+		if _, err := s.CreateToken(ctx, ann.ID, "t", secret("ann "+string(rune('A'+i)))); err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+	}
+	_, err := s.CreateToken(ctx, ann.ID, "one more", secret("ann more"))
+	wantCode(t, "CreateToken beyond MaxTokens", err, troupe.CodeConflict)
+	if tks, err := s.Tokens(ctx, ann.ID); err != nil || len(tks) != store.MaxTokens {
+		t.Errorf("Tokens(ann): %d %v, want %d", len(tks), err, store.MaxTokens)
+	}
+	if _, err := s.CreateToken(ctx, bob.ID, "t", secret("bob")); err != nil {
+		t.Errorf("bob's first token: %v", err)
+	}
 }
 
 func testSharing(t *testing.T, s store.Store) {
@@ -180,7 +275,7 @@ func testSharing(t *testing.T, s store.Store) {
 	if l, err := s.ListFor(ctx, bob.ID, work.ID); err != nil || l.Owner != ann.ID {
 		t.Errorf("ListFor(bob, work) after sharing = %+v %v", l, err)
 	}
-	bobs, err := s.ListsFor(ctx, bob.ID)
+	bobs, err := listsFor(s, bob.ID)
 	if err != nil || len(bobs) != 2 || bobs[0].Owner != bob.ID || bobs[1].ID != work.ID {
 		t.Errorf("ListsFor(bob) = %v %v, want his own first, then work", ids(bobs), err)
 	}

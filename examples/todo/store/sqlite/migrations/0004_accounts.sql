@@ -1,6 +1,5 @@
 -- Users, their sessions and API tokens (secrets kept as SHA-256 hashes),
 -- and who may see which list: its owner and the users it is shared with.
--- Version 4: 2 and 3 are the paging migrations of another branch.
 CREATE TABLE users (
 	seq           INTEGER PRIMARY KEY,
 	id            TEXT    NOT NULL UNIQUE,

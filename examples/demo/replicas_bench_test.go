@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkReplicas measures what adding instances costs the NATS cluster:
+// the messages its three servers carry per request (the sum of their
+// monitoring endpoint's in and out counts over the run) and the requests per
+// second over the whole cluster, with the gateway and hello at 1 and at 4
+// instances each (separate processes). Every process connects to the same
+// server of the cluster, so that the count does not depend on which server
+// each happened to pick (a request that crosses a route between servers is
+// counted at both). b.N is the number of Hello requests, sent by 64 clients
+// over every gateway in turn. Run both sizes in one run,
+// interleaved, with -count:
+//
+//	go test -run '^$' -bench Replicas -benchtime 20000x -count 5 ./examples/demo/
+func BenchmarkReplicas(b *testing.B) {
+	demo, natsBin := binaries(b)
+	app := demoApp(b)
+	cluster := startCluster(b, natsBin, app)
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			common := []string{"-nats", cluster.servers[0].url(), "-nats-credentials", cluster.creds, "-nats-replicas", "3",
+				"-addr", "127.0.0.1:0", "-log-level", "error"}
+			var gateways []*proc
+			for i := range n {
+				startProc(b, demo, fmt.Sprintf("hello-%d", i), nil, append([]string{"-only", "hello", "-data", b.TempDir()}, common...)...)
+				gateways = append(gateways, startProc(b, demo, fmt.Sprintf("gateway-%d", i), nil, append([]string{"-only", "gateway", "-data", b.TempDir()}, common...)...))
+			}
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			send := func(total int) (failed int64) {
+				var next, fails atomic.Int64
+				var wg sync.WaitGroup
+				for w := range 64 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := next.Add(1)
+							if i > int64(total) {
+								return
+							}
+							status, _, err := postJSON(context.Background(), client, gateways[(int(i)+w)%len(gateways)].url+"/", "", `{"type":"Hello"}`)
+							if err != nil || status != http.StatusOK {
+								fails.Add(1)
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				return fails.Load()
+			}
+			send(500) // warm up: connections, subscriptions' interest
+			in0, out0 := cluster.msgs(b)
+			b.ResetTimer()
+			start := time.Now()
+			failed := send(b.N)
+			elapsed := time.Since(start)
+			b.StopTimer()
+			in1, out1 := cluster.msgs(b)
+			if failed > 0 {
+				b.Errorf("%d of %d requests failed", failed, b.N)
+			}
+			b.ReportMetric(float64(in1-in0+out1-out0)/float64(b.N), "msgs/req")
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+			for _, g := range gateways {
+				g.kill()
+			}
+		})
+	}
+}
+
+// msgs sums the in and out message counts of the cluster's servers.
+func (c *natsCluster) msgs(tb testing.TB) (in, out int64) {
+	tb.Helper()
+	for _, s := range c.servers {
+		i, o, ok := s.varz()
+		if !ok {
+			tb.Fatalf("nats-server %s: no /varz", s.name)
+		}
+		in, out = in+i, out+o
+	}
+	return in, out
+}
