@@ -121,7 +121,7 @@ var rows = []row{
 	{Group: "actor", What: "actor W4: spawning idle actors", Unit: "actors/s",
 		Subject: "actor/W4.spawn/troupe", Baseline: "actor/W4.spawn/*", Goals: []goal{ratioAtLeast(1.5)}},
 	{Group: "actor", What: "actor W4: heap per idle actor", Unit: "B/actor",
-		Subject: "actor/W4.heap/troupe", Baseline: "actor/W4.heap/*", Lower: true, Goals: []goal{atMost(400, "B")}},
+		Subject: "actor/W4.heap/troupe", Baseline: "actor/W4.heap/*", Lower: true, Goals: []goal{atMost(200, "B")}},
 
 	{Group: "replicas", What: "NATS messages per request, 4 instances of gateway and hello vs 1", Unit: "msgs/req",
 		Subject: "demo/Replicas/instances=4", Baseline: "demo/Replicas/instances=1", BaseName: "1 instance", Lower: true,
