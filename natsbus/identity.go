@@ -3,6 +3,7 @@ package natsbus
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,8 +43,65 @@ func (p *port) receive(msg *nats.Msg, name string, d bus.Deliverer) {
 			troupe.Errorf(troupe.CodeForbidden, "natsbus: sent with the credentials of service %q, the envelope claims to be from %q", from, env.Sender.Service))
 	default:
 		env.From = from
+		if msg.Reply != "" && env.Kind == troupe.KindRequest && !strings.HasPrefix(msg.Reply, t.subj.prefix+".reply.") &&
+			!t.subj.ownedByOther(msg.Reply, from) {
+			// A raw client that asked from an inbox of its own (a NATS
+			// tool, a client in another language): its replies, the
+			// bus's refusals included, go there (Reply).
+			p.rememberRaw(env.ID, msg.Reply, env.Deadline)
+		}
 		d.Deliver(env, nil)
 	}
+}
+
+// rawReply is where a raw client's request is answered, until its deadline.
+type rawReply struct {
+	subject string
+	until   time.Time
+}
+
+// Bounds of a port's raw reply subjects: past rawPrune the expired ones
+// go; past rawMax a raw client's request is answered on the troupe reply
+// subject only (which such a client does not read).
+const (
+	rawPrune = 1024
+	rawMax   = 4096
+)
+
+// rememberRaw notes that request id is answered on subject.
+func (p *port) rememberRaw(id troupe.ID, subject string, until time.Time) {
+	p.rawMu.Lock()
+	defer p.rawMu.Unlock()
+	if p.raw == nil {
+		p.raw = map[troupe.ID]rawReply{}
+	}
+	if len(p.raw) >= rawPrune {
+		now := time.Now()
+		for k, r := range p.raw {
+			if now.After(r.until) {
+				delete(p.raw, k)
+			}
+		}
+	}
+	if len(p.raw) < rawMax {
+		p.raw[id] = rawReply{subject: subject, until: until}
+		p.rawAny.Store(true)
+	}
+}
+
+// rawSubject returns the raw client's reply subject of request id, if it
+// has one, and forgets it with the final reply.
+func (p *port) rawSubject(id troupe.ID, final bool) (string, bool) {
+	if !p.rawAny.Load() {
+		return "", false // no raw client ever asked: the common case, lock-free
+	}
+	p.rawMu.Lock()
+	defer p.rawMu.Unlock()
+	r, ok := p.raw[id]
+	if ok && final {
+		delete(p.raw, id)
+	}
+	return r.subject, ok
 }
 
 // refuse counts and logs an envelope the transport refuses, and answers it

@@ -491,7 +491,11 @@ type port struct {
 
 	replyPrefix string // of the member's reply subjects, with the last '.'
 	closed      bool
-	opened      atomic.Bool // nc and js are set
+
+	rawMu  sync.Mutex
+	raw    map[troupe.ID]rawReply // identity.go: raw clients' reply subjects
+	rawAny atomic.Bool            // raw has had an entry
+	opened atomic.Bool            // nc and js are set
 }
 
 var _ bus.Port = (*port)(nil)
@@ -735,7 +739,11 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	if err != nil {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: %v", err)
 	}
-	if err := p.nc.Publish(p.t.subj.reply(to, env.ResponseTo, p.m.Service), data); err != nil {
+	subject := p.t.subj.reply(to, env.ResponseTo, p.m.Service)
+	if raw, ok := p.rawSubject(env.ResponseTo, !env.More); ok {
+		subject = raw // identity.go: a raw client's own inbox
+	}
+	if err := p.nc.Publish(subject, data); err != nil {
 		return unavailable("reply", env.Name, err)
 	}
 	return nil
