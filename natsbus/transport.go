@@ -672,6 +672,10 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 		return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("natsbus: route %q: %v", env.Name, troupe.ErrNoReceiver), Err: troupe.ErrNoReceiver}
 	}
 	if !env.Durable && p.t.local != nil {
+		// Delivered in this process: the sender is the member whose
+		// connection this is (Sender is p.m, above), as the subject's
+		// token says through the server (identity.go).
+		env.From = p.m.Service
 		if r := p.t.local.route(env.Name); r != nil && r.deliver(env) { // local.go: no encoding, no server
 			return nil
 		}
@@ -728,7 +732,8 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 		return fmt.Errorf("natsbus: reply: %w", err)
 	}
 	if lp, in := p.t.localInbox(to); in != nil && lp.enter() {
-		in.Deliver(env, nil) // local.go
+		env.From = p.m.Service // the replier is this member (identity.go)
+		in.Deliver(env, nil)   // local.go
 		lp.leave()
 		return nil
 	}
