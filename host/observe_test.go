@@ -194,4 +194,3 @@ func TestAdminListener(t *testing.T) {
 	}
 	_ = troupe.OperatorService
 }
-
