@@ -76,7 +76,9 @@ func traffic(t *testing.T, gateway string) {
 func TestDashboard(t *testing.T) {
 	path := chromium(t)
 	t.Chdir(t.TempDir())
-	st := startRun(t, "-nats-port", "0", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-hello-panic-rate", "0.05")
+	// A budget of 5 s: signing up hashes a password with argon2id, slow under
+	// the race detector on a loaded machine.
+	st := startRun(t, "-nats-port", "0", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-hello-panic-rate", "0.05", "-timeout", "5s")
 	if st.admin == "" {
 		t.Fatal("run printed no admin URL")
 	}
