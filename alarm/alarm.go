@@ -54,6 +54,7 @@ type Status struct {
 	Low     float64   `json:"low"`
 	Since   time.Time `json:"since,omitzero"` // when the alarm was last raised or cleared
 	Message string    `json:"message,omitempty"`
+	Subject string    `json:"subject,omitempty"` // what the value is about: the looping process, the saturated service and message
 }
 
 // Clock is the monitor's source of time. Tests drive a fake one.
@@ -382,6 +383,7 @@ func (m *Monitor) Snapshot() []Status {
 			Low:     e.t.Low,
 			Since:   e.since,
 			Message: e.last.Text,
+			Subject: e.last.Subject,
 		})
 	}
 	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })

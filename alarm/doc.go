@@ -1,5 +1,5 @@
 // Package alarm tells operators about trouble: a surge of requests, a rising
-// error rate, a process that keeps crashing.
+// error rate, a process that keeps crashing, a service that cannot keep up.
 //
 // A [Monitor] owns named alarms. Each alarm is a [Detector], which measures
 // one value over a sliding window, and a [Threshold] with hysteresis: the
@@ -9,7 +9,7 @@
 // notification when the alarm is raised and one when it clears, never one per
 // request.
 //
-// Three detectors come with the package:
+// Four detectors come with the package:
 //
 //   - [Rate]: events per second, for seed 001's surge ("clients cannot get
 //     enough of hello world"). Feed it with Observe on the hot path: one
@@ -18,6 +18,11 @@
 //   - [ErrorRate]: failed requests / requests, counted only once the window
 //     holds MinRequests requests.
 //   - [CrashLoop]: the most crashes of any one process within the window.
+//   - [Saturation]: seed 001's "the service cannot keep up": for the worst
+//     (service, message) pair, the fraction of its requests within the
+//     window that were shed, missed their deadline or waited long for their
+//     turn, read from the cumulative counts of the places where requests
+//     queue ([Load]); its Subject names the pair ("todo todo.list").
 //
 // A tour:
 //

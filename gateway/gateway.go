@@ -21,6 +21,7 @@ import (
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/apidoc"
+	"github.com/troupe-go/troupe/internal/limit"
 )
 
 // Requester sends a request on the bus and waits for its reply. *bus.Client
@@ -101,6 +102,17 @@ type Config struct {
 	// Ready reports whether the application is ready for traffic; /readyz
 	// answers 503 while it returns an error. Optional: nil means ready.
 	Ready func(ctx context.Context) error
+	// Limit bounds the requests of each route on the bus at once and the
+	// queue before them (troupe.LimitPolicy); a zero field means its
+	// default: DefaultRouteConcurrency, DefaultRouteQueue,
+	// DefaultRouteMaxWait. A request that cannot have its turn in time is
+	// answered 503 with Retry-After at once, never left to time out.
+	Limit troupe.LimitPolicy
+	// Limits holds per-route policies, by Name the route's pattern
+	// ("GET /api/lists/{list}/todos"; "POST /" for a protocol route),
+	// field by field over Limit.
+	Limits []troupe.LimitPolicy
+
 	// Observer is called once per request to a route, after the reply
 	// is written, with the route ("POST /" or "GET /api/todos/{id}"; ""
 	// when no route matched), the Error code ("" on success) and the time
@@ -116,7 +128,8 @@ type Gateway struct {
 	cfg      Config
 	mux      *http.ServeMux
 	metrics  http.Handler
-	stats    *stats // nil without a Registerer
+	stats    *stats   // nil without a Registerer
+	routes   []*route // the compiled routes, in the manifest's order
 	draining atomic.Bool
 }
 
@@ -154,6 +167,7 @@ type route struct {
 	types   map[string]bool // protocol route: accepted types
 	message string          // REST route: the message sent
 	params  []string        // REST route: path parameter names
+	lim     *limit.Limiter  // nil when the route's limit is off
 }
 
 // New returns a Gateway for cfg's routes, or an error naming the first
@@ -187,6 +201,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.MaxHeaderBytes == 0 {
 		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if err := checkLimits(cfg.App, cfg.Limit, cfg.Limits); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -201,6 +218,9 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 		g.stats = st
+		if err := cfg.Registerer.Register(limitCollector{g}); err != nil {
+			return nil, fmt.Errorf("gateway: metrics: %w", err)
+		}
 	}
 	if err := g.handle(HealthPath, http.HandlerFunc(g.serveHealth)); err != nil {
 		return nil, err
@@ -280,12 +300,16 @@ func (g *Gateway) addRoute(rt troupe.Route, restMethods map[string][]string) err
 		for _, t := range rt.Types {
 			r.types[t] = true
 		}
+		r.lim = g.routeLimit(r.pattern)
+		g.routes = append(g.routes, r)
 		return g.handle(muxPath, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			g.serveProtocol(w, req, r)
 		}))
 	default:
 		params := troupe.PathParams(rt.Path)
 		r := &route{pattern: rt.Method + " " + rt.Path, message: rt.Message, params: params}
+		r.lim = g.routeLimit(r.pattern)
+		g.routes = append(g.routes, r)
 		if err := g.handle(rt.Method+" "+muxPath, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			g.serveREST(w, req, r)
 		})); err != nil {
@@ -375,7 +399,7 @@ func (g *Gateway) serveProtocol(w http.ResponseWriter, r *http.Request, rt *rout
 		g.fail(w, r, rt.pattern, start, badRequest("unknown type %q at %s", truncate(typ, 40), rt.pattern[len("POST "):]))
 		return
 	}
-	g.call(w, r, rt.pattern, start, typ, payload, http.StatusOK)
+	g.call(w, r, rt, start, typ, payload, http.StatusOK)
 }
 
 // serveREST serves a REST route: path parameters, query and JSON body
@@ -444,10 +468,10 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, rt *route) {
 		}
 		payload := joinObject(fields) // copies out of body before it is reused
 		putBuffer(body)
-		g.call(w, r, rt.pattern, start, rt.message, payload, restStatus(r))
+		g.call(w, r, rt, start, rt.message, payload, restStatus(r))
 		return
 	}
-	g.call(w, r, rt.pattern, start, rt.message, joinObject(fields), restStatus(r))
+	g.call(w, r, rt, start, rt.message, joinObject(fields), restStatus(r))
 }
 
 // restStatus is the status of a REST route's successful reply: 201 Created
@@ -459,12 +483,28 @@ func restStatus(r *http.Request) int {
 	return http.StatusOK
 }
 
-// call sends the request and writes its reply with status ok.
-func (g *Gateway) call(w http.ResponseWriter, r *http.Request, pattern string, start time.Time, name string, payload json.RawMessage, ok int) {
+// call waits for the route's turn, sends the request and writes its reply
+// with status ok; a request the route's limit sheds is answered 503 at once.
+func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start time.Time, name string, payload json.RawMessage, ok int) {
+	pattern := rt.pattern
 	deadline := start.Add(g.cfg.Timeout)
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	began, err := rt.lim.Wait(ctx, deadline)
+	if err != nil {
+		cancel()
+		if r.Context().Err() != nil && time.Now().Before(deadline) {
+			g.cfg.Logger.Debug("gateway: client gone", "route", pattern, "type", name)
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("no turn for %s within %v", name, g.cfg.Timeout), Err: err}
+		}
+		g.fail(w, r, pattern, start, err)
+		return
+	}
 	env, err := g.request(ctx, r, name, payload) // trace.go
 	cancel()
+	rt.lim.Done(began, !time.Now().Before(deadline))
 	if err == nil && env == nil {
 		err = troupe.Errorf(troupe.CodeInternal, "no reply")
 	}

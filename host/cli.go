@@ -104,7 +104,7 @@ func (p Program) commands() []subcommand {
 		{"top", "show the live traffic of a running application per message", p.topCmd},
 		{"lint", "check a manifest, its unused messages, and its breaking changes (-against)", p.lintCmd},
 		{"api", "write the AsyncAPI and OpenAPI documents generated from the manifest", p.apiCmd},
-		{"bench", "seed 001's experiment: N concurrent Hellos within a duration", p.benchCmd},
+		{"bench", "seed 001's experiment (hello), and issue 17's mixed load and soak (mix)", p.benchCmd},
 		{"new", "create a new application module from the hello template", p.newCmd},
 		{"serve", "serve one command service instance for a parent node (TROUPE_* variables)", p.serveCmd},
 		{"version", "print the version", p.versionCmd},

@@ -134,15 +134,19 @@ func (p Program) apiCmd(_ context.Context, args []string, stdout, stderr io.Writ
 	return nil
 }
 
-// benchCmd is `bench hello`: seed 001's experiment. Without -url it first
-// starts the application in this process on free ports.
+// benchCmd is `bench hello`, seed 001's experiment (and `bench mix`, in
+// load.go). Without -url, bench hello first starts the application in this
+// process on free ports.
 func (p Program) benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "mix" {
+		return p.benchMixCmd(ctx, args[1:], stdout, stderr) // load.go
+	}
 	if len(args) == 0 || args[0] != "hello" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-			fmt.Fprintf(stdout, "usage: %s bench hello [flags]\n\nRun '%s bench hello -h' for its flags.\n", p.name(), p.name())
+			fmt.Fprintf(stdout, "usage: %s bench hello|mix [flags]\n\nRun '%s bench hello -h' or '%s bench mix -h' for their flags.\n", p.name(), p.name(), p.name())
 			return nil
 		}
-		fmt.Fprintf(stderr, "usage: %s bench hello [flags]\n", p.name())
+		fmt.Fprintf(stderr, "usage: %s bench hello|mix [flags]\n", p.name())
 		return errUsage
 	}
 	fs := p.newFlagSet("bench hello", "", "Seed 001's experiment: N concurrent Hello requests, all of which must be\n"+

@@ -140,6 +140,14 @@ type AlarmConfig struct {
 	// Surge is the request rate, per second, above which the surge alarm
 	// is raised. Default DefaultSurge.
 	Surge float64
+	// Saturation is the fraction of one message's (or route's) requests
+	// shed, late or long delayed within SaturationWindow above which the
+	// saturation alarm is raised (it clears below a quarter of it).
+	// Default alarm.DefaultSaturationHigh (0.02).
+	Saturation float64
+	// SaturationWindow is the span of the saturation alarm. Default
+	// alarm.DefaultSaturationWindow (10 s).
+	SaturationWindow time.Duration
 }
 
 // A Node is a running node. Its methods are safe for concurrent use.
@@ -311,6 +319,9 @@ func (n *Node) start(ctx context.Context, p plan) error {
 
 	// The gateway last: traffic arrives only when everything can serve it.
 	if err := n.startHTTP(ctx, p.gateway, al); err != nil {
+		return err
+	}
+	if err := n.watchSaturation(); err != nil { // saturation.go
 		return err
 	}
 	return n.startObserve(ctx)

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/internal/limit"
 )
 
 // Config configures a Service.
@@ -55,6 +58,16 @@ type Config struct {
 	// service's circuit breakers, on the goroutine whose request caused
 	// it. It must not block; a node turns these into alarms.
 	OnBreaker func(BreakerEvent)
+
+	// Limit bounds the messages each handler of the instance handles at
+	// once and the queue before it (troupe.LimitPolicy); a zero field
+	// means its default: DefaultConcurrency, DefaultQueue, DefaultMaxWait.
+	// A message that cannot be handled in time is shed at once instead of
+	// timing out.
+	Limit troupe.LimitPolicy
+	// Limits holds per-message policies, by Name, field by field over
+	// Limit.
+	Limits []troupe.LimitPolicy
 }
 
 // A Service is one instance of a service: its handlers and, once started, its
@@ -73,6 +86,7 @@ type Service struct {
 	idle     idleWorkers
 	log      *slog.Logger
 	decls    []declared // typed endpoints and events, for Check (endpoint.go)
+	instance string     // from Start on
 
 	out     atomic.Pointer[outgoing] // the calling side, while started
 	targets []*target                // the services it calls, by name, from Start on
@@ -86,11 +100,13 @@ const (
 	stopped
 )
 
-// entry is one registered handler: the name it receives and the Handler,
-// interceptors included, that decodes, calls the user's handler and answers.
+// entry is one registered handler: the name it receives, the Handler,
+// interceptors included, that decodes, calls the user's handler and answers,
+// and the limit in front of it (nil when off).
 type entry struct {
 	name string
 	h    Handler
+	lim  *limit.Limiter
 }
 
 // New returns a Service with no handlers.
@@ -130,7 +146,7 @@ func (s *Service) register(name string, h Handler) error {
 	if err := troupe.ValidName(name); err != nil {
 		return fmt.Errorf("service %s: handle: %w", s.cfg.Name, err)
 	}
-	e := &entry{name: name, h: chainHandler(h, s.cfg.Middleware)}
+	e := &entry{name: name, h: chainHandler(h, s.cfg.Middleware), lim: s.limitFor(name)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range s.handlers {
@@ -216,7 +232,7 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 	}
 	out.client = client
 	out.invoke = s.invoker(client)
-	s.sys, s.top, s.reqs, s.client = sys, top, children[0].PID, client
+	s.sys, s.top, s.reqs, s.client, s.instance = sys, top, children[0].PID, client, instance
 	// The calling side first: a handler may call out as soon as it is
 	// subscribed.
 	s.targets = targets
@@ -265,25 +281,61 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	err := client.Leave(ctx)
+	// The messages waiting in the handlers' limits were delivered: they
+	// have their turn (no more arrive), and they are handled and answered
+	// before the tree stops (within ctx; the tree's stop then abandons what
+	// is left).
+	for _, e := range s.entries() {
+		if derr := e.lim.Drain(ctx); derr != nil {
+			err = errors.Join(err, derr)
+			break
+		}
+	}
 	if serr := actor.Stop(ctx, top); serr != nil && !errors.Is(serr, actor.ErrNoProcess) {
 		err = errors.Join(err, serr)
 	}
 	err = errors.Join(err, client.Close())
+	for _, e := range s.entries() {
+		e.lim.Close() // what still waits is shed
+	}
 	if err != nil {
 		return fmt.Errorf("service %s: stop: %w", s.cfg.Name, err)
 	}
 	return nil
 }
 
-// dispatch runs e for m in a request process: an idle one of the service's
-// (a process that handled an earlier message and is waiting for the next),
-// or a new temporary child of the request supervisor started on this
-// goroutine (actor.SpawnChild: no round trip to the supervisor). It is
-// called on the transport's delivery path and returns once the process has
-// the message.
+// entries returns the registered handlers.
+func (s *Service) entries() []*entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.handlers)
+}
+
+// dispatch hands m to e's limit: when its turn comes (at once, while fewer
+// than the limit's concurrency are in progress), e runs for m in a request
+// process; when it cannot come in time, m is shed. It is called on the
+// transport's delivery path and returns at once: no goroutine waits for a
+// turn.
 func (s *Service) dispatch(e *entry, m *bus.Msg) {
+	if e.lim == nil {
+		s.run(e, m, time.Time{})
+		return
+	}
+	if e.lim.TryAcquire() { // no closures on the way of most messages
+		s.run(e, m, time.Now())
+		return
+	}
+	e.lim.Do(m.Env.Deadline, func() { s.run(e, m, time.Now()) }, func(err error) { shed(m, err, s) })
+}
+
+// run runs e for m, whose turn came at start, in a request process: an idle
+// one of the service's (a process that handled an earlier message and is
+// waiting for the next), or a new temporary child of the request supervisor
+// started on this goroutine (actor.SpawnChild: no round trip to the
+// supervisor). It returns once the process has the message.
+func (s *Service) run(e *entry, m *bus.Msg, start time.Time) {
 	j := jobs.Get().(*job)
-	j.e, j.m, j.log = e, m, s.log
+	j.e, j.m, j.log, j.start = e, m, s.log, start
 	for range 2 {
 		w := s.idle.get()
 		if w == nil {
@@ -291,6 +343,7 @@ func (s *Service) dispatch(e *entry, m *bus.Msg) {
 			pid, err := actor.SpawnChild(s.reqs, w)
 			if err != nil {
 				j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name), Err: err})
+				j.finish()
 				return
 			}
 			w.self = pid
@@ -302,6 +355,7 @@ func (s *Service) dispatch(e *entry, m *bus.Msg) {
 		// new one once.
 	}
 	j.fail(&troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("%s: service %s is not accepting work", m.Env.Name, s.cfg.Name)})
+	j.finish()
 }
 
 // maxIdleWorkers bounds the request processes a service keeps waiting for
@@ -329,6 +383,7 @@ func (w *worker) Receive(ctx *actor.Context, msg any) {
 		return
 	}
 	serve(j.e.h, j.m)
+	j.finish()
 	*j = job{} // a job that crashed never gets here, and is not reused
 	jobs.Put(j)
 	if !w.s.idle.put(w) {
@@ -373,9 +428,21 @@ func (p *idleWorkers) put(w *worker) bool {
 // job is one delivered message for a worker to handle. It is the message the
 // worker receives, so that a crash while handling it reaches Crashed.
 type job struct {
-	e   *entry
-	m   *bus.Msg
-	log *slog.Logger
+	e     *entry
+	m     *bus.Msg
+	log   *slog.Logger
+	start time.Time // when its turn came
+}
+
+// finish gives the job's slot back to its handler's limit. It is called once:
+// after the handler returned, after it crashed, or when no process could
+// take the job.
+func (j *job) finish() {
+	if j.e == nil || j.e.lim == nil {
+		return
+	}
+	d := j.m.Env.Deadline
+	j.e.lim.Done(j.start, !d.IsZero() && time.Now().After(d))
 }
 
 var (
@@ -392,6 +459,7 @@ func (j *job) Crashed(ce *actor.CrashError) {
 		Incident: ce.Incident,
 		Err:      ce,
 	})
+	j.finish()
 }
 
 // fail answers with err (if the message expects an answer) and settles the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -32,7 +33,7 @@ type List struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
 	// Seq is the number of changes to the list's todos so far, as
-	// [Store.Lists] read it (see Changes).
+	// [Store.Lists] or [Store.GetList] read it (see Changes).
 	Seq uint64 `json:"-"`
 }
 
@@ -113,13 +114,87 @@ type Counts struct {
 	Total     int `json:"total"`
 }
 
-// A Listing is what [Store.List] returns: the todos that passed the filter,
-// in the order they were created, and the counts of the whole list.
+// A Listing is what [Store.List] returns: one page of the todos that passed
+// the filter, in the order they were created, the counts of the whole list,
+// and the cursor of the next page.
 type Listing struct {
 	Todos  []Todo `json:"todos"`
 	Counts Counts `json:"counts"`
 	// Seq is the list's change number the listing shows the state after.
 	Seq uint64 `json:"-"`
+	// Next is the cursor of the page after this one (give it back in
+	// [Page.Cursor]), or "" if this page is the last.
+	Next string `json:"next,omitempty"`
+}
+
+// A ListsPage is what [Store.Lists] returns: one page of the lists, in the
+// order they were created, and the cursor of the next page.
+type ListsPage struct {
+	Lists []List `json:"lists"`
+	// Next is the cursor of the page after this one, or "" if this page is
+	// the last.
+	Next string `json:"next,omitempty"`
+}
+
+// Paging: a listing returns at most this many items per page.
+const (
+	DefaultLimit = 50  // the page size when Page.Limit is zero
+	MaxLimit     = 200 // the largest Page.Limit
+)
+
+// Page selects one page of a listing: at most Limit items, starting after
+// the item that Cursor names. The zero value is the first page of
+// [DefaultLimit] items.
+//
+// Pages are keyset pages: a cursor names the last item of the page before,
+// so an item created or deleted meanwhile neither shifts nor repeats the
+// items of later pages, and a page costs the same however deep it is. A
+// cursor is opaque: give back the Next of the listing before, unchanged.
+type Page struct {
+	// Limit is the page size, 1 to MaxLimit; zero means DefaultLimit.
+	Limit int `json:"limit,omitempty"`
+	// Cursor is "" for the first page, else the Next of the page before.
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// cursorPrefix starts every cursor, so that one from another version of the
+// encoding is refused rather than misread.
+const cursorPrefix = "c1."
+
+// maxCursorBytes bounds the cursors a store decodes.
+const maxCursorBytes = 40
+
+// CheckPage returns the page size of p and the position its cursor names
+// (zero for the first page), or a bad_request error for a limit out of
+// range or a cursor that no store made. Implementations of Store call it.
+func CheckPage(p Page) (limit int, after int64, err error) {
+	switch {
+	case p.Limit == 0:
+		limit = DefaultLimit
+	case p.Limit < 0 || p.Limit > MaxLimit:
+		return 0, 0, troupe.Errorf(troupe.CodeBadRequest, "limit: must be 1 to %d, not %d", MaxLimit, p.Limit)
+	default:
+		limit = p.Limit
+	}
+	if p.Cursor == "" {
+		return limit, 0, nil
+	}
+	bad := troupe.Errorf(troupe.CodeBadRequest, "cursor: %q is not a cursor of this listing; give back the next of the page before", truncate(p.Cursor, 40))
+	rest, ok := strings.CutPrefix(p.Cursor, cursorPrefix)
+	if !ok || len(p.Cursor) > maxCursorBytes || rest == "" {
+		return 0, 0, bad
+	}
+	after, err = strconv.ParseInt(rest, 36, 64)
+	if err != nil || after <= 0 || strconv.FormatInt(after, 36) != rest {
+		return 0, 0, bad
+	}
+	return limit, after, nil
+}
+
+// Cursor returns the cursor that names position pos (a store's row
+// sequence number, positive) for [Page.Cursor].
+func Cursor(pos int64) string {
+	return cursorPrefix + strconv.FormatInt(pos, 36)
 }
 
 // Cleared is what [Store.ClearCompleted] returns: how many todos it
@@ -149,9 +224,11 @@ type Cleared struct {
 type Store interface {
 	// CreateList makes a new, empty list.
 	CreateList(ctx context.Context, name string) (List, error)
-	// Lists returns every list in the order they were created, the
-	// default list first.
-	Lists(ctx context.Context) ([]List, error)
+	// Lists returns one page of the lists in the order they were
+	// created, the default list first.
+	Lists(ctx context.Context, p Page) (ListsPage, error)
+	// GetList returns one list.
+	GetList(ctx context.Context, id string) (List, error)
 	// DeleteList deletes a list and all its todos. The default list cannot
 	// be deleted.
 	DeleteList(ctx context.Context, id string) error
@@ -160,9 +237,10 @@ type Store interface {
 	Create(ctx context.Context, t NewTodo) (Todo, error)
 	// Get returns one todo.
 	Get(ctx context.Context, id string) (Todo, error)
-	// List returns the todos of a list that pass the filter and the
-	// counts of the list.
-	List(ctx context.Context, listID string, f Filter) (Listing, error)
+	// List returns one page of the todos of a list that pass the filter,
+	// and the counts of the list. Its cost does not grow with the list:
+	// the counts are kept as the todos change, not counted.
+	List(ctx context.Context, listID string, f Filter, p Page) (Listing, error)
 	// Update changes a todo's title and/or completion; see [Patch].
 	Update(ctx context.Context, id string, p Patch) (Todo, error)
 	// Delete deletes a todo and returns it as it was, with the change

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
@@ -51,7 +52,7 @@ const (
 // calls them, so the two cannot disagree on a type; both check them against
 // the manifest when they start (service.Check).
 var (
-	ListAll    = service.Endpoint[struct{}, Lists]{Name: MsgListAll, Reply: ReplyLists}
+	ListAll    = service.Endpoint[ListLists, Lists]{Name: MsgListAll, Reply: ReplyLists}
 	ListCreate = service.Endpoint[CreateList, store.List]{Name: MsgListCreate, Reply: ReplyList}
 	List       = service.Endpoint[ListTodos, Listing]{Name: MsgList, Reply: ReplyListing}
 	Get        = service.Endpoint[TodoRef, store.Todo]{Name: MsgGet, Reply: ReplyTodo}
@@ -81,6 +82,25 @@ var Receives = []string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, M
 // declaration (its sends) and for the services that follow it.
 var Events = []string{EventCreated, EventUpdated, EventDeleted, EventCleared, EventListCreated}
 
+// Limits are the service's receiving-side limits (service.Config.Limits),
+// applied when its Config sets none: the store does its reads through a few
+// connections (four for SQLite) and the writes to one list one at a time
+// (each takes the list's next change number), so more requests in progress
+// would only wait inside it, unseen; they wait in the limit's queue instead,
+// where one that cannot be served in time (100 ms for a read, 500 ms for a
+// write, which takes a disk flush) is shed with an unavailable error at once
+// instead of timing out. The other messages keep the SDK's defaults.
+var Limits = []troupe.LimitPolicy{
+	{Name: MsgList, Concurrency: 8, Queue: 64},
+	{Name: MsgGet, Concurrency: 8, Queue: 64},
+	{Name: MsgListAll, Concurrency: 8, Queue: 64},
+	{Name: MsgCreate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgUpdate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgDelete, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgClear, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+	{Name: MsgListCreate, Concurrency: 4, Queue: 64, MaxWait: 500 * time.Millisecond},
+}
+
 // Options configure the service.
 type Options struct {
 	// Store keeps the lists and todos. Required. The service does not close
@@ -101,6 +121,9 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = Limits
 	}
 	s := service.New(cfg)
 	t := &server{st: opt.Store, svc: s, log: opt.Logger}
@@ -133,12 +156,12 @@ type server struct {
 	log *slog.Logger
 }
 
-func (t *server) listAll(ctx context.Context, _ struct{}) (Lists, error) {
-	ls, err := t.st.Lists(ctx)
+func (t *server) listAll(ctx context.Context, req ListLists) (Lists, error) {
+	ls, err := t.st.Lists(ctx, store.Page{Limit: int(req.Limit), Cursor: req.Cursor})
 	if err != nil {
 		return Lists{}, err
 	}
-	return Lists{Lists: ls}, nil
+	return Lists{Lists: ls.Lists, Next: ls.Next}, nil
 }
 
 func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, error) {
@@ -150,43 +173,33 @@ func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, er
 	return l, nil
 }
 
-// findList returns the list with id, or a not_found error.
-func (t *server) findList(ctx context.Context, id string) (store.List, error) {
-	ls, err := t.st.Lists(ctx)
-	if err != nil {
-		return store.List{}, err
-	}
-	for _, l := range ls {
-		if l.ID == id {
-			return l, nil
-		}
-	}
-	return store.List{}, store.ListNotFound(id)
-}
-
 func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	f, err := store.ParseFilter(req.Filter)
 	if err != nil {
 		return Listing{}, err
 	}
-	l, err := t.findList(ctx, req.List)
+	page := store.Page{Limit: int(req.Limit), Cursor: req.Cursor}
+	if _, _, err := store.CheckPage(page); err != nil {
+		return Listing{}, err
+	}
+	l, err := t.st.GetList(ctx, req.List)
 	if err != nil {
 		return Listing{}, err
 	}
 	epoch := t.st.Epoch()
-	// l.Seq was read with the lists: if the caller has that change, it has
+	// l.Seq was read with the list: if the caller has that change, it has
 	// everything up to it.
 	if req.Epoch != "" && req.Epoch == epoch && uint64(req.Seq) == l.Seq {
 		return Listing{List: l, Filter: f, Epoch: epoch, Seq: l.Seq, NotModified: true}, nil
 	}
-	lst, err := t.st.List(ctx, req.List, f)
+	lst, err := t.st.List(ctx, req.List, f, page)
 	if err != nil {
 		return Listing{}, err
 	}
 	if lst.Todos == nil {
 		lst.Todos = []store.Todo{}
 	}
-	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Epoch: epoch, Seq: lst.Seq}, nil
+	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Next: lst.Next, Epoch: epoch, Seq: lst.Seq}, nil
 }
 
 // getIn returns todo id if it belongs to list.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -332,5 +333,70 @@ func TestListingNotModified(t *testing.T) {
 	}
 	if _, err := c.Request(context.Background(), todo.MsgList, todo.ListTodos{List: "nope", Epoch: got.Epoch}); !errors.Is(err, troupe.ErrNotFound) {
 		t.Errorf("unknown list with the epoch: %v, want not_found", err)
+	}
+}
+
+// TestListingsArePaged: todo.list and list.all return one page and the
+// cursor of the next; a limit out of range or a foreign cursor is a
+// bad_request, and the counts are those of the whole list on every page.
+func TestListingsArePaged(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{})
+	c := a.Client
+	const n = store.DefaultLimit + 3
+	for i := range n {
+		if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: fmt.Sprintf("todo %02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Todos) != store.DefaultLimit || first.Next == "" || first.Counts.Total != n {
+		t.Fatalf("first page: %d todos, next %q, total %d; want %d, a next page, %d", len(first.Todos), first.Next, first.Counts.Total, store.DefaultLimit, n)
+	}
+	// The gateway passes query parameters as strings.
+	raw := json.RawMessage(fmt.Sprintf(`{"list":"default","limit":"2","cursor":%q}`, first.Next))
+	second, err := request[todo.Listing](t, c, todo.MsgList, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(second.Todos), 2; got != want || second.Next == "" || second.Todos[0].Title != fmt.Sprintf("todo %02d", store.DefaultLimit) {
+		t.Errorf("second page: %d todos from %q, next %q; want %d from todo %02d", got, second.Todos[0].Title, second.Next, want, store.DefaultLimit)
+	}
+	last, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID, Cursor: second.Next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last.Todos) != 1 || last.Next != "" || last.Counts != first.Counts {
+		t.Errorf("last page: %d todos, next %q, counts %+v; want 1, none, %+v", len(last.Todos), last.Next, last.Counts, first.Counts)
+	}
+	for _, bad := range []todo.ListTodos{
+		{List: store.DefaultListID, Limit: store.MaxLimit + 1},
+		{List: store.DefaultListID, Limit: -1},
+		{List: store.DefaultListID, Cursor: "nope"},
+	} {
+		if _, err := c.Request(context.Background(), todo.MsgList, bad); !errors.Is(err, troupe.ErrBadRequest) {
+			t.Errorf("todo.list %+v: %v, want bad_request", bad, err)
+		}
+	}
+	for i := range 3 {
+		if _, err := request[store.List](t, c, todo.MsgListCreate, todo.CreateList{Name: fmt.Sprint("list ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls, err := request[todo.Lists](t, c, todo.MsgListAll, todo.ListLists{Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls.Lists) != 3 || ls.Lists[0].ID != store.DefaultListID || ls.Next == "" {
+		t.Fatalf("list.all limit 3: %+v; want the default list first and a next page", ls)
+	}
+	rest, err := request[todo.Lists](t, c, todo.MsgListAll, todo.ListLists{Cursor: ls.Next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.Lists) != 1 || rest.Next != "" {
+		t.Errorf("list.all after the cursor: %+v; want one list and no next page", rest)
 	}
 }

@@ -9,9 +9,19 @@ import (
 	"github.com/troupe-go/troupe/examples/todo/store"
 )
 
-// Lists is the reply to list.all.
+// ListLists is the request list.all: one page of the lists (see
+// store.Page: Limit 1 to store.MaxLimit, default store.DefaultLimit; Cursor
+// the Next of the page before).
+type ListLists struct {
+	Limit  Int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// Lists is the reply to list.all: one page of the lists, and the cursor of
+// the next page ("" on the last).
 type Lists struct {
 	Lists []store.List `json:"lists"`
+	Next  string       `json:"next,omitempty"`
 }
 
 // CreateList is the request list.create.
@@ -19,8 +29,10 @@ type CreateList struct {
 	Name string `json:"name"`
 }
 
-// ListTodos is the request todo.list. Filter is "", "all", "active" or
-// "completed".
+// ListTodos is the request todo.list: one page of the todos of a list.
+// Filter is "", "all", "active" or "completed"; Limit is the page size, 1 to
+// store.MaxLimit (zero means store.DefaultLimit); Cursor is "" for the first
+// page, else the Next of the page before.
 //
 // A client that holds a listing may send its Epoch and Seq: if the list has
 // not changed since, the reply says NotModified and carries no todos, which
@@ -28,20 +40,24 @@ type CreateList struct {
 type ListTodos struct {
 	List   string `json:"list"`
 	Filter string `json:"filter,omitempty"`
+	Limit  Int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
 	Epoch  string `json:"epoch,omitempty"`
 	Seq    Int    `json:"seq,omitempty"`
 }
 
-// Listing is the reply todo.listing: the list, the todos that pass the
-// filter, the counts of the whole list, and the epoch and sequence number of
-// the last change it shows (see Event).
+// Listing is the reply todo.listing: the list, one page of the todos that
+// pass the filter, the counts of the whole list, the cursor of the next page,
+// and the epoch and sequence number of the last change it shows (see Event).
 type Listing struct {
 	List   store.List   `json:"list"`
 	Filter store.Filter `json:"filter"`
 	Todos  []store.Todo `json:"todos"`
 	Counts store.Counts `json:"counts"`
-	Epoch  string       `json:"epoch"`
-	Seq    uint64       `json:"seq"`
+	// Next is the cursor of the next page, "" on the last one.
+	Next  string `json:"next,omitempty"`
+	Epoch string `json:"epoch"`
+	Seq   uint64 `json:"seq"`
 	// NotModified says that the list is still at the Epoch and Seq the
 	// request named; Todos and Counts are then empty.
 	NotModified bool `json:"notModified,omitempty"`

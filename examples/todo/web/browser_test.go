@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
+	"github.com/troupe-go/troupe/examples/todo/store"
 )
 
 // browserPath returns the Chromium to drive, or skips the test when there
@@ -54,30 +55,7 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
 	dir := artifacts(t)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("window-size", "900,760"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	tab1, cancel1 := chromedp.NewContext(allocCtx)
-	defer cancel1()
-	if err := chromedp.Do(tab1); err != nil { // starts the browser
-		t.Fatalf("starting chromium: %v", err)
-	}
-	tab2, cancel2 := chromedp.NewContext(tab1)
-	defer cancel2()
-	if err := chromedp.Do(tab2); err != nil { // opens the tab, for as long as tab2 lives
-		t.Fatalf("opening a second tab: %v", err)
-	}
+	tab1, tab2 := twoTabs(t, path)
 
 	// step runs actions with a bound, so a broken page fails the test
 	// instead of hanging it (a bound, not a timing assertion).
@@ -170,6 +148,102 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		t.Errorf("tab 2 reloaded to catch up")
 	}
 	shot(t, tab2, dir, "tab2-caught-up")
+}
+
+// twoTabs starts a headless Chromium with two tabs, closed when the test
+// ends.
+func twoTabs(t *testing.T, path string) (tab1, tab2 context.Context) {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("window-size", "900,760"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	tab1, cancel1 := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel1)
+	if err := chromedp.Do(tab1); err != nil { // starts the browser
+		t.Fatalf("starting chromium: %v", err)
+	}
+	tab2, cancel2 := chromedp.NewContext(tab1)
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(tab2); err != nil { // opens the tab, for as long as tab2 lives
+		t.Fatalf("opening a second tab: %v", err)
+	}
+	return tab1, tab2
+}
+
+// TestBrowserPagesFollowLiveUpdates: a list longer than a page, one tab on
+// its first page and one on its last; a todo added elsewhere appears on the
+// last page only, a todo of the first page completed elsewhere changes
+// there only, and both keep the counts of the whole list.
+func TestBrowserPagesFollowLiveUpdates(t *testing.T) {
+	path := browserPath(t)
+	a := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	var first store.Todo
+	for i := range store.DefaultLimit + 2 {
+		td, err := a.Store.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo %02d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = td
+		}
+	}
+	tab1, tab2 := twoTabs(t, path)
+	every := chromedp.WithPollingInterval(50 * time.Millisecond)
+	live := chromedp.Poll[chromedp.Void](`document.getElementById("app").dataset.live === "on"`, every)
+	step := func(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
+			state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({live: document.getElementById("app").dataset, counts: document.querySelector(".counts").textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
+			dcancel()
+			t.Fatalf("%s: %v; page state: %s", what, err, state)
+		}
+	}
+	count := `document.querySelectorAll("li.todo").length`
+	step(tab1, "open the first page", chromedp.Navigate(a.Server.URL+"/"), live,
+		chromedp.Poll[chromedp.Void](count+` === `+fmt.Sprint(store.DefaultLimit), every))
+	next, err := chromedp.Run(tab1, chromedp.Evaluate[string](`document.querySelector("a.next-page").href`))
+	if err != nil {
+		t.Fatalf("the first page has no link to the next: %v", err)
+	}
+	step(tab2, "open the last page", chromedp.Navigate(next), live,
+		chromedp.Poll[chromedp.Void](count+` === 2 && document.getElementById("app").dataset.last === "true"`, every))
+
+	// A new todo belongs to the last page.
+	if code, m := call(t, "POST", a.Server.URL+"/api/lists/default/todos", `{"title": "newest"}`); code != 201 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	total := fmt.Sprint(store.DefaultLimit + 3)
+	step(tab2, "see the new todo on the last page",
+		chromedp.Poll[chromedp.Void](count+` === 3 && document.querySelector("ul.todos").lastElementChild.querySelector(".title").textContent === "newest" && document.querySelector(".total-count").textContent === "`+total+`"`, every))
+	step(tab1, "count it on the first page, not show it",
+		chromedp.Poll[chromedp.Void](`document.querySelector(".total-count").textContent === "`+total+`"`, every))
+	if got, err := chromedp.Run(tab1, chromedp.Evaluate[int](count)); err != nil || got != store.DefaultLimit {
+		t.Errorf("the first page shows %d todos (%v), want %d: the new one is not on it", got, err, store.DefaultLimit)
+	}
+
+	// A todo of the first page, completed elsewhere.
+	if code, m := call(t, "PATCH", a.Server.URL+"/api/lists/default/todos/"+first.ID, `{"completed": true}`); code != 200 {
+		t.Fatalf("complete: %d %v", code, m)
+	}
+	step(tab1, "see it completed on the first page",
+		chromedp.Poll[chromedp.Void](`document.querySelector('li[data-id="`+first.ID+`"]')?.classList.contains("completed") && document.querySelector(".completed-count").textContent === "1"`, every))
+	step(tab2, "count it on the last page, not show it",
+		chromedp.Poll[chromedp.Void](`document.querySelector(".completed-count").textContent === "1" && !document.querySelector('li[data-id="`+first.ID+`"]')`, every))
 }
 
 // shot saves a screenshot of tab as name.png in dir and logs its path.

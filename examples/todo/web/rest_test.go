@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	todoapp "github.com/troupe-go/troupe/examples/todo"
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
+	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/internal/npmcheck"
 )
 
@@ -79,6 +82,10 @@ func TestRESTThroughTheGateway(t *testing.T) {
 		{"clear completed", "DELETE", "/lists/default/todos?completed=true", "", 200, map[string]any{"type": "cleared", "cleared": 1.0}},
 		{"deleted by clear", "GET", "/lists/default/todos/" + id, "", 404, map[string]any{"code": "not_found"}},
 		{"wrong method", "PUT", "/lists/default/todos", `{}`, 405, map[string]any{"type": "Error"}},
+		{"limit too large", "GET", "/lists/default/todos?limit=201", "", 400, map[string]any{"code": "bad_request"}},
+		{"limit not a number", "GET", "/lists/default/todos?limit=many", "", 400, map[string]any{"code": "bad_request"}},
+		{"foreign cursor", "GET", "/lists/default/todos?cursor=abc", "", 400, map[string]any{"code": "bad_request"}},
+		{"lists limit", "GET", "/lists?limit=1", "", 200, map[string]any{"type": "lists"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, got := call(t, tt.method, api+tt.path, tt.body)
@@ -100,6 +107,44 @@ func TestRESTThroughTheGateway(t *testing.T) {
 	code, del := call(t, "DELETE", api+"/lists/"+work+"/todos/"+td["id"].(string), "")
 	if diff := cmp.Diff(map[string]any{"type": "deleted", "list": work, "id": td["id"]}, del); code != 200 || diff != "" {
 		t.Errorf("delete: %d (-want +got):\n%s", code, diff)
+	}
+}
+
+// TestRESTPages pages through a list larger than a page with limit and
+// cursor as query parameters, as the OpenAPI document says.
+func TestRESTPages(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{})
+	api := a.Server.URL + "/api"
+	for i := range 7 {
+		if code, td := call(t, "POST", api+"/lists/default/todos", fmt.Sprintf(`{"title": "todo %d"}`, i)); code != 201 {
+			t.Fatal(code, td)
+		}
+	}
+	var got []string
+	u := api + "/lists/default/todos?limit=3"
+	for pages := 0; ; pages++ {
+		if pages > 7 {
+			t.Fatal("more pages than todos")
+		}
+		code, l := call(t, "GET", u, "")
+		if code != 200 {
+			t.Fatalf("GET %s: %d %v", u, code, l)
+		}
+		if c := l["counts"].(map[string]any); c["total"] != 7.0 {
+			t.Errorf("counts %v, want a total of 7 on every page", c)
+		}
+		for _, td := range l["todos"].([]any) {
+			got = append(got, td.(map[string]any)["title"].(string))
+		}
+		next, _ := l["next"].(string)
+		if next == "" {
+			break
+		}
+		u = api + "/lists/default/todos?limit=3&cursor=" + url.QueryEscape(next)
+	}
+	want := []string{"todo 0", "todo 1", "todo 2", "todo 3", "todo 4", "todo 5", "todo 6"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("titles over the pages (-want +got):\n%s", diff)
 	}
 }
 
@@ -185,6 +230,48 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	less := func(a, b string) bool { return a < b }
 	if diff := cmp.Diff(want, got, cmpopts.SortSlices(less)); diff != "" {
 		t.Errorf("routes (-manifest +openapi):\n%s", diff)
+	}
+	// The listings' paging parameters are documented, with their bounds.
+	for path, want := range map[string][]string{
+		"/api/lists/{list}/todos": {"cursor", "epoch", "filter", "limit", "list", "seq"},
+		"/api/lists":              {"cursor", "limit"},
+	} {
+		var op struct {
+			Parameters []struct {
+				Name   string `json:"name"`
+				Schema struct {
+					Ref string `json:"$ref"`
+				} `json:"schema"`
+			} `json:"parameters"`
+		}
+		if err := json.Unmarshal(doc.Paths[path]["get"], &op); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range op.Parameters {
+			names = append(names, p.Name)
+			if p.Name == "limit" && !strings.HasSuffix(p.Schema.Ref, "/Limit") {
+				t.Errorf("GET %s: limit's schema %q, want the Limit schema", path, p.Schema.Ref)
+			}
+		}
+		if diff := cmp.Diff(want, names, cmpopts.SortSlices(less)); diff != "" {
+			t.Errorf("GET %s parameters (-want +got):\n%s", path, diff)
+		}
+	}
+	var comps struct {
+		Components struct {
+			Schemas struct {
+				Limit struct {
+					Maximum, Default int
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &comps); err != nil {
+		t.Fatal(err)
+	}
+	if l := comps.Components.Schemas.Limit; l.Maximum != store.MaxLimit || l.Default != store.DefaultLimit {
+		t.Errorf("the Limit schema says maximum %d and default %d, want %d and %d", l.Maximum, l.Default, store.MaxLimit, store.DefaultLimit)
 	}
 	npmcheck.OpenAPI(t, body)
 	res, err = http.Get(a.Server.URL + "/asyncapi.json")

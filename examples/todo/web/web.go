@@ -62,7 +62,9 @@ type Options struct {
 // and the OpenAPI description:
 //
 //	GET  /                                     the default list
-//	GET  /lists/{list}?filter=active           a list (filter all, active, completed)
+//	GET  /lists/{list}?filter=active           a list (filter all, active, completed;
+//	                                           ?cursor= its next page, ?lists= the
+//	                                           switcher's next page of lists)
 //	POST /lists                                new list (name)
 //	POST /lists/{list}/todos                   add (title)
 //	POST /lists/{list}/todos/{id}/edit         rename (title)
@@ -174,32 +176,54 @@ func cacheShort(h http.Handler) http.Handler {
 
 // page is what the list template renders.
 type page struct {
-	Listing todo.Listing
-	Lists   []store.List
-	Filter  string
-	Edit    string        // id of the todo whose edit form is open (without script)
-	Error   string        // the validation message of a failed post
-	Title   string        // the title of a failed add, to fill the form again
-	Sample  store.Todo    // the item the script's template is made of
-	Items   template.HTML // the rendered items, one after the other
-	Empty   bool          // no items
+	Listing   todo.Listing
+	Lists     []store.List
+	ListsNext string // the cursor of the next page of lists, if any
+	Filter    string
+	Cursor    string        // the cursor of this page of todos, "" for the first
+	Edit      string        // id of the todo whose edit form is open (without script)
+	EditItem  template.HTML // its form, when the todo is not on this page
+	Error     string        // the validation message of a failed post
+	Title     string        // the title of a failed add, to fill the form again
+	Sample    store.Todo    // the item the script's template is made of
+	Items     template.HTML // the rendered items, one after the other
+	Empty     bool          // no items
 }
 
 var funcs = template.FuncMap{
 	"listURL": listURL,
+	"pageURL": pageURL,
+	"listsURL": func(list, filter, lists string) string {
+		u := listURL(list, filter)
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		return u + sep + "lists=" + url.QueryEscape(lists)
+	},
 	"todoURL": func(list, id, action string) string {
 		return "/lists/" + url.PathEscape(list) + "/todos/" + url.PathEscape(id) + "/" + action
 	},
 }
 
-// listURL is the page of a list with a filter.
-func listURL(list, filter string) string {
+// listURL is the first page of a list with a filter.
+func listURL(list, filter string) string { return pageURL(list, filter, "") }
+
+// pageURL is the page of a list with a filter that starts after cursor.
+func pageURL(list, filter, cursor string) string {
 	u := "/"
 	if list != store.DefaultListID {
 		u = "/lists/" + url.PathEscape(list)
 	}
+	q := url.Values{}
 	if filter != "" && filter != string(store.FilterAll) {
-		u += "?filter=" + url.QueryEscape(filter)
+		q.Set("filter", filter)
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
 	}
 	return u
 }
@@ -211,36 +235,39 @@ func listOf(r *http.Request) string {
 	return store.DefaultListID
 }
 
+// servePage is a page of a list: ?filter= selects the todos, ?cursor= the
+// page (the next of the page before), ?lists= the page of the list switcher.
 func (wb *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := page{Filter: q.Get("filter"), Edit: q.Get("edit")}
-	wb.render(w, r, http.StatusOK, listOf(r), p)
+	p := page{Filter: q.Get("filter"), Cursor: q.Get("cursor"), Edit: q.Get("edit")}
+	wb.render(w, r, http.StatusOK, listOf(r), p, q.Get("lists"))
 }
 
 // render asks the todo service for the list and the lists and renders the
 // page, or the error page.
-func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, list string, p page) {
+//
+// The page shows one page of the list's todos (store.DefaultLimit) with a
+// link to the next, and one page of the lists in the switcher, so that its
+// cost does not grow with the list.
+func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, list string, p page, listsCursor string) {
 	ctx, cancel := context.WithTimeout(r.Context(), wb.timeout)
 	defer cancel()
-	lst, items, err := wb.listing(ctx, list, p.Filter)
+	lst, items, err := wb.listing(ctx, list, p.Filter, p.Cursor)
 	if err != nil {
 		wb.fail(w, r, err)
 		return
 	}
-	lists, err := todo.ListAll.Call(ctx, wb.svc, struct{}{})
+	lists, err := todo.ListAll.Call(ctx, wb.svc, todo.ListLists{Cursor: listsCursor})
 	if err != nil {
 		wb.fail(w, r, err)
 		return
 	}
-	p.Listing, p.Lists, p.Filter, p.Items, p.Empty = lst, lists.Lists, string(lst.Filter), items.joined, len(items.each) == 0
+	p.Listing, p.Lists, p.ListsNext, p.Filter, p.Items, p.Empty = lst, lists.Lists, lists.Next, string(lst.Filter), items.joined, len(items.each) == 0
 	p.Sample = store.Todo{ListID: lst.List.ID}
 	if p.Edit != "" {
-		// The todo being edited is shown as a form.
-		each := slices.Clone(items.each)
-		for i, td := range lst.Todos {
-			if td.ID != p.Edit {
-				continue
-			}
+		// The todo being edited is shown as a form: in its place if it is
+		// on this page, above the list otherwise.
+		editItem := func(td store.Todo) (template.HTML, bool) {
 			h, err := wb.exec("edit-item", struct {
 				Todo   store.Todo
 				Filter string
@@ -248,9 +275,30 @@ func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, li
 			if err != nil {
 				wb.log.Error("web: template", "template", "edit-item", "err", err)
 				http.Error(w, "web: the page could not be rendered", http.StatusInternalServerError)
+				return "", false
+			}
+			return h, true
+		}
+		each := slices.Clone(items.each)
+		found := false
+		for i, td := range lst.Todos {
+			if td.ID != p.Edit {
+				continue
+			}
+			h, ok := editItem(td)
+			if !ok {
 				return
 			}
-			each[i] = h
+			each[i], found = h, true
+		}
+		if !found {
+			if td, err := todo.Get.Call(ctx, wb.svc, todo.TodoRef{List: list, ID: p.Edit}); err == nil {
+				h, ok := editItem(td)
+				if !ok {
+					return
+				}
+				p.EditItem = h
+			}
 		}
 		p.Items = join(each)
 	}
@@ -271,7 +319,7 @@ func (wb *Handler) html(w http.ResponseWriter, status int, name string, data any
 }
 
 // listingKey names a cached listing.
-type listingKey struct{ list, filter string }
+type listingKey struct{ list, filter, cursor string }
 
 // cachedListing is a listing with its rendered items.
 type cachedListing struct {
@@ -297,16 +345,17 @@ func join(each []template.HTML) template.HTML {
 // maxCachedListings bounds the listing cache; past it, it starts over.
 const maxCachedListings = 256
 
-// listing returns the listing of list with filter and its rendered items.
+// listing returns the page of list with filter after cursor and its
+// rendered items.
 // It asks the todo service with the epoch and sequence number of the
 // listing it has cached, if any, and keeps using it while the service says
 // it is not modified.
-func (wb *Handler) listing(ctx context.Context, list, filter string) (todo.Listing, renderedItems, error) {
-	key := listingKey{list, filter}
+func (wb *Handler) listing(ctx context.Context, list, filter, cursor string) (todo.Listing, renderedItems, error) {
+	key := listingKey{list, filter, cursor}
 	wb.cacheMu.Lock()
 	c, ok := wb.listings[key]
 	wb.cacheMu.Unlock()
-	req := todo.ListTodos{List: list, Filter: filter}
+	req := todo.ListTodos{List: list, Filter: filter, Cursor: cursor}
 	if ok {
 		req.Epoch, req.Seq = c.lst.Epoch, todo.Int(c.lst.Seq)
 	}
@@ -450,7 +499,7 @@ func (wb *Handler) form(act formAction) http.HandlerFunc {
 				if errors.As(err, &te) {
 					msg = te.Msg
 				}
-				wb.render(w, r, http.StatusBadRequest, list, page{Filter: r.PostForm.Get("filter"), Error: msg, Title: r.PostForm.Get("title")})
+				wb.render(w, r, http.StatusBadRequest, list, page{Filter: r.PostForm.Get("filter"), Cursor: r.PostForm.Get("cursor"), Error: msg, Title: r.PostForm.Get("title")}, "")
 				return
 			}
 			wb.fail(w, r, err)
@@ -482,7 +531,10 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func back(r *http.Request, list string) string { return listURL(list, r.PostForm.Get("filter")) }
+// back is the page a form post came from: its list, filter and page.
+func back(r *http.Request, list string) string {
+	return pageURL(list, r.PostForm.Get("filter"), r.PostForm.Get("cursor"))
+}
 
 func (wb *Handler) newList(ctx context.Context, r *http.Request, _ string) (string, error) {
 	l, err := todo.ListCreate.Call(ctx, wb.svc, todo.CreateList{Name: r.PostForm.Get("name")})

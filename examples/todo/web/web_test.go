@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -494,4 +496,47 @@ func FuzzFormPost(f *testing.F) {
 			t.Errorf("%q: status %d", body, res.StatusCode)
 		}
 	})
+}
+
+// TestPagesArePaged: a list longer than a page shows one page and links to
+// the next; an edit link for a todo of another page still opens its form.
+func TestPagesArePaged(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	var last store.Todo
+	for i := range store.DefaultLimit + 3 {
+		td, err := a.Store.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo %02d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = td
+	}
+	code, first := get(t, a.Server.URL+"/")
+	if code != 200 || len(items(first)) != store.DefaultLimit || counts(first) != "53 left, 0 done, 53 total" {
+		t.Fatalf("first page: %d, %d items, counts %q", code, len(items(first)), counts(first))
+	}
+	m := regexp.MustCompile(`class="next-page" href="([^"]+)"`).FindStringSubmatch(first)
+	if m == nil || strings.Contains(first, `class="first-page"`) {
+		t.Fatalf("first page: no link to the next page, or a link to the first")
+	}
+	code, second := get(t, a.Server.URL+html.UnescapeString(m[1]))
+	if diff := cmp.Diff([]string{"todo 50", "todo 51", "todo 52"}, items(second)); code != 200 || diff != "" {
+		t.Errorf("second page: %d (-want +got):\n%s", code, diff)
+	}
+	if strings.Contains(second, `class="next-page"`) || !strings.Contains(second, `class="first-page"`) || !strings.Contains(second, `data-last="true"`) {
+		t.Errorf("second page: want a link to the first page, none to a next one, and data-last")
+	}
+	// The form post of the last page comes back to it.
+	cursor := regexp.MustCompile(`name="cursor" value="([^"]*)"`).FindStringSubmatch(second)
+	if cursor == nil || cursor[1] == "" {
+		t.Fatal("the add form of the second page does not carry its cursor")
+	}
+	res, _ := postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {"newest"}, "cursor": {html.UnescapeString(cursor[1])}})
+	if loc := res.Header.Get("Location"); !strings.Contains(loc, "cursor=") {
+		t.Errorf("after adding on the second page: back to %q, want the second page", loc)
+	}
+	code, edit := get(t, a.Server.URL+"/?edit="+last.ID)
+	if code != 200 || !strings.Contains(edit, `class="edit-form" method="post" action="/lists/default/todos/`+last.ID+`/edit"`) {
+		t.Errorf("edit of a todo of the second page from the first: %d, no edit form", code)
+	}
 }

@@ -224,27 +224,63 @@ func (s *Store) CreateList(ctx context.Context, name string) (store.List, error)
 	return l, nil
 }
 
-// Lists returns every list in creation order.
-func (s *Store) Lists(ctx context.Context) ([]store.List, error) {
+// Lists returns one page of the lists in creation order.
+func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return store.ListsPage{}, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at, changes FROM lists ORDER BY seq`)
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, err
 	}
-	ls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.List, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, id, name, created_at, changes FROM lists WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit+1)
+	if err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
+	}
+	defer rows.Close()
+	page := store.ListsPage{Lists: make([]store.List, 0, min(limit, 16))}
+	var last int64
+	for rows.Next() {
 		var l store.List
-		var changes int64
-		err := row.Scan(&l.ID, &l.Name, &l.CreatedAt, &changes)
+		var seq, changes int64
+		if err := rows.Scan(&seq, &l.ID, &l.Name, &l.CreatedAt, &changes); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+		if len(page.Lists) == limit {
+			page.Next = store.Cursor(last)
+			break
+		}
 		l.Seq = uint64(changes)
 		l.CreatedAt = l.CreatedAt.UTC()
-		return l, err
-	})
-	if err != nil {
-		return nil, s.wrap("lists", err)
+		page.Lists = append(page.Lists, l)
+		last = seq
 	}
-	return ls, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
+	}
+	return page, nil
+}
+
+// GetList returns one list.
+func (s *Store) GetList(ctx context.Context, id string) (store.List, error) {
+	if err := s.check(); err != nil {
+		return store.List{}, err
+	}
+	if !store.ValidID(id) {
+		return store.List{}, store.ListNotFound(id)
+	}
+	l := store.List{ID: id}
+	var changes int64
+	err := s.pool.QueryRow(ctx, `SELECT name, created_at, changes FROM lists WHERE id = $1`, id).Scan(&l.Name, &l.CreatedAt, &changes)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.List{}, store.ListNotFound(id)
+	} else if err != nil {
+		return store.List{}, s.wrap("get list", err)
+	}
+	l.CreatedAt = l.CreatedAt.UTC()
+	l.Seq = uint64(changes)
+	return l, nil
 }
 
 // DeleteList deletes a list and its todos.
@@ -335,8 +371,11 @@ func (s *Store) Get(ctx context.Context, id string) (store.Todo, error) {
 	return t, nil
 }
 
-// List returns the todos of a list that pass f, and the list's counts.
-func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.Listing, error) {
+// List returns one page of the todos of a list that pass f, and the list's
+// counts, from one snapshot. The counts are read from the list's row (kept by
+// triggers), the page through the index of its filter: the cost is that of
+// the page, whatever the size of the list.
+func (s *Store) List(ctx context.Context, listID string, f store.Filter, p store.Page) (store.Listing, error) {
 	if err := s.check(); err != nil {
 		return store.Listing{}, err
 	}
@@ -344,42 +383,70 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.
 	if err != nil {
 		return store.Listing{}, err
 	}
+	limit, after, err := store.CheckPage(p)
+	if err != nil {
+		return store.Listing{}, err
+	}
 	if !store.ValidID(listID) {
 		return store.Listing{}, store.ListNotFound(listID)
 	}
+	// One statement, so one snapshot for the counts and the rows, and one
+	// round trip: the list's row, joined with its page (a row of NULLs when
+	// the page is empty; no row when there is no such list).
+	cond := ""
+	switch f {
+	case store.FilterActive:
+		cond = ` AND NOT completed`
+	case store.FilterCompleted:
+		cond = ` AND completed`
+	}
+	rows, err := s.pool.Query(ctx, `SELECT l.total, l.completed, l.changes, t.seq, t.id, t.list_id, t.title, t.completed, t.created_at, t.updated_at, t.version
+		FROM lists l LEFT JOIN LATERAL (
+			SELECT seq, `+todoColumns+` FROM todos WHERE list_id = l.id`+cond+` AND seq > $2 ORDER BY seq LIMIT $3
+		) t ON true
+		WHERE l.id = $1
+		ORDER BY t.seq`, listID, after, limit+1)
+	if err != nil {
+		return store.Listing{}, s.wrap("list", err)
+	}
+	defer rows.Close()
 	var l store.Listing
-	// One snapshot for the counts and the rows.
-	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	err = pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
-		var changes int64
-		err := tx.QueryRow(ctx, `SELECT
-				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id),
-				(SELECT COUNT(*) FROM todos WHERE list_id = lists.id AND completed),
-				changes
-			FROM lists WHERE id = $1`, listID).Scan(&l.Counts.Total, &l.Counts.Completed, &changes)
-		l.Seq = uint64(changes)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ListNotFound(listID)
-		} else if err != nil {
-			return err
+	found := false
+	var last int64
+	for rows.Next() {
+		var total, completed, changes int64
+		var seq *int64
+		var t struct {
+			id, list, title  *string
+			completed        *bool
+			created, updated *time.Time
+			version          *int64
 		}
-		l.Counts.Active = l.Counts.Total - l.Counts.Completed
-		q := `SELECT ` + todoColumns + ` FROM todos WHERE list_id = $1`
-		switch f {
-		case store.FilterActive:
-			q += ` AND NOT completed`
-		case store.FilterCompleted:
-			q += ` AND completed`
+		if err := rows.Scan(&total, &completed, &changes, &seq, &t.id, &t.list, &t.title, &t.completed, &t.created, &t.updated, &t.version); err != nil {
+			return store.Listing{}, s.wrap("list", err)
 		}
-		rows, err := tx.Query(ctx, q+` ORDER BY seq`, listID)
-		if err != nil {
-			return err
+		if !found {
+			found = true
+			l.Seq = uint64(changes)
+			l.Counts = store.Counts{Active: int(total - completed), Completed: int(completed), Total: int(total)}
+			l.Todos = make([]store.Todo, 0, min(limit, l.Counts.Total))
 		}
-		l.Todos, err = pgx.AppendRows(make([]store.Todo, 0, l.Counts.Total), rows, func(row pgx.CollectableRow) (store.Todo, error) {
-			return scanTodo(row)
-		})
-		return err
-	})
+		if seq == nil {
+			continue // the empty page's row
+		}
+		if len(l.Todos) == limit {
+			l.Next = store.Cursor(last)
+			break
+		}
+		l.Todos = append(l.Todos, store.Todo{ID: *t.id, ListID: *t.list, Title: *t.title, Completed: *t.completed,
+			CreatedAt: t.created.UTC(), UpdatedAt: t.updated.UTC(), Version: *t.version})
+		last = *seq
+	}
+	rows.Close()
+	err = rows.Err()
+	if err == nil && !found {
+		err = store.ListNotFound(listID)
+	}
 	if err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}

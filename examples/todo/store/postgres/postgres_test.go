@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -83,9 +84,9 @@ func TestReopen(t *testing.T) {
 	if err != nil || got != td {
 		t.Errorf("Get after reopen: got %+v, %v, want %+v", got, err, td)
 	}
-	ls, err := s.Lists(ctx)
-	if err != nil || len(ls) != 1 {
-		t.Errorf("Lists after reopen: got %d lists, %v, want 1", len(ls), err)
+	ls, err := s.Lists(ctx, store.Page{})
+	if err != nil || len(ls.Lists) != 1 {
+		t.Errorf("Lists after reopen: got %d lists, %v, want 1", len(ls.Lists), err)
 	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -98,8 +99,56 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(versions), "[1 2]"; got != want {
+	if got, want := fmt.Sprint(versions), "[1 2 3]"; got != want {
 		t.Errorf("schema_migrations: got %s, want %s", got, want)
+	}
+}
+
+// TestUpgradeCounts opens a database made by the first migration alone,
+// with todos in it: the second one must count them once, and keep counting.
+func TestUpgradeCounts(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	init, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+		string(init),
+		`INSERT INTO schema_migrations (version, name) VALUES (1, '0001_init.sql')`,
+		`INSERT INTO todos (id, list_id, title, completed, created_at, updated_at) VALUES
+			('a', 'default', 'a', false, now(), now()), ('b', 'default', 'b', true, now(), now()), ('c', 'default', 'c', true, now(), now())`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := open(t, dsn)
+	l, err := s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.Counts, (store.Counts{Active: 1, Completed: 2, Total: 3}); got != want {
+		t.Errorf("counts after the upgrade: got %+v, want %+v", got, want)
+	}
+	if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	l, err = s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.Counts, (store.Counts{Active: 2, Completed: 1, Total: 3}); got != want {
+		t.Errorf("counts after a create and a delete: got %+v, want %+v", got, want)
 	}
 }
 
@@ -156,9 +205,9 @@ func TestServerDown(t *testing.T) {
 	}
 	for name, call := range map[string]func() error{
 		"Get":    func() error { _, err := s.Get(ctx, before.ID); return err },
-		"List":   func() error { _, err := s.List(ctx, store.DefaultListID, store.FilterAll); return err },
+		"List":   func() error { _, err := s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{}); return err },
 		"Update": func() error { _, err := s.Update(ctx, before.ID, store.Patch{Completed: new(true)}); return err },
-		"Lists":  func() error { _, err := s.Lists(ctx); return err },
+		"Lists":  func() error { _, err := s.Lists(ctx, store.Page{}); return err },
 	} {
 		if got, want := troupe.CodeOf(call()), troupe.CodeUnavailable; got != want {
 			t.Errorf("%s while down: code %s, want %s", name, got, want)

@@ -39,7 +39,7 @@ func Example() {
 	_, err = s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "   "})
 	fmt.Println("empty title:", err)
 
-	l, _ := s.List(ctx, store.DefaultListID, store.FilterActive)
+	l, _ := s.List(ctx, store.DefaultListID, store.FilterActive, store.Page{})
 	for _, t := range l.Todos {
 		fmt.Printf("active: %s (version %d)\n", t.Title, t.Version)
 	}

@@ -220,31 +220,62 @@ func (s *Store) CreateList(ctx context.Context, name string) (store.List, error)
 	return l, nil
 }
 
-// Lists returns every list in creation order.
-func (s *Store) Lists(ctx context.Context) ([]store.List, error) {
+// Lists returns one page of the lists in creation order.
+func (s *Store) Lists(ctx context.Context, p store.Page) (store.ListsPage, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return store.ListsPage{}, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at, changes FROM lists ORDER BY seq`)
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, name, created_at, changes FROM lists WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit+1)
+	if err != nil {
+		return store.ListsPage{}, s.wrap("lists", err)
 	}
 	defer rows.Close()
-	var ls []store.List
+	page := store.ListsPage{Lists: make([]store.List, 0, min(limit, 16))}
+	var last int64
 	for rows.Next() {
 		var l store.List
-		var created, changes int64
-		if err := rows.Scan(&l.ID, &l.Name, &created, &changes); err != nil {
-			return nil, s.wrap("lists", err)
+		var seq, created, changes int64
+		if err := rows.Scan(&seq, &l.ID, &l.Name, &created, &changes); err != nil {
+			return store.ListsPage{}, s.wrap("lists", err)
+		}
+		if len(page.Lists) == limit {
+			page.Next = store.Cursor(last)
+			break
 		}
 		l.CreatedAt = time.UnixMicro(created).UTC()
 		l.Seq = uint64(changes)
-		ls = append(ls, l)
+		page.Lists = append(page.Lists, l)
+		last = seq
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.wrap("lists", err)
+		return store.ListsPage{}, s.wrap("lists", err)
 	}
-	return ls, nil
+	return page, nil
+}
+
+// GetList returns one list.
+func (s *Store) GetList(ctx context.Context, id string) (store.List, error) {
+	if err := s.check(); err != nil {
+		return store.List{}, err
+	}
+	if !store.ValidID(id) {
+		return store.List{}, store.ListNotFound(id)
+	}
+	l := store.List{ID: id}
+	var created, changes int64
+	err := s.r.QueryRowContext(ctx, `SELECT name, created_at, changes FROM lists WHERE id = ?`, id).Scan(&l.Name, &created, &changes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.List{}, store.ListNotFound(id)
+	} else if err != nil {
+		return store.List{}, s.wrap("get list", err)
+	}
+	l.CreatedAt = time.UnixMicro(created).UTC()
+	l.Seq = uint64(changes)
+	return l, nil
 }
 
 // DeleteList deletes a list and its todos.
@@ -342,12 +373,19 @@ func (s *Store) Get(ctx context.Context, id string) (store.Todo, error) {
 	return t, nil
 }
 
-// List returns the todos of a list that pass f, and the list's counts.
-func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.Listing, error) {
+// List returns one page of the todos of a list that pass f, and the list's
+// counts, from one snapshot. The counts are read from the list's row (kept by
+// triggers), the page through the index of its filter: the cost is that of
+// the page, whatever the size of the list.
+func (s *Store) List(ctx context.Context, listID string, f store.Filter, p store.Page) (store.Listing, error) {
 	if err := s.check(); err != nil {
 		return store.Listing{}, err
 	}
 	f, err := store.ParseFilter(string(f))
+	if err != nil {
+		return store.Listing{}, err
+	}
+	limit, after, err := store.CheckPage(p)
 	if err != nil {
 		return store.Listing{}, err
 	}
@@ -361,11 +399,7 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.
 	defer tx.Rollback()
 	var l store.Listing
 	var changes int64
-	err = tx.QueryRowContext(ctx, `SELECT
-			(SELECT COUNT(*) FROM todos WHERE list_id = lists.id),
-			(SELECT COUNT(*) FROM todos WHERE list_id = lists.id AND completed = 1),
-			changes
-		FROM lists WHERE id = ?`, listID).Scan(&l.Counts.Total, &l.Counts.Completed, &changes)
+	err = tx.QueryRowContext(ctx, `SELECT total, completed, changes FROM lists WHERE id = ?`, listID).Scan(&l.Counts.Total, &l.Counts.Completed, &changes)
 	l.Seq = uint64(changes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Listing{}, store.ListNotFound(listID)
@@ -373,30 +407,48 @@ func (s *Store) List(ctx context.Context, listID string, f store.Filter) (store.
 		return store.Listing{}, s.wrap("list", err)
 	}
 	l.Counts.Active = l.Counts.Total - l.Counts.Completed
-	q := `SELECT ` + todoColumns + ` FROM todos WHERE list_id = ?`
+	q := `SELECT seq, ` + todoColumns + ` FROM todos WHERE list_id = ?`
 	switch f {
 	case store.FilterActive:
 		q += ` AND completed = 0`
 	case store.FilterCompleted:
 		q += ` AND completed = 1`
 	}
-	rows, err := tx.QueryContext(ctx, q+` ORDER BY seq`, listID)
+	rows, err := tx.QueryContext(ctx, q+` AND seq > ? ORDER BY seq LIMIT ?`, listID, after, limit+1)
 	if err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}
 	defer rows.Close()
-	l.Todos = make([]store.Todo, 0, l.Counts.Total)
+	l.Todos = make([]store.Todo, 0, min(limit, l.Counts.Total))
+	var last int64
 	for rows.Next() {
-		t, err := scanTodo(rows)
+		var seq int64
+		t, err := scanTodo(seqScanner{rows, &seq})
 		if err != nil {
 			return store.Listing{}, s.wrap("list", err)
 		}
+		if len(l.Todos) == limit {
+			l.Next = store.Cursor(last)
+			break
+		}
 		l.Todos = append(l.Todos, t)
+		last = seq
 	}
 	if err := rows.Err(); err != nil {
 		return store.Listing{}, s.wrap("list", err)
 	}
 	return l, nil
+}
+
+// seqScanner scans a row whose first column is the row's seq into seq and
+// the rest into the destinations Scan is given.
+type seqScanner struct {
+	row scanner
+	seq *int64
+}
+
+func (s seqScanner) Scan(dest ...any) error {
+	return s.row.Scan(append([]any{s.seq}, dest...)...)
 }
 
 // Update applies a patch; see [store.Patch].

@@ -64,11 +64,65 @@ func TestReopen(t *testing.T) {
 		if err != nil || got != td {
 			t.Errorf("Get after reopen: got %+v, %v, want %+v", got, err, td)
 		}
-		ls, err := s.Lists(ctx)
-		if err != nil || len(ls) != 1 {
-			t.Errorf("Lists after reopen: got %d lists, %v, want 1", len(ls), err)
+		ls, err := s.Lists(ctx, store.Page{})
+		if err != nil || len(ls.Lists) != 1 {
+			t.Errorf("Lists after reopen: got %d lists, %v, want 1", len(ls.Lists), err)
 		}
 		s.Close()
+	}
+}
+
+// TestUpgradeCounts opens a database made by the first migration alone,
+// with todos in it: the second one must count them once, and keep counting.
+func TestUpgradeCounts(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "todo.db")
+	init, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+		string(init),
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, '0001_init.sql', 0)`,
+		`INSERT INTO todos (id, list_id, title, completed, created_at, updated_at) VALUES
+			('a', 'default', 'a', 0, 0, 0), ('b', 'default', 'b', 1, 0, 0), ('c', 'default', 'c', 1, 0, 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.Counts, (store.Counts{Active: 1, Completed: 2, Total: 3}); got != want {
+		t.Errorf("counts after the upgrade: got %+v, want %+v", got, want)
+	}
+	if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	l, err = s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.Counts, (store.Counts{Active: 2, Completed: 1, Total: 3}); got != want {
+		t.Errorf("counts after a create and a delete: got %+v, want %+v", got, want)
 	}
 }
 

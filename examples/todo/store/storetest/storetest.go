@@ -61,6 +61,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FailedCreateWritesNothing", testFailedCreateWritesNothing},
 		{"VerbatimTitles", testVerbatimTitles},
 		{"LargeList", testLargeList},
+		{"Pages", testPages},
+		{"PagesFiltered", testPagesFiltered},
+		{"PagesStable", testPagesStable},
+		{"BadPages", testBadPages},
+		{"CountsKept", testCountsKept},
+		{"ListsPages", testListsPages},
+		{"GetList", testGetList},
 		{"DeadlinePassed", testDeadlinePassed},
 		{"Closed", testClosed},
 		{"Changes", testChanges},
@@ -91,13 +98,52 @@ func mustCreate(t testing.TB, s store.Store, list, title string) store.Todo {
 	return td
 }
 
+// mustList returns every todo of list that passes f, following the pages
+// of MaxLimit todos, with the counts (which every page must agree on), or
+// fails the test.
 func mustList(t testing.TB, s store.Store, list string, f store.Filter) store.Listing {
 	t.Helper()
-	l, err := s.List(context.Background(), list, f)
-	if err != nil {
-		t.Fatalf("List(%q, %q): %v", list, f, err)
+	var all store.Listing
+	p := store.Page{Limit: store.MaxLimit}
+	for i := 0; ; i++ {
+		l, err := s.List(context.Background(), list, f, p)
+		if err != nil {
+			t.Fatalf("List(%q, %q, %+v): %v", list, f, p, err)
+		}
+		if i == 0 {
+			all.Counts, all.Todos, all.Seq = l.Counts, l.Todos, l.Seq
+		} else {
+			if l.Counts != all.Counts {
+				t.Fatalf("List(%q, %q) page %d: counts %+v, page 0 had %+v", list, f, i, l.Counts, all.Counts)
+			}
+			all.Todos = append(all.Todos, l.Todos...)
+		}
+		if l.Next == "" {
+			return all
+		}
+		if len(l.Todos) != p.Limit {
+			t.Fatalf("List(%q, %q) page %d: %d todos and a next page, want %d", list, f, i, len(l.Todos), p.Limit)
+		}
+		p.Cursor = l.Next
 	}
-	return l
+}
+
+// mustLists returns every list, following the pages, or fails the test.
+func mustLists(t testing.TB, s store.Store) []store.List {
+	t.Helper()
+	var all []store.List
+	p := store.Page{Limit: store.MaxLimit}
+	for {
+		ls, err := s.Lists(context.Background(), p)
+		if err != nil {
+			t.Fatalf("Lists(%+v): %v", p, err)
+		}
+		all = append(all, ls.Lists...)
+		if ls.Next == "" {
+			return all
+		}
+		p.Cursor = ls.Next
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -123,11 +169,7 @@ func titles(ts []store.Todo) []string {
 }
 
 func testDefaultList(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	ls, err := s.Lists(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls := mustLists(t, s)
 	if len(ls) != 1 {
 		t.Fatalf("Lists: got %d lists, want 1: %+v", len(ls), ls)
 	}
@@ -273,7 +315,7 @@ func testNotFound(t *testing.T, s store.Store) {
 			wantCode(t, "Update", err, troupe.CodeNotFound)
 			_, err = s.Delete(ctx, id)
 			wantCode(t, "Delete", err, troupe.CodeNotFound)
-			_, err = s.List(ctx, id, store.FilterAll)
+			_, err = s.List(ctx, id, store.FilterAll, store.Page{})
 			wantCode(t, "List", err, troupe.CodeNotFound)
 			_, err = s.ClearCompleted(ctx, id)
 			wantCode(t, "ClearCompleted", err, troupe.CodeNotFound)
@@ -368,7 +410,7 @@ func testFiltersAndCounts(t *testing.T, s store.Store) {
 		})
 	}
 	t.Run("bad filter", func(t *testing.T) {
-		_, err := s.List(ctx, store.DefaultListID, "done")
+		_, err := s.List(ctx, store.DefaultListID, "done", store.Page{})
 		wantCode(t, "List", err, troupe.CodeBadRequest)
 	})
 }
@@ -393,10 +435,7 @@ func testLists(t *testing.T, s store.Store) {
 			wantCode(t, "CreateList", err, troupe.CodeBadRequest)
 		}
 	}
-	ls, err := s.Lists(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls := mustLists(t, s)
 	var ids []string
 	for _, l := range ls {
 		ids = append(ids, l.ID)
@@ -442,7 +481,7 @@ func testDeleteList(t *testing.T, s store.Store) {
 	}
 	_, err = s.Get(ctx, td.ID)
 	wantCode(t, "Get of a todo of a deleted list", err, troupe.CodeNotFound)
-	_, err = s.List(ctx, l.ID, store.FilterAll)
+	_, err = s.List(ctx, l.ID, store.FilterAll, store.Page{})
 	wantCode(t, "List of a deleted list", err, troupe.CodeNotFound)
 	wantCode(t, "DeleteList again", s.DeleteList(ctx, l.ID), troupe.CodeNotFound)
 	wantCode(t, "DeleteList(default)", s.DeleteList(ctx, store.DefaultListID), troupe.CodeBadRequest)
@@ -664,7 +703,7 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 				if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("w%d-%d", w, i)}); err != nil {
 					errs <- err
 				}
-				if _, err := s.List(ctx, store.DefaultListID, store.FilterActive); err != nil {
+				if _, err := s.List(ctx, store.DefaultListID, store.FilterActive, store.Page{}); err != nil {
 					errs <- err
 				}
 			}
@@ -795,9 +834,8 @@ func testVerbatimTitles(t *testing.T, s store.Store) {
 			}
 		})
 	}
-	ls, err := s.Lists(ctx)
-	if err != nil || len(ls) != 1 {
-		t.Errorf("Lists after injection attempts: %d lists, %v", len(ls), err)
+	if ls := mustLists(t, s); len(ls) != 1 {
+		t.Errorf("Lists after injection attempts: %d lists", len(ls))
 	}
 }
 
@@ -818,6 +856,369 @@ func testLargeList(t *testing.T, s store.Store) {
 	}
 }
 
+// page lists one page or fails the test.
+func page(t *testing.T, s store.Store, list string, f store.Filter, p store.Page) store.Listing {
+	t.Helper()
+	l, err := s.List(t.Context(), list, f, p)
+	if err != nil {
+		t.Fatalf("List(%q, %q, %+v): %v", list, f, p, err)
+	}
+	return l
+}
+
+func testPages(t *testing.T, s store.Store) {
+	var want []store.Todo
+	for i := range store.DefaultLimit*2 + 7 {
+		want = append(want, mustCreate(t, s, store.DefaultListID, fmt.Sprintf("todo %03d", i)))
+	}
+	counts := store.Counts{Active: len(want), Total: len(want)}
+
+	// The default page size, then the pages that follow, the last one short.
+	first := page(t, s, store.DefaultListID, store.FilterAll, store.Page{})
+	if diff := cmp.Diff(want[:store.DefaultLimit], first.Todos, ignoreSeq); diff != "" {
+		t.Errorf("first page (-want +got):\n%s", diff)
+	}
+	if first.Counts != counts || first.Next == "" {
+		t.Errorf("first page: counts %+v, next %q; want %+v and a next page", first.Counts, first.Next, counts)
+	}
+	second := page(t, s, store.DefaultListID, store.FilterAll, store.Page{Cursor: first.Next})
+	if diff := cmp.Diff(want[store.DefaultLimit:2*store.DefaultLimit], second.Todos, ignoreSeq); diff != "" {
+		t.Errorf("second page (-want +got):\n%s", diff)
+	}
+	last := page(t, s, store.DefaultListID, store.FilterAll, store.Page{Cursor: second.Next})
+	if diff := cmp.Diff(want[2*store.DefaultLimit:], last.Todos, ignoreSeq); diff != "" {
+		t.Errorf("last page (-want +got):\n%s", diff)
+	}
+	if last.Next != "" || last.Counts != counts {
+		t.Errorf("last page: next %q, counts %+v; want none and %+v", last.Next, last.Counts, counts)
+	}
+
+	// Other sizes: every todo once, in order; a page that ends exactly at
+	// the end of the list says so (no empty page after it).
+	for _, limit := range []int{1, 7, len(want), store.MaxLimit} {
+		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+			var got []store.Todo
+			p := store.Page{Limit: limit}
+			for pages := 0; ; pages++ {
+				if pages > len(want) {
+					t.Fatal("more pages than todos")
+				}
+				l := page(t, s, store.DefaultListID, store.FilterAll, p)
+				if len(l.Todos) > limit {
+					t.Fatalf("page of %d todos, limit %d", len(l.Todos), limit)
+				}
+				got = append(got, l.Todos...)
+				if l.Next == "" {
+					break
+				}
+				p.Cursor = l.Next
+			}
+			if diff := cmp.Diff(titles(want), titles(got)); diff != "" {
+				t.Errorf("todos (-want +got):\n%s", diff)
+			}
+		})
+	}
+	exact := page(t, s, store.DefaultListID, store.FilterAll, store.Page{Limit: len(want)})
+	if exact.Next != "" || len(exact.Todos) != len(want) {
+		t.Errorf("a page as long as the list: %d todos, next %q; want %d and no next page", len(exact.Todos), exact.Next, len(want))
+	}
+
+	// An empty list has one empty page.
+	empty, err := s.CreateList(t.Context(), "empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := page(t, s, empty.ID, store.FilterAll, store.Page{Limit: 1}); len(got.Todos) != 0 || got.Next != "" {
+		t.Errorf("empty list: %+v, want no todos and no next page", got)
+	}
+}
+
+func testPagesFiltered(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var active, completed []string
+	for i := range 30 {
+		td := mustCreate(t, s, store.DefaultListID, fmt.Sprintf("todo %02d", i))
+		if i%3 == 0 {
+			if _, err := s.Update(ctx, td.ID, store.Patch{Completed: ptr(true)}); err != nil {
+				t.Fatal(err)
+			}
+			completed = append(completed, td.Title)
+			continue
+		}
+		active = append(active, td.Title)
+	}
+	for _, tt := range []struct {
+		filter store.Filter
+		want   []string
+	}{{store.FilterActive, active}, {store.FilterCompleted, completed}} {
+		t.Run(string(tt.filter), func(t *testing.T) {
+			var got []string
+			p := store.Page{Limit: 4}
+			for {
+				l := page(t, s, store.DefaultListID, tt.filter, p)
+				if want := (store.Counts{Active: 20, Completed: 10, Total: 30}); l.Counts != want {
+					t.Errorf("counts: got %+v, want %+v", l.Counts, want)
+				}
+				for _, td := range l.Todos {
+					if td.Completed != (tt.filter == store.FilterCompleted) {
+						t.Errorf("%q in the %s page", td.Title, tt.filter)
+					}
+				}
+				got = append(got, titles(l.Todos)...)
+				if l.Next == "" {
+					break
+				}
+				p.Cursor = l.Next
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("todos (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// testPagesStable checks keyset paging: todos created or deleted between two
+// pages neither shift nor repeat the todos of the next page.
+func testPagesStable(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var ts []store.Todo
+	for i := range 10 {
+		ts = append(ts, mustCreate(t, s, store.DefaultListID, fmt.Sprintf("todo %d", i)))
+	}
+	first := page(t, s, store.DefaultListID, store.FilterAll, store.Page{Limit: 4})
+	// The first page's todos go, and so does the first of the next page.
+	for _, td := range append(slices.Clone(ts[:4]), ts[4]) {
+		if _, err := s.Delete(ctx, td.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	added := mustCreate(t, s, store.DefaultListID, "added")
+	var got []string
+	for p := (store.Page{Limit: 4, Cursor: first.Next}); ; {
+		l := page(t, s, store.DefaultListID, store.FilterAll, p)
+		got = append(got, titles(l.Todos)...)
+		if l.Next == "" {
+			break
+		}
+		p.Cursor = l.Next
+	}
+	want := append(titles(ts[5:]), added.Title)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pages after changes (-want +got):\n%s", diff)
+	}
+	// The cursor of a deleted todo still works: it names a position.
+	if l := page(t, s, store.DefaultListID, store.FilterAll, store.Page{Cursor: first.Next}); len(l.Todos) != 6 {
+		t.Errorf("page after a deleted todo's cursor: %d todos, want 6", len(l.Todos))
+	}
+}
+
+func testBadPages(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, store.DefaultListID, "one")
+	mustCreate(t, s, store.DefaultListID, "two")
+	good := page(t, s, store.DefaultListID, store.FilterAll, store.Page{Limit: 1})
+	if good.Next == "" {
+		t.Fatal("no next page after the first of two todos")
+	}
+	tests := []struct {
+		name string
+		p    store.Page
+		msg  string
+	}{
+		{"negative limit", store.Page{Limit: -1}, "limit: must be 1 to 200, not -1"},
+		{"limit too large", store.Page{Limit: store.MaxLimit + 1}, "limit: must be 1 to 200, not 201"},
+		{"garbage", store.Page{Cursor: "abc"}, ""},
+		{"no position", store.Page{Cursor: "c1."}, ""},
+		{"zero", store.Page{Cursor: "c1.0"}, ""},
+		{"negative", store.Page{Cursor: "c1.-1"}, ""},
+		{"not canonical", store.Page{Cursor: "c1.01"}, ""},
+		{"upper case", store.Page{Cursor: strings.ToUpper(good.Next)}, ""},
+		{"long", store.Page{Cursor: good.Next + strings.Repeat("0", 100)}, ""},
+		{"injection", store.Page{Cursor: "c1.1; DROP TABLE todos"}, ""},
+		{"invalid UTF-8", store.Page{Cursor: "c1.\xff"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.List(ctx, store.DefaultListID, store.FilterAll, tt.p)
+			wantCode(t, "List", err, troupe.CodeBadRequest)
+			if tt.msg != "" && err.Error() != tt.msg {
+				t.Errorf("List: %q, want %q", err, tt.msg)
+			}
+			_, err = s.Lists(ctx, tt.p)
+			wantCode(t, "Lists", err, troupe.CodeBadRequest)
+		})
+	}
+	if l := mustList(t, s, store.DefaultListID, store.FilterAll); len(l.Todos) != 2 {
+		t.Errorf("after bad pages: %d todos, want 2", len(l.Todos))
+	}
+}
+
+// testCountsKept checks the counts a store keeps as todos change against
+// the todos themselves, through every kind of change and in two lists.
+func testCountsKept(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	other, err := s.CreateList(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string) {
+		t.Helper()
+		for _, list := range []string{store.DefaultListID, other.ID} {
+			l := mustList(t, s, list, store.FilterAll)
+			var want store.Counts
+			for _, td := range l.Todos {
+				want.Total++
+				if td.Completed {
+					want.Completed++
+				} else {
+					want.Active++
+				}
+			}
+			if l.Counts != want {
+				t.Errorf("%s: counts of %s: got %+v, want %+v (from its todos)", step, list, l.Counts, want)
+			}
+		}
+	}
+	check("new")
+	var ts []store.Todo
+	for i := range 6 {
+		list := store.DefaultListID
+		if i%2 == 1 {
+			list = other.ID
+		}
+		ts = append(ts, mustCreate(t, s, list, fmt.Sprintf("todo %d", i)))
+	}
+	check("created")
+	for _, i := range []int{0, 1, 2} {
+		if _, err := s.Update(ctx, ts[i].ID, store.Patch{Completed: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("completed")
+	// Completing a completed todo, renaming one: the counts stay.
+	if _, err := s.Update(ctx, ts[0].ID, store.Patch{Completed: ptr(true), Title: ptr("renamed")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, ts[3].ID, store.Patch{Title: ptr("renamed too")}); err != nil {
+		t.Fatal(err)
+	}
+	check("unchanged completion")
+	if _, err := s.Update(ctx, ts[1].ID, store.Patch{Completed: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened")
+	// A failed compare-and-set changes nothing.
+	if _, err := s.Update(ctx, ts[4].ID, store.Patch{Completed: ptr(true), Version: 99}); err == nil {
+		t.Fatal("stale update succeeded")
+	}
+	check("stale update")
+	if _, err := s.Delete(ctx, ts[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, ts[5].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("deleted")
+	if _, err := s.ClearCompleted(ctx, store.DefaultListID); err != nil {
+		t.Fatal(err)
+	}
+	check("cleared")
+	// Concurrent writers of one list.
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range 5 {
+				td, err := s.Create(ctx, store.NewTodo{ListID: other.ID, Title: fmt.Sprintf("w%d-%d", w, i)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%2 == 0 {
+					if _, err := s.Update(ctx, td.ID, store.Patch{Completed: ptr(true)}); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	check("concurrent writers")
+	// A deleted list's counts go with it; a new list starts at zero.
+	if err := s.DeleteList(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.CreateList(ctx, "other again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := page(t, s, again.ID, store.FilterAll, store.Page{}); l.Counts != (store.Counts{}) {
+		t.Errorf("new list: counts %+v, want zero", l.Counts)
+	}
+}
+
+func testListsPages(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	want := []string{store.DefaultListID}
+	for i := range 9 {
+		l, err := s.CreateList(ctx, fmt.Sprintf("list %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, l.ID)
+	}
+	var got []string
+	pages := 0
+	for p := (store.Page{Limit: 3}); ; pages++ {
+		ls, err := s.Lists(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ls.Lists) > 3 {
+			t.Fatalf("page of %d lists, limit 3", len(ls.Lists))
+		}
+		for _, l := range ls.Lists {
+			got = append(got, l.ID)
+		}
+		if ls.Next == "" {
+			break
+		}
+		p.Cursor = ls.Next
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lists (-want +got):\n%s", diff)
+	}
+	if pages != 3 {
+		t.Errorf("%d pages after the first, want 3 (10 lists by 3)", pages)
+	}
+	first, err := s.Lists(ctx, store.Page{})
+	if err != nil || len(first.Lists) != 10 || first.Next != "" {
+		t.Errorf("Lists with the default page: %d lists, next %q, %v; want 10, none", len(first.Lists), first.Next, err)
+	}
+}
+
+func testGetList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	l, err := s.CreateList(ctx, "Work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetList(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(l, got); diff != "" {
+		t.Errorf("GetList (-created +got):\n%s", diff)
+	}
+	def, err := s.GetList(ctx, store.DefaultListID)
+	if err != nil || def.Name != store.DefaultListName {
+		t.Errorf("GetList(default) = %+v, %v; want the default list", def, err)
+	}
+	for _, id := range []string{"nope", "", strings.Repeat("x", 1000), "\xff", "a\x00b"} {
+		_, err := s.GetList(ctx, id)
+		wantCode(t, fmt.Sprintf("GetList(%.20q)", id), err, troupe.CodeNotFound)
+	}
+}
+
 func testDeadlinePassed(t *testing.T, s store.Store) {
 	td := mustCreate(t, s, store.DefaultListID, "before")
 	ctx, cancel := context.WithTimeout(context.Background(), -time.Second)
@@ -826,7 +1227,7 @@ func testDeadlinePassed(t *testing.T, s store.Store) {
 	wantCode(t, "Create after the deadline", err, troupe.CodeTimeout)
 	_, err = s.Update(ctx, td.ID, store.Patch{Title: ptr("too late")})
 	wantCode(t, "Update after the deadline", err, troupe.CodeTimeout)
-	_, err = s.List(ctx, store.DefaultListID, store.FilterAll)
+	_, err = s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{})
 	wantCode(t, "List after the deadline", err, troupe.CodeTimeout)
 	l := mustList(t, s, store.DefaultListID, store.FilterAll)
 	if diff := cmp.Diff([]store.Todo{td}, l.Todos, ignoreSeq); diff != "" {
@@ -847,7 +1248,7 @@ func testClosed(t *testing.T, s store.Store) {
 	wantCode(t, "Get after Close", err, troupe.CodeUnavailable)
 	_, err = s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: "after close"})
 	wantCode(t, "Create after Close", err, troupe.CodeUnavailable)
-	_, err = s.List(ctx, store.DefaultListID, store.FilterAll)
+	_, err = s.List(ctx, store.DefaultListID, store.FilterAll, store.Page{})
 	wantCode(t, "List after Close", err, troupe.CodeUnavailable)
 	if !errors.Is(err, troupe.ErrUnavailable) {
 		t.Errorf("errors.Is(%v, ErrUnavailable) = false", err)
@@ -856,7 +1257,8 @@ func testClosed(t *testing.T, s store.Store) {
 
 // Bench runs the store benchmarks against the stores newStore makes (as for
 // [Run]): Create (one todo per op), CreateParallel (the same from 4
-// goroutines per CPU) and List1000 (listing a list of 1,000 todos per op).
+// goroutines per CPU) and ListPage (one page of a list of 10,000 todos per
+// op: the first, the last, the first of the active todos).
 func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 	b.Run("Create", func(b *testing.B) {
 		s := newStore(b)
@@ -883,23 +1285,62 @@ func Bench(b *testing.B, newStore func(b *testing.B) store.Store) {
 			}
 		})
 	})
-	b.Run("List1000", func(b *testing.B) {
+	// A page costs the same wherever it is and however long the list:
+	// ListPage reads the first page of 50 of 10,000 todos, ListPageLast
+	// the last one, ListPageActive the first page of active todos when
+	// nine in ten are completed.
+	pages := func(b *testing.B) (store.Store, []string) {
 		s := newStore(b)
 		ctx := b.Context()
-		for i := range 1000 {
-			if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo number %d", i)}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			l, err := s.List(ctx, store.DefaultListID, store.FilterAll)
+		var cursors []string
+		p := store.Page{}
+		for i := range 10000 {
+			td, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo number %d", i)})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if len(l.Todos) != 1000 {
-				b.Fatalf("got %d todos, want 1000", len(l.Todos))
+			if i%10 != 0 {
+				if _, err := s.Update(ctx, td.ID, store.Patch{Completed: ptr(true)}); err != nil {
+					b.Fatal(err)
+				}
 			}
+		}
+		for {
+			l, err := s.List(ctx, store.DefaultListID, store.FilterAll, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if l.Next == "" {
+				return s, cursors
+			}
+			cursors = append(cursors, l.Next)
+			p.Cursor = l.Next
+		}
+	}
+	b.Run("ListPage", func(b *testing.B) {
+		s, cursors := pages(b)
+		for _, bb := range []struct {
+			name   string
+			filter store.Filter
+			cursor string
+		}{
+			{"First", store.FilterAll, ""},
+			{"Last", store.FilterAll, cursors[len(cursors)-1]},
+			{"Active", store.FilterActive, ""},
+		} {
+			b.Run(bb.name, func(b *testing.B) {
+				ctx := b.Context()
+				b.ReportAllocs()
+				for b.Loop() {
+					l, err := s.List(ctx, store.DefaultListID, bb.filter, store.Page{Cursor: bb.cursor})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(l.Todos) != store.DefaultLimit || l.Counts.Total != 10000 {
+						b.Fatalf("got %d todos of %d, want %d of 10000", len(l.Todos), l.Counts.Total, store.DefaultLimit)
+					}
+				}
+			})
 		}
 	})
 }
@@ -961,14 +1402,13 @@ func testChanges(t *testing.T, s store.Store) {
 	if got := mustList(t, s, store.DefaultListID, store.FilterAll).Seq; got != start+5 {
 		t.Errorf("the listing shows change %d, want %d", got, start+5)
 	}
-	ls, err := s.Lists(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range ls {
+	for _, l := range mustLists(t, s) {
 		if l.ID == store.DefaultListID && l.Seq != start+5 {
 			t.Errorf("Lists says the default list is at change %d, want %d", l.Seq, start+5)
 		}
+	}
+	if l, err := s.GetList(ctx, store.DefaultListID); err != nil || l.Seq != start+5 {
+		t.Errorf("GetList says the default list is at change %d (%v), want %d", l.Seq, err, start+5)
 	}
 }
 

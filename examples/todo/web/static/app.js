@@ -7,6 +7,7 @@
   const state = {
     list: app.dataset.list, filter: app.dataset.filter || "all",
     epoch: app.dataset.epoch, seq: Number(app.dataset.seq),
+    first: app.dataset.first === "true", last: app.dataset.last === "true",
     pending: new Map(), fetching: false, gapTimer: 0, ws: null, retry: 500,
   };
 
@@ -90,13 +91,24 @@
     for (const li of app.querySelectorAll("li.todo")) if (li.dataset.id === id) return li;
     return null;
   }
+  // onPage reports whether a todo made at when belongs to the page shown:
+  // a page holds the todos made between its first and its last (the first
+  // page all before its last, the last page all after its first), so a todo
+  // of another page changes only the counts here.
+  function onPage(when) {
+    const items = $(".todos").querySelectorAll("li.todo");
+    if (items.length === 0) return state.first && state.last;
+    const lo = Date.parse(items[0].dataset.created), hi = Date.parse(items[items.length - 1].dataset.created);
+    return (state.first || when >= lo) && (state.last || when <= hi);
+  }
   function place(t) {
     const old = find(t.id);
     if (!shown(t)) { if (old) old.remove(); return; }
     const li = render(t);
     if (old) { old.replaceWith(li); return; }
-    const ul = $(".todos");
     const when = Date.parse(t.createdAt);
+    if (!onPage(when)) return;
+    const ul = $(".todos");
     for (const other of ul.children) {
       if (Date.parse(other.dataset.created) > when) { ul.insertBefore(li, other); return; }
     }
@@ -195,6 +207,8 @@
         app.innerHTML = fresh.innerHTML;
         state.epoch = fresh.dataset.epoch;
         state.seq = Number(fresh.dataset.seq);
+        state.first = fresh.dataset.first === "true";
+        state.last = fresh.dataset.last === "true";
         if ($(".new-title")) $(".new-title").value = typed;
         showError(error);
       }
