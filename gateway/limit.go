@@ -33,33 +33,12 @@ const (
 // limit is off: Config.Limits' entry for the pattern, then Config.Limit, then
 // the defaults, field by field.
 func (g *Gateway) routeLimit(pattern string) *limit.Limiter {
-	p := g.cfg.Limit
-	for _, lp := range g.cfg.Limits {
-		if lp.Name == pattern {
-			p = mergeLimit(lp, p)
-			break
-		}
-	}
-	p = mergeLimit(p, troupe.LimitPolicy{Concurrency: DefaultRouteConcurrency, Queue: DefaultRouteQueue, MaxWait: DefaultRouteMaxWait})
+	p := limit.Policy(pattern, g.cfg.Limits, g.cfg.Limit,
+		troupe.LimitPolicy{Concurrency: DefaultRouteConcurrency, Queue: DefaultRouteQueue, MaxWait: DefaultRouteMaxWait})
 	if p.Off {
 		return nil
 	}
 	return limit.New(limit.Config{Who: "route " + pattern + " at the gateway", Concurrency: p.Concurrency, Queue: p.Queue, MaxWait: p.MaxWait})
-}
-
-// mergeLimit fills the zero fields of p from q; Off in either wins.
-func mergeLimit(p, q troupe.LimitPolicy) troupe.LimitPolicy {
-	p.Off = p.Off || q.Off
-	if p.Concurrency == 0 {
-		p.Concurrency = q.Concurrency
-	}
-	if p.Queue == 0 {
-		p.Queue = q.Queue
-	}
-	if p.MaxWait == 0 {
-		p.MaxWait = q.MaxWait
-	}
-	return p
 }
 
 // checkLimits refuses a policy with a negative field or one that names no

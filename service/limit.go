@@ -28,14 +28,8 @@ const (
 // off: Config.Limits' entry for name, then Config.Limit, then the defaults,
 // field by field.
 func (s *Service) limitFor(name string) *limit.Limiter {
-	p := s.cfg.Limit
-	for _, lp := range s.cfg.Limits {
-		if lp.Name == name {
-			p = mergeLimit(lp, p)
-			break
-		}
-	}
-	p = mergeLimit(p, troupe.LimitPolicy{Concurrency: DefaultConcurrency, Queue: DefaultQueue, MaxWait: DefaultMaxWait})
+	p := limit.Policy(name, s.cfg.Limits, s.cfg.Limit,
+		troupe.LimitPolicy{Concurrency: DefaultConcurrency, Queue: DefaultQueue, MaxWait: DefaultMaxWait})
 	if p.Off {
 		return nil
 	}
@@ -45,21 +39,6 @@ func (s *Service) limitFor(name string) *limit.Limiter {
 		Queue:       p.Queue,
 		MaxWait:     p.MaxWait,
 	})
-}
-
-// mergeLimit fills the zero fields of p from q; Off in either wins.
-func mergeLimit(p, q troupe.LimitPolicy) troupe.LimitPolicy {
-	p.Off = p.Off || q.Off
-	if p.Concurrency == 0 {
-		p.Concurrency = q.Concurrency
-	}
-	if p.Queue == 0 {
-		p.Queue = q.Queue
-	}
-	if p.MaxWait == 0 {
-		p.MaxWait = q.MaxWait
-	}
-	return p
 }
 
 // shed refuses a message the handler's limit had no room for: a request is

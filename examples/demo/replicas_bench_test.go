@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +18,11 @@ import (
 // the messages its three servers carry per request (the sum of their
 // monitoring endpoint's in and out counts over the run) and the requests per
 // second over the whole cluster, with the gateway and hello at 1 and at 4
-// instances each (separate processes). Every process connects to the same
+// instances each (separate processes), and the CPU time all of them (the
+// servers, the gateways and the hellos, not the benchmark's client) spent
+// per request: on a machine with fewer cores than processes the requests per
+// second fall as processes are added whatever they cost, and the CPU per
+// request says whether the instances themselves cost more. Every process connects to the same
 // server of the cluster, so that the count does not depend on which server
 // each happened to pick (a request that crosses a route between servers is
 // counted at both). b.N is the number of Hello requests, sent by 64 clients
@@ -30,10 +38,12 @@ func BenchmarkReplicas(b *testing.B) {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
 			common := []string{"-nats", cluster.servers[0].url(), "-nats-credentials", cluster.creds, "-nats-replicas", "3",
 				"-addr", "127.0.0.1:0", "-log-level", "error"}
-			var gateways []*proc
+			var gateways, procs []*proc
 			for i := range n {
-				startProc(b, demo, fmt.Sprintf("hello-%d", i), nil, append([]string{"-only", "hello", "-data", b.TempDir()}, common...)...)
-				gateways = append(gateways, startProc(b, demo, fmt.Sprintf("gateway-%d", i), nil, append([]string{"-only", "gateway", "-data", b.TempDir()}, common...)...))
+				hello := startProc(b, demo, fmt.Sprintf("hello-%d", i), nil, append([]string{"-only", "hello", "-data", b.TempDir()}, common...)...)
+				gateway := startProc(b, demo, fmt.Sprintf("gateway-%d", i), nil, append([]string{"-only", "gateway", "-data", b.TempDir()}, common...)...)
+				gateways = append(gateways, gateway)
+				procs = append(procs, hello, gateway)
 			}
 			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			send := func(total int) (failed int64) {
@@ -59,18 +69,25 @@ func BenchmarkReplicas(b *testing.B) {
 				return fails.Load()
 			}
 			send(500) // warm up: connections, subscriptions' interest
+			pids := cluster.pids()
+			for _, p := range procs {
+				pids = append(pids, p.cmd.Process.Pid)
+			}
 			in0, out0 := cluster.msgs(b)
+			cpu0 := cpuTime(b, pids)
 			b.ResetTimer()
 			start := time.Now()
 			failed := send(b.N)
 			elapsed := time.Since(start)
 			b.StopTimer()
 			in1, out1 := cluster.msgs(b)
+			cpu1 := cpuTime(b, pids)
 			if failed > 0 {
 				b.Errorf("%d of %d requests failed", failed, b.N)
 			}
 			b.ReportMetric(float64(in1-in0+out1-out0)/float64(b.N), "msgs/req")
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+			b.ReportMetric((cpu1-cpu0).Seconds()*1e6/float64(b.N), "cpu-us/req")
 			for _, g := range gateways {
 				g.kill()
 			}
@@ -89,4 +106,41 @@ func (c *natsCluster) msgs(tb testing.TB) (in, out int64) {
 		in, out = in+i, out+o
 	}
 	return in, out
+}
+
+// pids returns the process ids of the cluster's servers.
+func (c *natsCluster) pids() []int {
+	var out []int
+	for _, s := range c.servers {
+		out = append(out, s.cmd.Process.Pid)
+	}
+	return out
+}
+
+// cpuTime returns the user and system CPU time the processes pids have
+// used so far, from /proc/PID/stat (fields 14 and 15, in clock ticks of
+// 1/100 s, which is USER_HZ on Linux).
+func cpuTime(tb testing.TB, pids []int) time.Duration {
+	tb.Helper()
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			tb.Fatalf("cpu time of process %d: %v", pid, err)
+		}
+		// The command name (field 2) is in parentheses and may hold
+		// spaces: the fields that follow start after the last ')'.
+		rest := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(rest) < 13 {
+			tb.Fatalf("cpu time of process %d: short /proc/%d/stat", pid, pid)
+		}
+		for _, f := range rest[11:13] { // utime, stime: fields 14 and 15
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				tb.Fatalf("cpu time of process %d: %v", pid, err)
+			}
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * (time.Second / 100)
 }

@@ -26,6 +26,35 @@ import (
 // ErrShed is in the chain of every error a Limiter sheds a request with.
 var ErrShed = errors.New("limit: shed")
 
+// Policy returns the policy in force for name: the entry of ps whose Name
+// is name, its zero fields filled from p, then from def; Off in any of them
+// wins. The gateway (routes) and the services (messages) resolve their
+// policies this way.
+func Policy(name string, ps []troupe.LimitPolicy, p, def troupe.LimitPolicy) troupe.LimitPolicy {
+	for _, lp := range ps {
+		if lp.Name == name {
+			p = merge(lp, p)
+			break
+		}
+	}
+	return merge(p, def)
+}
+
+// merge fills the zero fields of p from q; Off in either wins.
+func merge(p, q troupe.LimitPolicy) troupe.LimitPolicy {
+	p.Off = p.Off || q.Off
+	if p.Concurrency == 0 {
+		p.Concurrency = q.Concurrency
+	}
+	if p.Queue == 0 {
+		p.Queue = q.Queue
+	}
+	if p.MaxWait == 0 {
+		p.MaxWait = q.MaxWait
+	}
+	return p
+}
+
 // Config configures a Limiter. Concurrency must be positive; Queue zero means
 // no queue.
 type Config struct {

@@ -313,3 +313,34 @@ func TestNilAndClose(t *testing.T) {
 	queued.wantShed(t, "queued at Close")
 	do(l, time.Time{}).wantShed(t, "after Close")
 }
+
+// TestPolicy: the entry for the name, then the policy for all, then the
+// defaults, field by field; Off anywhere wins.
+func TestPolicy(t *testing.T) {
+	def := troupe.LimitPolicy{Concurrency: 64, Queue: 256, MaxWait: 100 * time.Millisecond}
+	ps := []troupe.LimitPolicy{
+		{Name: "todo.list", Concurrency: 8},
+		{Name: "todo.create", Concurrency: 4, MaxWait: time.Second},
+		{Name: "report", Off: true},
+	}
+	tests := []struct {
+		name string
+		all  troupe.LimitPolicy
+		want troupe.LimitPolicy
+	}{
+		{"todo.list", troupe.LimitPolicy{}, troupe.LimitPolicy{Concurrency: 8, Queue: 256, MaxWait: 100 * time.Millisecond}},
+		{"todo.list", troupe.LimitPolicy{Queue: 16}, troupe.LimitPolicy{Concurrency: 8, Queue: 16, MaxWait: 100 * time.Millisecond}},
+		{"todo.create", troupe.LimitPolicy{Concurrency: 32}, troupe.LimitPolicy{Concurrency: 4, Queue: 256, MaxWait: time.Second}},
+		{"other", troupe.LimitPolicy{Concurrency: 32}, troupe.LimitPolicy{Concurrency: 32, Queue: 256, MaxWait: 100 * time.Millisecond}},
+		{"other", troupe.LimitPolicy{}, def},
+		{"report", troupe.LimitPolicy{}, troupe.LimitPolicy{Off: true, Concurrency: 64, Queue: 256, MaxWait: 100 * time.Millisecond}},
+		{"other", troupe.LimitPolicy{Off: true}, troupe.LimitPolicy{Off: true, Concurrency: 64, Queue: 256, MaxWait: 100 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		got := Policy(tt.name, ps, tt.all, def)
+		got.Name = ""
+		if got != tt.want {
+			t.Errorf("Policy(%q, all %+v) = %+v, want %+v", tt.name, tt.all, got, tt.want)
+		}
+	}
+}

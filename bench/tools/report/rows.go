@@ -129,6 +129,8 @@ var rows = []row{
 	{Group: "replicas", What: "requests per second over the cluster, 4 instances vs 1", Unit: "req/s",
 		Subject: "demo/Replicas/instances=4", Baseline: "demo/Replicas/instances=1", BaseName: "1 instance",
 		Goals: []goal{ratioAtLeast(0.95)}},
+	{Group: "replicas", What: "CPU per request over the cluster (servers, gateways, hellos), 4 instances vs 1", Unit: "cpu-us/req",
+		Subject: "demo/Replicas/instances=4", Baseline: "demo/Replicas/instances=1", BaseName: "1 instance", Lower: true},
 
 	{Group: "resilience", What: "service calling a service, breaker on and closed vs off", Unit: "ns/op",
 		Subject: "service/Call/mode=breaker", Baseline: "service/Call/mode=bare", BaseName: "breaker off", Lower: true,

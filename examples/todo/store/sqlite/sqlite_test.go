@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +221,39 @@ func BenchmarkBaseline(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestCheckpointsInTheBackground: the writes reach the database file while
+// the store is open, copied there by the store's own checkpoints (a commit
+// never checkpoints: automatic checkpoints are off).
+func TestCheckpointsInTheBackground(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "todo.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	title := strings.Repeat("x", store.MaxTitleRunes)
+	const n = 1000 // 500 KB of titles
+	for range n {
+		if _, err := s.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: title}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * sqlite.CheckpointInterval)
+	for size() < before+n*store.MaxTitleRunes {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes (%d before %d writes of %d bytes): the writes are still only in the log", size(), before, n, store.MaxTitleRunes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
