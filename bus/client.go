@@ -27,6 +27,7 @@ type Client struct {
 	closed atomic.Bool
 	stats  []counters // by nameInfo.idx, then one for undeclared names
 	joined time.Time
+	spin   replySpin // whether waiting for a reply yields first (spin.go)
 
 	mu   sync.Mutex
 	subs map[string]bool
@@ -41,6 +42,7 @@ func newClient(b *Bus, sp *servicePolicy, m troupe.Member) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{bus: b, sp: sp, member: m, ctx: ctx, cancel: cancel, subs: make(map[string]bool), stats: make([]counters, len(b.nameList)+1), joined: time.Now()}
 	c.pend.init()
+	c.spin.init()
 	return c
 }
 
@@ -615,6 +617,7 @@ var timerPool = sync.Pool{New: func() any {
 // first makes the first reply end the request (Request).
 func (p *pending) wait(ctx context.Context, first bool) (*troupe.Envelope, error) {
 	var timer *time.Timer
+	spin := true // yield for the first reply before parking (spin.go)
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -643,6 +646,11 @@ func (p *pending) wait(ctx context.Context, first bool) (*troupe.Envelope, error
 			return nil, io.EOF
 		}
 		p.mu.Unlock()
+		if spin && p.c.spin.try() && p.c.spin.await(p.ready) {
+			spin = false
+			continue
+		}
+		spin = false
 		if timer == nil {
 			if d, ok := ctx.Deadline(); !ok || d.After(p.deadline) {
 				timer = timerPool.Get().(*time.Timer)
