@@ -25,6 +25,11 @@ type App struct {
 	// Schemas are named JSON Schemas that payload schemas share: a schema
 	// refers to the one named N as {"$ref": "#/schemas/N"}.
 	Schemas []SchemaDecl
+	// Authenticate, if set, is the request the gateway sends to learn who
+	// a bearer token belongs to (gateway.BusAuthenticator): its payload is
+	// {"token": T}, its reply's a Principal. The gateway sends it (Parse
+	// adds it to an implicit gateway's sends).
+	Authenticate string `json:",omitempty"`
 }
 
 // MessageDecl describes one message name: what its payload must look like,
@@ -45,6 +50,44 @@ type MessageDecl struct {
 	// NoValidate turns the bus's payload check off for this name (a hot
 	// path); the schema still documents it.
 	NoValidate bool
+
+	// Principal says that an envelope of this name must carry a principal
+	// (an authenticated user, set by an edge): the receiving bus refuses
+	// one without with forbidden, and the gateway answers 401 to a route
+	// of this message before sending anything. Replies are exempt.
+	Principal bool `json:",omitempty"`
+	// Roles, if not empty, lets only principals with one of these roles
+	// send the message (and implies Principal).
+	Roles []string `json:",omitempty"`
+	// Sensitive lists the top-level fields of the payload that crash
+	// reports and logs must not show (a password, a token): they are
+	// rendered as "[redacted]".
+	Sensitive []string `json:",omitempty"`
+}
+
+// NeedsPrincipal reports whether an envelope of this name must carry a
+// principal: Principal or Roles is set.
+func (m *MessageDecl) NeedsPrincipal() bool { return m != nil && (m.Principal || len(m.Roles) > 0) }
+
+// Allows reports whether p may send this message: true when the message
+// needs no principal; else p must be non-nil and, if Roles is set, have one
+// of them.
+func (m *MessageDecl) Allows(p *Principal) bool {
+	if !m.NeedsPrincipal() {
+		return true
+	}
+	if p == nil {
+		return false
+	}
+	if len(m.Roles) == 0 {
+		return true
+	}
+	for _, r := range m.Roles {
+		if p.HasRole(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // SchemaDecl is a named JSON Schema shared by payload schemas.
@@ -84,6 +127,11 @@ type ServiceDecl struct {
 	// Calls tunes, per target service, how this service's requests to it
 	// are protected: circuit breaker and retries (calls.go).
 	Calls []CallPolicy `json:",omitempty"`
+	// Edge declares that the service authenticates users itself (it
+	// serves HTTP, say) and may send a principal with what it sends
+	// (Envelope.Principal). The gateway is always an edge; a principal
+	// from any other service is refused.
+	Edge bool `json:",omitempty"`
 }
 
 // Route maps an HTTP request at the gateway to a bus message.
@@ -96,6 +144,10 @@ type Route struct {
 	Path    string   // "/" or "/api/todos/{id}"
 	Types   []string // protocol route: the message types accepted
 	Message string   // REST route: the message sent
+	// Principal makes the gateway answer 401 to a request it cannot
+	// authenticate, whatever its message; a route whose message needs a
+	// principal (MessageDecl.NeedsPrincipal) requires one anyway.
+	Principal bool `json:",omitempty"`
 }
 
 // GatewayService is the name under which the gateway joins the bus. Its sends
@@ -139,6 +191,16 @@ func (a *App) IsDurable(name string) bool {
 func (a *App) Broadcasts(service, name string) bool {
 	s := a.Service(service)
 	return s != nil && slices.Contains(s.Broadcast, name)
+}
+
+// IsEdge reports whether service may send a principal: it is the gateway,
+// or its declaration says Edge.
+func (a *App) IsEdge(service string) bool {
+	if service == GatewayService {
+		return true
+	}
+	s := a.Service(service)
+	return s != nil && s.Edge
 }
 
 // MaySend reports whether service may send message name.

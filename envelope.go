@@ -3,7 +3,10 @@ package troupe
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 )
 
@@ -56,6 +59,23 @@ type Envelope struct {
 	Durable    bool              // persisted and delivered at least once
 	Payload    json.RawMessage   // the message body, a JSON value; nil means null
 
+	// Principal is the user on whose behalf the envelope was sent, as an
+	// edge of the application authenticated them (the gateway, or a
+	// service the manifest declares an edge); nil for none. A receiving
+	// bus refuses a principal from any other sender (docs/protocol.md,
+	// "Identity").
+	Principal *Principal
+
+	// From is the service whose credentials sent the envelope, as the
+	// transport that delivered it authenticated it: the in-process
+	// transport from the sending member, the NATS transport from the
+	// subject, which the server's publish permissions bind to the
+	// publishing user. It is not part of the wire form: a transport sets it
+	// on delivery, and the receiving bus refuses an envelope whose From is
+	// empty or is not Sender.Service. A sending bus sets it to its own
+	// service.
+	From string
+
 	// Value is the Go value that Payload encodes, when the envelope was
 	// made in this process from one (the in-process transport, and the NATS
 	// transport's local shortcut, deliver the sender's envelope itself);
@@ -101,6 +121,7 @@ type wireEnvelope struct {
 	SentAt     time.Time         `json:"sentAt"`
 	Deadline   *time.Time        `json:"deadline,omitempty"`
 	Headers    map[string]string `json:"headers,omitempty"`
+	Principal  *Principal        `json:"principal,omitempty"`
 	More       bool              `json:"more,omitempty"`
 	Durable    bool              `json:"durable,omitempty"`
 	Payload    json.RawMessage   `json:"payload,omitempty"`
@@ -115,7 +136,7 @@ func (e *Envelope) marshalSlow() ([]byte, error) {
 	w := wireEnvelope{
 		V: WireVersion, Kind: e.Kind, Name: e.Name, ID: e.ID, ActivityID: e.ActivityID,
 		ResponseTo: e.ResponseTo, Sender: e.Sender, SentAt: e.SentAt.UTC(), Headers: e.Headers,
-		More: e.More, Durable: e.Durable, Payload: e.Payload,
+		Principal: e.Principal, More: e.More, Durable: e.Durable, Payload: e.Payload,
 	}
 	if !e.Deadline.IsZero() {
 		d := e.Deadline.UTC()
@@ -153,15 +174,15 @@ func decodeSlow(data []byte) (*Envelope, error) {
 	}
 	var w wireEnvelope
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, Errorf(CodeBadRequest, "envelope: %v", err)
+		return nil, Errorf(CodeBadRequest, "envelope: %s", jsonProblem(err))
 	}
 	if w.V != WireVersion {
 		return nil, Errorf(CodeBadRequest, "envelope: unsupported version %d (want %d)", w.V, WireVersion)
 	}
 	e := &Envelope{
 		Kind: w.Kind, Name: w.Name, ID: w.ID, ActivityID: w.ActivityID, ResponseTo: w.ResponseTo,
-		Sender: w.Sender, SentAt: w.SentAt, Headers: w.Headers, More: w.More, Durable: w.Durable,
-		Payload: w.Payload,
+		Sender: w.Sender, SentAt: w.SentAt, Headers: w.Headers, Principal: w.Principal, More: w.More,
+		Durable: w.Durable, Payload: w.Payload,
 	}
 	if w.Deadline != nil {
 		e.Deadline = *w.Deadline
@@ -226,6 +247,11 @@ func (e *Envelope) Validate() error {
 	for k, v := range e.Headers {
 		if k == "" || len(k)+len(v) > MaxHeaderLen {
 			return bad("header %q is empty or too long", truncate([]byte(k), 40))
+		}
+	}
+	if e.Principal != nil {
+		if err := e.Principal.Validate(); err != nil {
+			return bad("%v", err)
 		}
 	}
 	if len(e.Payload) > 0 && !json.Valid(e.Payload) {
@@ -298,4 +324,52 @@ func truncate(b []byte, n int) []byte {
 		return append(b[:n:n], "..."...)
 	}
 	return b
+}
+
+// jsonProblem describes an encoding/json decoding error for whoever sent the
+// JSON, without the Go type names the error itself holds ("cannot unmarshal
+// string into Go struct field wireEnvelope.v of type int" becomes
+// "v: got a string, want a number").
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	want := "a value of another type"
+	if te.Type != nil {
+		switch te.Type.Kind() {
+		case reflect.String:
+			want = "a string"
+		case reflect.Bool:
+			want = "a boolean"
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			want = "a whole number"
+			if te.Value == "string" || te.Value == "bool" || te.Value == "array" || te.Value == "object" {
+				want = "a number"
+			}
+		case reflect.Float32, reflect.Float64:
+			want = "a number"
+		case reflect.Slice, reflect.Array:
+			want = "an array"
+		case reflect.Map, reflect.Struct, reflect.Pointer:
+			want = "an object"
+		}
+	}
+	got := te.Value
+	switch got {
+	case "string", "number", "object", "array":
+		got = map[string]string{"string": "a string", "number": "a number", "object": "an object", "array": "an array"}[got]
+	case "bool":
+		got = "a boolean"
+	default:
+		if strings.HasPrefix(got, "number") {
+			got = "the " + got // "number 1.5"
+		}
+	}
+	field := te.Field
+	if field == "" {
+		return fmt.Sprintf("got %s, want %s", got, want)
+	}
+	return fmt.Sprintf("%s: got %s, want %s", field, got, want)
 }

@@ -183,7 +183,7 @@ func TestDecodeEnvelopeBad(t *testing.T) {
 		{"string", []byte(`"hello"`), "envelope: not a JSON object"},
 		{"truncated", []byte(`{"v":1,"kind":`), "envelope: unexpected end of JSON input"},
 		{"trailing garbage", []byte(`{"v":1} x`), "envelope: invalid character 'x' after top-level value"},
-		{"version as string", []byte(`{"v":"1"}`), "envelope: json: cannot unmarshal string into Go struct field wireEnvelope.v of type int"},
+		{"version as string", []byte(`{"v":"1"}`), "envelope: v: got a string, want a number"},
 		{"no version", wire(t, request(), map[string]any{"v": nil}), "envelope: unsupported version 0 (want 1)"},
 		{"version 2", wire(t, request(), map[string]any{"v": 2}), "envelope: unsupported version 2 (want 1)"},
 		{"unknown kind", wire(t, request(), map[string]any{"kind": "ask"}), `envelope: unknown kind "ask"`},
@@ -219,7 +219,15 @@ func TestDecodeEnvelopeBad(t *testing.T) {
 		{"header too long", wire(t, request(), map[string]any{"headers": map[string]any{"k": strings.Repeat("v", troupe.MaxHeaderLen)}}),
 			`envelope: header "k" is empty or too long`},
 		{"header value not a string", wire(t, request(), map[string]any{"headers": map[string]any{"k": 1}}),
-			"envelope: json: cannot unmarshal number into Go struct field wireEnvelope.headers of type string"},
+			"envelope: headers: got a number, want a string"},
+		{"principal without id", wire(t, request(), map[string]any{"principal": map[string]any{"name": "ann"}}), "envelope: principal: id is empty"},
+		{"principal not an object", wire(t, request(), map[string]any{"principal": "ann"}), "envelope: principal: got a string, want an object"},
+		{"principal with a bad role", wire(t, request(), map[string]any{"principal": map[string]any{"id": "u1", "roles": []string{"a b"}}}),
+			`envelope: principal: role name "a b" has a character other than letters, digits, '.', '_' and '-'`},
+		{"principal id too long", wire(t, request(), map[string]any{"principal": map[string]any{"id": strings.Repeat("u", troupe.MaxPrincipalLen+1)}}),
+			"envelope: principal: id is 257 bytes long (at most 256)"},
+		{"principal name with a control character", wire(t, request(), map[string]any{"principal": map[string]any{"id": "u1", "name": "a\nb"}}),
+			"envelope: principal: name holds a control character"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -153,3 +153,38 @@ func BenchmarkBaselineTimeNow(b *testing.B) {
 		time.Now()
 	}
 }
+
+// decodeID returns the 128 bits of an ID as two halves.
+func decodeID(t *testing.T, id troupe.ID) (hi, lo uint64) {
+	t.Helper()
+	for i := 0; i < len(id); i++ {
+		v := uint64(strings.IndexByte(crockford, id[i]))
+		hi = hi<<5 | lo>>59
+		lo = lo<<5 | v
+	}
+	return hi, lo
+}
+
+// TestNewIDUnguessable checks that seeing one ID tells nothing about the
+// next one's last 64 bits (the ids of requests route their replies): IDs
+// made one after the other do not differ by a small step, as a counter's
+// would.
+func TestNewIDUnguessable(t *testing.T) {
+	_, prev := decodeID(t, troupe.NewID())
+	close := 0
+	for range 1000 {
+		_, lo := decodeID(t, troupe.NewID())
+		d := lo - prev
+		if lo < prev {
+			d = prev - lo
+		}
+		if d < 1<<40 {
+			close++
+		}
+		prev = lo
+	}
+	// For 64 random bits, the chance of one such pair is 2^-23.
+	if close > 0 {
+		t.Errorf("%d of 1000 consecutive IDs have random parts within 2^40 of the previous one; want none", close)
+	}
+}

@@ -63,6 +63,27 @@ func (env *Envelope) AppendJSON(buf []byte) ([]byte, error) {
 		}
 		buf = append(buf, '}')
 	}
+	if p := env.Principal; p != nil {
+		buf = append(buf, `,"principal":{"id":"`...)
+		buf = append(buf, p.ID...)
+		buf = append(buf, '"')
+		if p.Name != "" {
+			buf = appendField(buf, "name", p.Name)
+		}
+		if len(p.Roles) > 0 {
+			buf = append(buf, `,"roles":[`...)
+			for i, r := range p.Roles {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, '"')
+				buf = append(buf, r...)
+				buf = append(buf, '"')
+			}
+			buf = append(buf, ']')
+		}
+		buf = append(buf, '}')
+	}
 	if env.More {
 		buf = append(buf, `,"more":true`...)
 	}
@@ -97,6 +118,16 @@ func plainEnvelope(env *Envelope) bool {
 	for k, v := range env.Headers {
 		if !plainString(k) || !plainString(v) {
 			return false
+		}
+	}
+	if p := env.Principal; p != nil {
+		if !plainString(p.ID) || !plainString(p.Name) {
+			return false
+		}
+		for _, r := range p.Roles {
+			if !plainString(r) {
+				return false
+			}
 		}
 	}
 	for _, c := range env.Payload {
@@ -176,6 +207,34 @@ func decodeCanonical(data []byte) *Envelope {
 			}
 			env.Headers[k] = v
 		}
+	}
+	if d.peekKey("principal") {
+		p := &Principal{}
+		if !d.lit(`,"principal":{"id":`) || !d.str(&p.ID) {
+			return nil
+		}
+		if d.peekKey("name") && !d.field("name", &p.Name) {
+			return nil
+		}
+		if d.peekKey("roles") {
+			if !d.lit(`,"roles":[`) {
+				return nil
+			}
+			for i := 0; !d.lit("]"); i++ {
+				var r string
+				if i > 0 && !d.lit(",") || !d.str(&r) {
+					return nil
+				}
+				p.Roles = append(p.Roles, r)
+			}
+			if len(p.Roles) == 0 {
+				return nil // encoding/json would leave an empty list out
+			}
+		}
+		if !d.lit("}") {
+			return nil
+		}
+		env.Principal = p
 	}
 	if d.peekKey("more") {
 		if !d.lit(`,"more":true`) {

@@ -39,6 +39,17 @@ func codecEnvelopes() map[string]*Envelope {
 	e = base()
 	e.Headers = map[string]string{}
 	m["empty headers"] = e
+	e = base()
+	e.Kind, e.Deadline = KindRequest, at.Add(time.Second)
+	e.Headers = map[string]string{"a": "1"}
+	e.Principal = &Principal{ID: "u-42", Name: "ann", Roles: []string{"user", "admin"}}
+	m["principal"] = e
+	e = base()
+	e.Principal = &Principal{ID: "u-43"}
+	m["principal with an id only"] = e
+	e = base()
+	e.Principal = &Principal{ID: "u-44", Name: "Zoë \"Z\"", Roles: []string{}}
+	m["principal needing escapes"] = e
 	return m
 }
 
@@ -102,6 +113,8 @@ func FuzzCanonical(f *testing.F) {
 	f.Add([]byte(`{"v":1}`))
 	f.Add([]byte(`{"v":1,"kind":"send","name":"a","id":"01JDZ8Q3V6W0000000000000AB","sender":{"service":"a","instance":"b"},"sentAt":"2026-01-01T00:00:00Z","payload":null}`))
 	f.Add([]byte(`{"v":1,"kind":"send","name":"a","id":"01JDZ8Q3V6W0000000000000AB","sender":{"service":"a","instance":"b"},"sentAt":"2026-01-01T00:00:00Z","payload":1,"x":2}`))
+	f.Add([]byte(`{"v":1,"kind":"send","name":"a","id":"01JDZ8Q3V6W0000000000000AB","sender":{"service":"a","instance":"b"},"sentAt":"2026-01-01T00:00:00Z","principal":{"id":"u","name":"","roles":[]}}`))
+	f.Add([]byte(`{"v":1,"kind":"send","name":"a","id":"01JDZ8Q3V6W0000000000000AB","sender":{"service":"a","instance":"b"},"sentAt":"2026-01-01T00:00:00Z","principal":{"id":"u","roles":["a","b"],"name":"x"}}`))
 	f.Add([]byte(` {"V":1} `))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -99,6 +99,7 @@ type Bus struct {
 // in New so that the per-message checks are map lookups.
 type servicePolicy struct {
 	name      string
+	edge      bool                 // may send a principal (identity.go)
 	broadcast map[string]bool      // received names every instance gets
 	sends     map[string]*sendInfo // by message name
 	receives  map[string]*nameInfo // by message name
@@ -122,8 +123,9 @@ type nameInfo struct {
 	durable   bool
 	idx       int // in Bus.nameList and each Client's counters
 
-	validator *schema.Validator // nil: no schema, or its check is off
-	replies   []string          // the declared reply names; nil: any
+	validator *schema.Validator   // nil: no schema, or its check is off
+	replies   []string            // the declared reply names; nil: any
+	auth      *troupe.MessageDecl // who may send it (identity.go); nil: anyone
 }
 
 // New returns a Bus for cfg.App on cfg.Transport. It checks the declaration:
@@ -235,6 +237,7 @@ func (b *Bus) compile() error {
 		}
 		sp := &servicePolicy{
 			name:     d.Name,
+			edge:     d.Edge || d.Name == troupe.GatewayService,
 			sends:    make(map[string]*sendInfo, len(d.Sends)),
 			receives: make(map[string]*nameInfo, len(d.Receives)),
 		}
@@ -302,6 +305,7 @@ func (b *Bus) compile() error {
 	if err := b.compileTranslations(decls); err != nil {
 		return err
 	}
+	b.compileAuth()
 	return b.compileSchemas()
 }
 

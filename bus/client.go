@@ -242,6 +242,10 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 		Durable: ni.durable,
 		Payload: raw,
 		Value:   troupe.ValueOf(payload),
+		From:    c.member.Service,
+	}
+	if terr := c.principal(ctx, env, ni); terr != nil { // identity.go
+		return nil, nil, terr
 	}
 	env.ActivityID = env.ID
 	if parent := EnvelopeFrom(ctx); parent != nil {
@@ -403,6 +407,12 @@ func (in *inbox) Deliver(env *troupe.Envelope, ack Acker) {
 		b.drop(c, nil, dropOther, "not a reply in the inbox", "member", c.member.String())
 		return
 	}
+	if env.From == "" || env.From != env.Sender.Service {
+		// A reply whose replier the transport did not authenticate, or
+		// that claims another service's name (identity.go).
+		b.refuse(c, b.names[env.Name], "reply: "+forgedReason(env), "member", c.member.String(), "name", env.Name, "replier", env.Sender.String(), "from", env.From, "responseTo", env.ResponseTo)
+		return
+	}
 	if p := c.pend.get(env.ResponseTo); p != nil {
 		p.deliver(c, env)
 		return
@@ -479,10 +489,15 @@ func (p *pending) deliver(c *Client, env *troupe.Envelope) {
 	}
 	ni := p.si.name
 	now := time.Now()
-	if noReceiverAnswer(c, env) {
+	if e := transportAnswer(c, env); e != nil {
 		p.mu.Unlock()
-		b.refuse(c, ni, "no receiver subscribed (transport)", "sender", c.member.String(), "name", ni.name)
-		p.end(noInstance("request", ni.name))
+		if e.Code == troupe.CodeUnavailable || e.Code == troupe.CodeNotFound {
+			b.refuse(c, ni, "no receiver subscribed (transport)", "sender", c.member.String(), "name", ni.name)
+			p.end(noInstance("request", ni.name))
+			return
+		}
+		b.refuse(c, ni, "refused by a receiver's transport", "sender", c.member.String(), "name", ni.name, "error", e.Msg)
+		p.end(&troupe.Error{Code: e.Code, Msg: fmt.Sprintf("bus: request %q: refused: %s", ni.name, e.Msg)})
 		return
 	}
 	switch {
@@ -538,18 +553,24 @@ func noInstance(verb, name string) *troupe.Error {
 	return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("bus: %s %q: no instance receives it now; try again later", verb, name), Err: troupe.ErrNoReceiver}
 }
 
-// noReceiverAnswer reports whether env is the transport's own answer that no
-// instance of any receiving service is there (NATS's "no responders"): an
-// unavailable Error reply that the transport addressed from this member to
-// itself (see NoReceiverReply). It ends the request at once, with the error
-// of noInstance, instead of at its deadline.
-func noReceiverAnswer(c *Client, env *troupe.Envelope) bool {
-	if env.Sender != c.member || env.Name != troupe.ErrorName || env.More {
-		return false
+// transportAnswer returns the error of env if it is the transport's own
+// answer to a request of this member (see TransportReply): a final Error
+// reply that the transport addressed from this member to itself, marked
+// with HeaderTransport. It ends the request at once instead of at its
+// deadline: unavailable and not_found with the error of noInstance, others
+// (a receiver's transport refused the request) with their code.
+func transportAnswer(c *Client, env *troupe.Envelope) *troupe.Error {
+	if env.Sender != c.member || env.From != c.member.Service || env.Name != troupe.ErrorName || env.More ||
+		env.Headers[HeaderTransport] == "" {
+		return nil
 	}
-	e := env.Err()
-	return e != nil && (e.Code == troupe.CodeUnavailable || e.Code == troupe.CodeNotFound)
+	return env.Err()
 }
+
+// HeaderTransport marks an Error reply that a transport made itself, for
+// the requester's bus (TransportReply). It never travels: transports make
+// such replies on the requester's side.
+const HeaderTransport = "troupe-transport"
 
 // NoReceiverReply returns the envelope that a transport which learns only
 // after Route that no member received the request id sent by requester (as
@@ -558,10 +579,21 @@ func noReceiverAnswer(c *Client, env *troupe.Envelope) bool {
 // requester's bus ends the request at once with an unavailable error whose
 // cause is troupe.ErrNoReceiver.
 func NoReceiverReply(id troupe.ID, requester troupe.Member) *troupe.Envelope {
-	payload, _ := json.Marshal(&troupe.Error{Code: troupe.CodeUnavailable, Msg: troupe.ErrNoReceiver.Error()})
+	return TransportReply(id, requester, &troupe.Error{Code: troupe.CodeUnavailable, Msg: troupe.ErrNoReceiver.Error()})
+}
+
+// TransportReply returns an Error reply to request id that a transport
+// delivers to the requester's inbox when it learns, on its own, how the
+// request ended: nobody received it (NoReceiverReply), or a receiver's
+// transport refused it (a forbidden or bad_request answer on the NATS reply
+// subject). It is marked with HeaderTransport and sent by the requester
+// itself; the requester's bus ends the request at once with e's code.
+func TransportReply(id troupe.ID, requester troupe.Member, e *troupe.Error) *troupe.Envelope {
+	payload, _ := json.Marshal(&troupe.Error{Code: e.Code, Msg: e.Msg})
 	return &troupe.Envelope{
 		Kind: troupe.KindReply, Name: troupe.ErrorName, ID: troupe.NewID(), ActivityID: id,
 		ResponseTo: id, Sender: requester, SentAt: time.Now(), Payload: payload,
+		Headers: map[string]string{HeaderTransport: "1"}, From: requester.Service,
 	}
 }
 

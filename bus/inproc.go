@@ -214,6 +214,10 @@ func (p *inprocPort) Route(ctx context.Context, env *troupe.Envelope) error {
 	if env == nil {
 		return errors.New("bus: inproc: route: nil envelope")
 	}
+	env, err := p.authenticate("route", env)
+	if err != nil {
+		return err
+	}
 	if env.Durable {
 		return t.routeDurable(env)
 	}
@@ -267,12 +271,33 @@ func (p *inprocPort) Reply(ctx context.Context, to troupe.Member, env *troupe.En
 	if env == nil {
 		return errors.New("bus: inproc: reply: nil envelope")
 	}
+	env, err := p.authenticate("reply", env)
+	if err != nil {
+		return err
+	}
 	in := (*t.inboxes.Load())[to]
 	if in == nil {
 		return fmt.Errorf("bus: inproc: reply to %s: %w", to, &troupe.Error{Code: troupe.CodeNotFound, Msg: "member not joined"})
 	}
 	in.Deliver(env, nil)
 	return nil
+}
+
+// authenticate is the in-process transport's half of identity: an envelope
+// routed or replied through a member's port must be sent by that member
+// (else forbidden, as a NATS server refuses a subject the user may not
+// publish), and is delivered with From set to the member's service. An
+// envelope the bus prepared has From set already and is not copied.
+func (p *inprocPort) authenticate(op string, env *troupe.Envelope) (*troupe.Envelope, error) {
+	if env.Sender != p.member {
+		return nil, &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("bus: inproc: %s %q: sender %s is not the member %s", op, env.Name, env.Sender, p.member)}
+	}
+	if env.From != p.member.Service {
+		cp := *env
+		cp.From = p.member.Service
+		env = &cp
+	}
+	return env, nil
 }
 
 // Leave stops deliveries to the member; envelopes are delivered in the

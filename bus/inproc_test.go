@@ -186,7 +186,7 @@ func TestInProcAckerSettlesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &troupe.Envelope{Kind: troupe.KindSend, Name: "job", ID: troupe.NewID(), Durable: true,
-		Sender: troupe.Member{Service: "web", Instance: "x"}, SentAt: time.Now()}
+		Sender: troupe.Member{Service: "worker", Instance: "w1"}, SentAt: time.Now()}
 	if err := p.Route(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}

@@ -153,6 +153,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		More:       more,
 		Payload:    raw,
 		Value:      troupe.ValueOf(payload),
+		From:       c.member.Service,
 	}
 	// Counted before the reply leaves, as handler errors are; taken back
 	// if it is not sent.
@@ -232,11 +233,12 @@ type subscription struct {
 func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 	c := s.c
 	b := c.bus
-	if reason := s.check(env); reason != "" {
+	if code, reason := s.check(env); reason != "" {
 		name := ""
 		if env != nil {
 			name = env.Name
-			b.refuse(c, b.names[name], "delivery: "+reason, "member", c.member.String(), "name", name, "sender", env.Sender.String(), "id", env.ID)
+			b.refuse(c, b.names[name], "delivery: "+reason, "member", c.member.String(), "name", name, "sender", env.Sender.String(), "from", env.From, "id", env.ID)
+			s.answerRefusal(env, code, reason) // identity.go
 		} else {
 			b.refuse(c, nil, "delivery: "+reason, "member", c.member.String())
 		}
@@ -265,6 +267,11 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 	env = localEnvelope(env, s.local) // translate.go
 	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack, at: now}
 	m.ctx = msgContext{Context: c.ctx, env: env, member: &c.member}
+	if env.Principal != nil {
+		// The handler's troupe.PrincipalFrom, and what an edge sends on
+		// (identity.go).
+		m.ctx.Context = troupe.WithPrincipal(c.ctx, env.Principal)
+	}
 	if t := b.tapping(); t != nil {
 		emit(t, TapEvent{Kind: TapDelivered, Member: c.member, Env: env})
 	}
@@ -291,30 +298,34 @@ func (s *subscription) crashed(m *Msg, r any) {
 	m.Done(err)
 }
 
-// check returns why env may not be delivered, or "".
-func (s *subscription) check(env *troupe.Envelope) string {
+// check returns why env may not be delivered, with the code of the Error
+// reply that answers it, or "".
+func (s *subscription) check(env *troupe.Envelope) (troupe.Code, string) {
 	b := s.c.bus
+	bad := troupe.CodeBadRequest
 	switch {
 	case env == nil:
-		return "nil envelope"
+		return bad, "nil envelope"
 	case env.Name != s.ni.name:
-		return fmt.Sprintf("envelope named %q on the subscription to %q", env.Name, s.ni.name)
+		return bad, fmt.Sprintf("envelope named %q on the subscription to %q", env.Name, s.ni.name)
 	case env.Kind != troupe.KindRequest && env.Kind != troupe.KindSend && env.Kind != troupe.KindPublish:
-		return fmt.Sprintf("kind %q", env.Kind)
+		return bad, fmt.Sprintf("kind %q", env.Kind)
 	case env.ID == "":
-		return "no id"
+		return bad, "no id"
+	case env.From == "" || env.From != env.Sender.Service:
+		return troupe.CodeForbidden, forgedReason(env) // identity.go
 	case env.Kind == troupe.KindRequest && env.Deadline.IsZero():
-		return "request without a deadline"
+		return bad, "request without a deadline"
 	case len(env.Payload) > b.maxSize:
-		return fmt.Sprintf("payload of %d bytes (at most %d)", len(env.Payload), b.maxSize)
+		return bad, fmt.Sprintf("payload of %d bytes (at most %d)", len(env.Payload), b.maxSize)
 	}
 	if !s.ni.senders[env.Sender.Service] {
 		if b.services[env.Sender.Service] == nil {
-			return fmt.Sprintf("sender service %q is not declared", env.Sender.Service)
+			return troupe.CodeForbidden, fmt.Sprintf("sender service %q is not declared", env.Sender.Service)
 		}
-		return fmt.Sprintf("sender service %q does not declare that it sends %q", env.Sender.Service, env.Name)
+		return troupe.CodeForbidden, fmt.Sprintf("sender service %q does not declare that it sends %q", env.Sender.Service, env.Name)
 	}
-	return ""
+	return s.checkPrincipal(env) // identity.go
 }
 
 // msgContext carries an envelope and its deadline without starting a timer.

@@ -144,8 +144,8 @@ func (s *subscription) checkDelivery(env *troupe.Envelope, ack Acker) bool {
 	c := s.c
 	c.bus.refuse(c, s.ni, "delivery: payload does not match its schema", nameAttrs(c.member.String(), s.local, env.Name, "sender", env.Sender.String(), "id", env.ID, "error", terr.Err)...)
 	if env.Kind == troupe.KindRequest && time.Now().Before(env.Deadline) {
-		m := &Msg{Env: env, c: c, ni: s.ni}
-		m.ctx = msgContext{Context: c.ctx, env: env}
+		m := &Msg{Env: env, c: c, ni: s.ni, at: time.Now()}
+		m.ctx = msgContext{Context: c.ctx, env: env, member: &c.member}
 		if err := m.ReplyError(context.WithoutCancel(&m.ctx), terr); err != nil {
 			c.bus.log.Debug("bus: error reply not sent", "name", env.Name, "error", err)
 		}

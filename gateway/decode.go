@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // member is one "key": value pair of a JSON object, as spans of the
@@ -99,6 +100,10 @@ func decodeObject(body []byte, maxDepth int) ([]member, error) {
 			err = fmt.Errorf("syntax error")
 		}
 		return nil, badRequest("invalid JSON: %v", err)
+	}
+	// encoding/json would read a lone surrogate escape as U+FFFD.
+	if err := strictjson.Check(body); err != nil {
+		return nil, badRequest("body: %v", err)
 	}
 	if body[0] != '{' {
 		return nil, badRequest("body must be a JSON object, got %s", kindOf(body))

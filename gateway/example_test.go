@@ -40,7 +40,9 @@ func Example() {
 	}
 	for _, body := range []string{`{"type": "Hello"}`, `{"type": "Wrong"}`, `{"type": "Hello"`} {
 		w := httptest.NewRecorder()
-		g.ServeHTTP(w, httptest.NewRequest("POST", "/", strings.NewReader(body)))
+		r := httptest.NewRequest("POST", "http://localhost/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		g.ServeHTTP(w, r)
 		fmt.Println(w.Code, w.Body.String())
 	}
 	// Output:
@@ -69,7 +71,7 @@ func Example_rest() {
 	g, _ := gateway.New(gateway.Config{App: app, Bus: client, Logger: slog.New(slog.DiscardHandler)})
 
 	w := httptest.NewRecorder()
-	g.ServeHTTP(w, httptest.NewRequest("GET", "/api/todos/42?full=yes", nil))
+	g.ServeHTTP(w, httptest.NewRequest("GET", "http://localhost/api/todos/42?full=yes", nil))
 	fmt.Println(w.Code, w.Body.String())
 	// Output:
 	// todo.get {"id":"42","full":"yes"}

@@ -22,6 +22,7 @@ import (
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/apidoc"
 	"github.com/troupe-go/troupe/internal/limit"
+	"github.com/troupe-go/troupe/internal/schema"
 )
 
 // Requester sends a request on the bus and waits for its reply. *bus.Client
@@ -81,9 +82,35 @@ type Config struct {
 	// 16 KiB. Used by Server.
 	MaxHeaderBytes int
 
+	// Authenticator says who sends each request to a route (a bearer
+	// token, a session cookie); the request's message goes out on behalf
+	// of the principal it names. Nil authenticates nobody: a route whose
+	// message needs a principal answers 401. See BusAuthenticator.
+	Authenticator Authenticator
+	// AllowedHosts are the hosts the gateway answers for, as the Host
+	// header names them (the port is ignored): a name, "*.example.com"
+	// for the names under example.com, or "*" for any. IP addresses,
+	// localhost and *.localhost are always allowed, so the default serves
+	// only those: list the names clients use. Other hosts get 421
+	// (DNS rebinding protection).
+	AllowedHosts []string
+	// AllowUnknownFields lets a request carry members that its message's
+	// payload schema does not declare. By default the gateway refuses
+	// them with 400 when the schema lists the members of an object
+	// (properties, without additionalProperties): a misspelt field is an
+	// error, not silently ignored.
+	AllowUnknownFields bool
+	// TrustedOrigins are the origins ("https://app.example.com") besides
+	// the request's own from which browsers may send state-changing
+	// requests (POST, PUT, PATCH, DELETE) and open WebSockets; others
+	// get 403 (cross-site request forgery protection).
+	TrustedOrigins []string
+
 	// Logger receives one line per failed request. Default slog.Default().
 	Logger *slog.Logger
-	// Metrics is served at /metrics. Default prometheus.DefaultGatherer.
+	// Metrics, if set, is served at /metrics on the gateway's own
+	// handler, that is on its public address. Nil serves no metrics here:
+	// a node serves them on its admin listener (host.Config.AdminAddr).
 	Metrics prometheus.Gatherer
 	// Registerer, if set, receives the gateway's own metrics:
 	// troupe_gateway_requests_total{route, code} and
@@ -131,6 +158,52 @@ type Gateway struct {
 	stats    *stats   // nil without a Registerer
 	routes   []*route // the compiled routes, in the manifest's order
 	draining atomic.Bool
+	prot     *protection          // protect.go
+	fields   map[string]*fieldSet // by message: its payload's declared members; nil entry: any
+}
+
+// fieldSet is what a message's payload schema declares.
+type fieldSet struct {
+	names map[string]bool
+	list  string // for messages: "list, title"
+}
+
+// checkFields refuses a member of message name's payload that its schema
+// does not declare.
+func (g *Gateway) checkField(name, key string) error {
+	fs := g.fields[name]
+	if fs == nil || fs.names[key] {
+		return nil
+	}
+	return badRequest("unknown field %q: %s takes %s", truncate(key, 40), name, fs.list)
+}
+
+// compileFields finds the declared members of the payload of every
+// message a route sends.
+func (g *Gateway) compileFields() {
+	g.fields = map[string]*fieldSet{}
+	if g.cfg.AllowUnknownFields {
+		return
+	}
+	for _, rt := range g.cfg.App.Routes {
+		for _, name := range append(slices.Clone(rt.Types), rt.Message) {
+			if name == "" || g.fields[name] != nil {
+				continue
+			}
+			names, ok := schema.Fields(g.cfg.App, name)
+			if !ok {
+				continue
+			}
+			fs := &fieldSet{names: map[string]bool{}, list: strings.Join(names, ", ")}
+			if fs.list == "" {
+				fs.list = "no fields"
+			}
+			for _, n := range names {
+				fs.names[n] = true
+			}
+			g.fields[name] = fs
+		}
+	}
 }
 
 // stats are the gateway's own metrics.
@@ -163,11 +236,12 @@ var _ http.Handler = (*Gateway)(nil)
 
 // route is one compiled route.
 type route struct {
-	pattern string          // what the Observer sees
-	types   map[string]bool // protocol route: accepted types
-	message string          // REST route: the message sent
-	params  []string        // REST route: path parameter names
-	lim     *limit.Limiter  // nil when the route's limit is off
+	pattern   string          // what the Observer sees
+	principal bool            // the route needs a principal whatever its message
+	types     map[string]bool // protocol route: accepted types
+	message   string          // REST route: the message sent
+	params    []string        // REST route: path parameter names
+	lim       *limit.Limiter  // nil when the route's limit is off
 }
 
 // New returns a Gateway for cfg's routes, or an error naming the first
@@ -207,11 +281,17 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = prometheus.DefaultGatherer
+	prot, err := newProtection(cfg)
+	if err != nil {
+		return nil, err
 	}
-	g := &Gateway{cfg: cfg, mux: http.NewServeMux()}
-	g.metrics = promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})
+	g := &Gateway{cfg: cfg, mux: http.NewServeMux(), prot: prot}
+	g.compileFields()
+	if cfg.Metrics != nil {
+		g.metrics = promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{})
+	} else {
+		g.metrics = http.HandlerFunc(g.serveNotFound)
+	}
 	if cfg.Registerer != nil {
 		st, err := newStats(cfg.Registerer)
 		if err != nil {
@@ -296,7 +376,7 @@ func (g *Gateway) addRoute(rt troupe.Route, restMethods map[string][]string) err
 	muxPath := muxPath(rt.Path)
 	switch {
 	case len(rt.Types) > 0:
-		r := &route{pattern: "POST " + rt.Path, types: map[string]bool{}}
+		r := &route{pattern: "POST " + rt.Path, principal: rt.Principal, types: map[string]bool{}}
 		for _, t := range rt.Types {
 			r.types[t] = true
 		}
@@ -307,7 +387,7 @@ func (g *Gateway) addRoute(rt troupe.Route, restMethods map[string][]string) err
 		}))
 	default:
 		params := troupe.PathParams(rt.Path)
-		r := &route{pattern: rt.Method + " " + rt.Path, message: rt.Message, params: params}
+		r := &route{pattern: rt.Method + " " + rt.Path, principal: rt.Principal, message: rt.Message, params: params}
 		r.lim = g.routeLimit(r.pattern)
 		g.routes = append(g.routes, r)
 		if err := g.handle(rt.Method+" "+muxPath, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -363,10 +443,15 @@ func (g *Gateway) serveDocuments() error {
 	return nil
 }
 
-// ServeHTTP serves a request: a route's, /healthz, /readyz, /metrics,
-// /openapi.json or /asyncapi.json.
+// ServeHTTP serves a request: a route's, /healthz, /readyz, /metrics (if
+// Config.Metrics is set), /openapi.json or /asyncapi.json, after the
+// protection of Protect.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Content-Type-Options"] = nosniff
+	if err := g.prot.check(r); err != nil {
+		g.fail(w, r, "", time.Now(), err)
+		return
+	}
 	g.mux.ServeHTTP(w, r)
 }
 
@@ -384,6 +469,11 @@ func (g *Gateway) serveProtocol(w http.ResponseWriter, r *http.Request, rt *rout
 		g.fail(w, r, rt.pattern, start, methodNotAllowed(r.Method, http.MethodPost))
 		return
 	}
+	r, p, err := g.authenticate(r) // auth.go
+	if err != nil {
+		g.fail(w, r, rt.pattern, start, err)
+		return
+	}
 	body, err := g.readBody(w, r)
 	if err != nil {
 		g.fail(w, r, rt.pattern, start, err)
@@ -399,6 +489,19 @@ func (g *Gateway) serveProtocol(w http.ResponseWriter, r *http.Request, rt *rout
 		g.fail(w, r, rt.pattern, start, badRequest("unknown type %q at %s", truncate(typ, 40), rt.pattern[len("POST "):]))
 		return
 	}
+	if err := g.allowed(p, typ, rt.principal); err != nil {
+		g.fail(w, r, rt.pattern, start, err)
+		return
+	}
+	if g.fields[typ] != nil {
+		members, _ := splitObject(payload) // valid: DecodeRequest joined it
+		for _, m := range members {
+			if err := g.checkField(typ, m.key); err != nil {
+				g.fail(w, r, rt.pattern, start, err)
+				return
+			}
+		}
+	}
 	g.call(w, r, rt, start, typ, payload, http.StatusOK)
 }
 
@@ -406,12 +509,25 @@ func (g *Gateway) serveProtocol(w http.ResponseWriter, r *http.Request, rt *rout
 // merged into one payload object.
 func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, rt *route) {
 	start := time.Now()
+	r, p, err := g.authenticate(r) // auth.go
+	if err == nil {
+		err = g.allowed(p, rt.message, rt.principal)
+	}
+	if err != nil {
+		g.fail(w, r, rt.pattern, start, err)
+		return
+	}
 	var members []member
 	var fields [][]byte
 	seen := map[string]string{}
 	add := func(key, from string, raw []byte) error {
 		if prev, ok := seen[key]; ok {
 			return badRequest("field %q given twice (%s and %s)", truncate(key, 40), prev, from)
+		}
+		if from != "path" { // the route's own parameters are always taken
+			if err := g.checkField(rt.message, key); err != nil {
+				return err
+			}
 		}
 		seen[key] = from
 		fields = append(fields, raw)
@@ -485,6 +601,10 @@ func restStatus(r *http.Request) int {
 
 // call waits for the route's turn, sends the request and writes its reply
 // with status ok; a request the route's limit sheds is answered 503 at once.
+// Every check that needs no bus (the host and origin, the authentication,
+// the principal's roles, the body's type, syntax and fields) comes before
+// it: a request refused by them never takes a turn, so that an
+// unauthenticated or forbidden client cannot fill a route's queue.
 func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start time.Time, name string, payload json.RawMessage, ok int) {
 	pattern := rt.pattern
 	deadline := start.Add(g.cfg.Timeout)
@@ -568,15 +688,18 @@ func putBuffer(b *buffer) {
 }
 
 // readBody checks the content type and reads the body, at most MaxBodyBytes.
+// The body must say it is JSON: a browser sends no such body to another
+// site without asking it first (CORS), while a form or a fetch in "no-cors"
+// mode can send a body without a Content-Type, or a text one.
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) (*buffer, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-			return nil, &edgeError{
-				err:    badRequest("Content-Type %q: want application/json", truncate(ct, 60)),
-				status: http.StatusUnsupportedMediaType,
-			}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		msg := fmt.Sprintf("Content-Type %q: want application/json", truncate(ct, 60))
+		if ct == "" {
+			msg = "no Content-Type: want application/json"
 		}
+		return nil, &edgeError{err: badRequest("%s", msg), status: http.StatusUnsupportedMediaType}
 	}
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return nil, &edgeError{
@@ -600,7 +723,7 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) (*buffer, err
 	if r.ContentLength > 0 {
 		b.Grow(int(r.ContentLength))
 	}
-	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+	_, err = b.ReadFrom(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
 	if err != nil {
 		putBuffer(b)
 		var mbe *http.MaxBytesError

@@ -64,6 +64,9 @@ func newGateway(t testing.TB, cfg Config) *Gateway {
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
+	if cfg.AllowedHosts == nil {
+		cfg.AllowedHosts = []string{"example.com"} // httptest.NewRequest's
+	}
 	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +248,7 @@ func TestREST(t *testing.T) {
 	base := strings.TrimSuffix(s.URL(), "/")
 	tests := []struct {
 		name, method, path, body string
+		ctype                    string // "" is application/json for a body; "-" none
 		want                     reply
 		wantAllow                string
 	}{
@@ -270,6 +274,14 @@ func TestREST(t *testing.T) {
 			want: reply{400, map[string]any{"type": "Error", "msg": `path parameter "id" is not valid UTF-8`, "code": "bad_request"}}},
 		{name: "body not an object", method: "PUT", path: "/api/todos/7", body: `[1]`,
 			want: reply{400, map[string]any{"type": "Error", "msg": "body must be a JSON object, got an array", "code": "bad_request"}}},
+		// A form or a "no-cors" fetch from another site cannot say its
+		// body is JSON.
+		{name: "body without a Content-Type", method: "PUT", path: "/api/todos/7", body: `{"title":"milk"}`, ctype: "-",
+			want: reply{415, map[string]any{"type": "Error", "msg": "no Content-Type: want application/json", "code": "bad_request"}}},
+		{name: "body as text/plain", method: "PUT", path: "/api/todos/7", body: `{"title":"milk"}`, ctype: "text/plain",
+			want: reply{415, map[string]any{"type": "Error", "msg": `Content-Type "text/plain": want application/json`, "code": "bad_request"}}},
+		{name: "body as a form", method: "PUT", path: "/api/todos/7", body: `title=milk`, ctype: "application/x-www-form-urlencoded",
+			want: reply{415, map[string]any{"type": "Error", "msg": `Content-Type "application/x-www-form-urlencoded": want application/json`, "code": "bad_request"}}},
 		{name: "wrong method", method: "DELETE", path: "/api/todos/7",
 			want:      reply{405, map[string]any{"type": "Error", "msg": "method DELETE not allowed: want GET, PUT", "code": "bad_request"}},
 			wantAllow: "GET, PUT"},
@@ -281,6 +293,12 @@ func TestREST(t *testing.T) {
 			req, err := http.NewRequest(tt.method, base+tt.path, strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
+			}
+			switch {
+			case tt.ctype != "" && tt.ctype != "-":
+				req.Header.Set("Content-Type", tt.ctype)
+			case tt.ctype == "" && tt.body != "":
+				req.Header.Set("Content-Type", "application/json")
 			}
 			resp, err := c.Do(req)
 			if err != nil {
@@ -344,7 +362,7 @@ func TestNewErrors(t *testing.T) {
 // A gateway without routes needs no bus: it serves the health endpoints of a
 // process that runs services but not the gateway.
 func TestHealthOnlyWithoutBus(t *testing.T) {
-	g, err := New(Config{App: &troupe.App{Name: "health"}, Metrics: prometheus.NewRegistry()})
+	g, err := New(Config{App: &troupe.App{Name: "health"}, Metrics: prometheus.NewRegistry(), AllowedHosts: []string{"example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,9 +390,9 @@ func TestObserver(t *testing.T) {
 	s := serve(t, g)
 	c := newClient(t)
 	base := strings.TrimSuffix(s.URL(), "/")
-	do(t, c, "POST", base+"/", "", `{"type":"Hello"}`)
-	do(t, c, "POST", base+"/", "", `{"type":"Fail"}`)
-	do(t, c, "POST", base+"/", "", `{`)
+	do(t, c, "POST", base+"/", "application/json", `{"type":"Hello"}`)
+	do(t, c, "POST", base+"/", "application/json", `{"type":"Fail"}`)
+	do(t, c, "POST", base+"/", "application/json", `{`)
 	do(t, c, "GET", base+"/api/todos/1", "", ``)
 	do(t, c, "GET", base+"/nope", "", ``)
 	want := []obs{
@@ -397,9 +415,9 @@ func TestMetrics(t *testing.T) {
 	s := serve(t, g)
 	c := newClient(t)
 	base := strings.TrimSuffix(s.URL(), "/")
-	do(t, c, "POST", base+"/", "", `{"type":"Hello"}`)
-	do(t, c, "POST", base+"/", "", `{"type":"Hello"}`)
-	do(t, c, "POST", base+"/", "", `{"type":"Fail"}`)
+	do(t, c, "POST", base+"/", "application/json", `{"type":"Hello"}`)
+	do(t, c, "POST", base+"/", "application/json", `{"type":"Hello"}`)
+	do(t, c, "POST", base+"/", "application/json", `{"type":"Fail"}`)
 	do(t, c, "GET", base+"/api/todos/1", "", ``)
 	do(t, c, "GET", base+"/nope", "", ``)
 	want := `
@@ -637,7 +655,7 @@ func TestOverlappingRoutes(t *testing.T) {
 		{Path: "/both", Types: []string{"Hello"}},
 		{Method: "GET", Path: "/both", Message: "Echo"},
 	}}
-	g, err := New(Config{App: app, Bus: newTestBus(t)})
+	g, err := New(Config{App: app, Bus: newTestBus(t), AllowedHosts: []string{"example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,6 +671,9 @@ func TestOverlappingRoutes(t *testing.T) {
 		{"GET", "/both", "", 200},
 	} {
 		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+		if tt.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, req)
 		if rec.Code != tt.want || !strings.Contains(rec.Header().Get("Content-Type"), "json") {
@@ -664,7 +685,7 @@ func TestOverlappingRoutes(t *testing.T) {
 // TestDocuments checks that the gateway serves the application's generated
 // OpenAPI and AsyncAPI documents.
 func TestDocuments(t *testing.T) {
-	g, err := New(Config{App: testApp(), Bus: newTestBus(t)})
+	g, err := New(Config{App: testApp(), Bus: newTestBus(t), AllowedHosts: []string{"example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func TestHostileRequests(t *testing.T) {
 	tb := newTestBus(t)
 	// A short header timeout for the slowloris cases; a long budget so
 	// that no case depends on how fast this machine is.
-	g := newGateway(t, Config{Bus: tb, ReadHeaderTimeout: 200 * time.Millisecond, Timeout: time.Minute})
+	g := newGateway(t, Config{Bus: tb, ReadHeaderTimeout: 200 * time.Millisecond, Timeout: time.Minute, AllowedHosts: []string{"x"}})
 	s := serve(t, g)
 	url := s.URL()
 	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
@@ -107,6 +107,19 @@ func TestHostileRequests(t *testing.T) {
 		{name: "trailing garbage", ctype: json, body: str(`{"type":"Hello"} garbage`), wantStatus: 400, wantMsg: "invalid JSON"},
 		{name: "two objects", ctype: json, body: str(`{"type":"Hello"}{"type":"Hello"}`), wantStatus: 400, wantMsg: "invalid JSON"},
 		{name: "unknown path", ctype: json, body: str(`{"type":"Hello"}`), header: map[string]string{"X-Path": "/admin"}, wantStatus: 404, wantMsg: "no route for POST /admin"},
+		// Another site's page, a rebound DNS name, a WebSocket from
+		// elsewhere: each is refused before anything is sent.
+		{name: "rebinding Host header", ctype: json, header: map[string]string{"Host": "evil.example:8080"}, body: str(`{"type":"Hello"}`),
+			wantStatus: 421, wantMsg: `host "evil.example:8080" is not served here`},
+		{name: "cross-site POST", ctype: json, header: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+			body: str(`{"type":"Hello"}`), wantStatus: 403, wantMsg: "cross-origin POST refused"},
+		{name: "cross-origin POST from an old browser", ctype: json, header: map[string]string{"Origin": "https://evil.example"},
+			body: str(`{"type":"Hello"}`), wantStatus: 403, wantMsg: "cross-origin POST refused"},
+		{name: "no-cors fetch of a typeless blob", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},
+			body: str(`{"type":"Hello"}`), wantStatus: 403, wantMsg: "cross-origin POST refused"},
+		{name: "body without a Content-Type", body: str(`{"type":"Hello"}`), wantStatus: 415, wantMsg: "no Content-Type: want application/json"},
+		{name: "WebSocket from another origin", method: "GET", header: map[string]string{"Upgrade": "websocket", "Connection": "Upgrade", "Origin": "https://evil.example"},
+			body: str(``), wantStatus: 403, wantMsg: `WebSocket from origin "https://evil.example" refused`},
 		{name: "huge header", ctype: json, header: map[string]string{"X-Big": strings.Repeat("x", 64<<10)}, body: str(`{"type":"Hello"}`), wantStatus: 431, orClosed: true},
 		{name: "slowloris", raw: slowloris},
 		{name: "disconnect mid-body", raw: disconnectMidBody},
@@ -151,6 +164,10 @@ func sendHostile(t *testing.T, url string, tt hostile) {
 		req.Header.Set("Content-Type", tt.ctype)
 	}
 	for k, v := range tt.header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	// A fresh connection per hostile request, closed afterwards.

@@ -92,6 +92,10 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, pattern string, s
 	if status == 0 {
 		status = StatusOf(te.Code)
 	}
+	if status == http.StatusUnauthorized {
+		// RFC 9110: a 401 names the scheme that would be accepted.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="troupe"`)
+	}
 	if status == http.StatusServiceUnavailable {
 		// Transient (no instance right now, reconnecting, a full
 		// bulkhead): a client may try again.

@@ -42,7 +42,9 @@ type ServerConfig struct {
 	// Handler, if set, is served instead of the Gateway: an application
 	// that also serves pages (the todo app's web service, say) passes a
 	// handler that routes the gateway's paths to the Gateway and the rest
-	// to its own. Draining and /readyz still follow the Gateway.
+	// to its own. It is served behind the Gateway's protection (allowed
+	// hosts, cross-origin requests: Gateway.Protect). Draining and /readyz
+	// still follow the Gateway.
 	Handler http.Handler
 	// DrainDelay is how long Shutdown keeps serving after /readyz turns
 	// 503 and before it closes the listeners, so that a load balancer
@@ -89,7 +91,7 @@ func Listen(g *Gateway, cfg ServerConfig) (*Server, error) {
 	s := &Server{g: g, drainDelay: cfg.DrainDelay}
 	var served http.Handler = g
 	if cfg.Handler != nil {
-		served = cfg.Handler
+		served = g.Protect(cfg.Handler)
 	}
 	if cfg.TLSAddr != "" {
 		ln, err := net.Listen("tcp", cfg.TLSAddr)

@@ -100,7 +100,7 @@ func serveChild(ctx context.Context, p Program, stdout, stderr io.Writer) error 
 		Version:      p.version(),
 		instanceID:   env(EnvInstance),
 		credentials: map[string]natsbus.Credential{
-			name: {User: env(EnvNATSUser), Password: env(EnvNATSPassword)},
+			name: {User: env(EnvNATSUser), Seed: env(EnvNATSNkey), Password: env(EnvNATSPassword)},
 		},
 		child: true,
 	}

@@ -107,6 +107,7 @@ func (p Program) commands() []subcommand {
 		{"bench", "seed 001's experiment (hello), and issue 17's mixed load and soak (mix)", p.benchCmd},
 		{"new", "create a new application module from the hello template", p.newCmd},
 		{"serve", "serve one command service instance for a parent node (TROUPE_* variables)", p.serveCmd},
+		{"provision", "create the JetStream streams and consumers of the application, as the NATS admin", p.provisionCmd}, // cli_provision.go
 		{"version", "print the version", p.versionCmd},
 	}
 }

@@ -35,8 +35,8 @@ type runFlags struct {
 	natsURL, natsCreds               string
 	natsPort, natsReplicas           int
 	only                             string
-	debugAddr                        string
-	adminAddr                        string
+	debugAddr, adminAddr             string
+	allowedHosts, trustedOrigins     string
 	addrSet                          bool
 }
 
@@ -59,9 +59,11 @@ func (f *runFlags) define(fs *flag.FlagSet, services []Service) {
 	fs.StringVar(&f.natsURL, "nats", "", "connect to this NATS server or cluster (comma-separated URLs) instead of starting an embedded one")
 	fs.IntVar(&f.natsPort, "nats-port", DefaultNATSPort, "loopback client port of the embedded NATS server (0 picks a free one)")
 	fs.IntVar(&f.natsReplicas, "nats-replicas", 1, "copies of the durable-message streams in the NATS cluster (3 for a three-server cluster, so that losing one server loses nothing)")
-	fs.StringVar(&f.natsCreds, "nats-credentials", "", "JSON file of NATS credentials by user (default: DATA/nats/credentials.json)")
-	fs.StringVar(&f.adminAddr, "admin-addr", DefaultAdminAddr, "admin listener address (the dashboard): loopback by default, any free port; off for none; off loopback it asks for the operator's credentials")
-	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")
+	fs.StringVar(&f.natsCreds, "nats-credentials", "", "NATS credentials: a JSON file by user, or a directory of USER.nk nkey seed files (default: DATA/nats/credentials.json)")
+	fs.StringVar(&f.adminAddr, "admin-addr", DefaultAdminAddr, "admin listener address (dashboard, metrics, Go's profiler): loopback by default, any free port; off for none; off loopback only /metrics is open, the rest asks for the operator's credentials")
+	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (net/http/pprof) on this address too, e.g. 127.0.0.1:6060; keep it private")
+	fs.StringVar(&f.allowedHosts, "allowed-hosts", "", "host names the HTTP listeners answer for, comma-separated (*.example.com for the names under it; IP addresses and localhost always)")
+	fs.StringVar(&f.trustedOrigins, "trusted-origins", "", "other origins (https://app.example.com) whose browsers may send state-changing requests, comma-separated")
 	fs.StringVar(&f.only, "only", "", "run only these services of the manifest (comma-separated; \"gateway\" is the HTTP gateway), to scale out against -nats")
 	for _, s := range services {
 		if s.Flags != nil {
@@ -112,6 +114,8 @@ func (f *runFlags) config(fs *flag.FlagSet, stdout, stderr io.Writer) (Config, e
 	if f.natsPort == 0 {
 		cfg.NATS.Port = -1 // the command line's 0 is "any free port"
 	}
+	cfg.HTTP.AllowedHosts = splitList(f.allowedHosts)
+	cfg.HTTP.TrustedOrigins = splitList(f.trustedOrigins)
 	if f.only != "" {
 		for _, name := range strings.Split(f.only, ",") {
 			cfg.Only = append(cfg.Only, strings.TrimSpace(name))
@@ -238,4 +242,15 @@ func cmpOrBuiltIn(file string) string {
 		return "built in"
 	}
 	return file
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -27,7 +27,7 @@ func (p Program) sendCmd(ctx context.Context, args []string, stdout, stderr io.W
 	var (
 		dataDir   = fs.String("data", DefaultDataDir, "data directory of the running application (for its NATS URL and credentials)")
 		natsURL   = fs.String("nats", "", "NATS URL of the application (default: the one run wrote under -data)")
-		creds     = fs.String("nats-credentials", "", "JSON file of NATS credentials (default: DATA/nats/credentials.json)")
+		creds     = fs.String("nats-credentials", "", "NATS credentials: a JSON file by user, or a directory of USER.nk nkey seed files (default: DATA/nats/credentials.json)")
 		manifestF = fs.String("manifest", "", "the application's manifest (default: ./troupe.yaml, else the one built in)")
 		kind      = fs.String("kind", "request", "request (print the reply), send (one-way) or publish (event)")
 		timeout   = fs.Duration("timeout", time.Second, "how long to wait for the reply")

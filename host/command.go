@@ -23,8 +23,9 @@ const (
 	EnvService      = "TROUPE_SERVICE"       // the service's name
 	EnvInstance     = "TROUPE_INSTANCE"      // this instance's id
 	EnvNATSURL      = "TROUPE_NATS_URL"      // the NATS server or cluster to connect to
-	EnvNATSUser     = "TROUPE_NATS_USER"     // the service's NATS user ...
-	EnvNATSPassword = "TROUPE_NATS_PASSWORD" // ... and password
+	EnvNATSUser     = "TROUPE_NATS_USER"     // the service's NATS user name (the service's name)
+	EnvNATSNkey     = "TROUPE_NATS_NKEY"     // the seed of the service's own nkey, to log in with
+	EnvNATSPassword = "TROUPE_NATS_PASSWORD" // the password, for a server configured with passwords instead
 	EnvNATSReplicas = "TROUPE_NATS_REPLICAS" // copies of the durable streams (the parent's -nats-replicas)
 	EnvManifest     = "TROUPE_MANIFEST"      // the manifest's path ("" for a manifest built into the binary)
 	EnvTimeout      = "TROUPE_TIMEOUT"       // the request budget, a Go duration ("1s")
@@ -193,6 +194,7 @@ func (ci *commandInstance) env() ([]string, error) {
 		EnvInstance+"="+ci.id,
 		EnvNATSURL+"="+n.NATSURL(),
 		EnvNATSUser+"="+cred.User,
+		EnvNATSNkey+"="+cred.Seed,
 		EnvNATSPassword+"="+cred.Password,
 		EnvNATSReplicas+"="+strconv.Itoa(max(n.cfg.NATS.Replicas, 1)),
 		EnvManifest+"="+manifest,

@@ -39,7 +39,9 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 		conns        = fs.Int("c", load.DefaultMixConnections, "connections (and clients of a closed loop)")
 		duration     = fs.Duration("duration", time.Minute, "the run's length (with -soak: the steady phase's; the issue asks for 10m)")
 		rate         = fs.Float64("rate", 0, "requests per second, an open loop (default: a closed loop)")
-		list         = fs.String("list", "default", "the list the todo requests go to")
+		list         = fs.String("list", "default", "the list the todo requests go to: one of -token's user")
+		token        = fs.String("token", "", "the API token the todo requests carry (make one on the todo app's tokens page, /tokens)")
+		metrics      = fs.String("metrics", "", "the target's Prometheus endpoint, on its admin listener (the node prints \"admin listening on URL\"; default: -url's /metrics)")
 		limit        = fs.Int("limit", 0, "the page size of the listings (default: the service's, 50)")
 		soak         = fs.Bool("soak", false, "run the soak: capacity, 70% for -duration, 150% for -overload, recovery")
 		capacity     = fs.Float64("capacity", 0, "with -soak: the capacity in requests/s, instead of measuring it")
@@ -82,6 +84,8 @@ func (p Program) benchMixCmd(ctx context.Context, args []string, stdout, stderr 
 		Progress:    stderr,
 		Timeout:     *budget + 4*time.Second,
 		Budget:      *budget,
+		Token:       *token,
+		Metrics:     *metrics,
 	}
 	burst := func(c *load.MixConfig) {
 		if *burstAt > 0 {

@@ -74,7 +74,7 @@ type Config struct {
 	HTTP HTTPConfig
 	// Alarms configures the node's alarms.
 	Alarms AlarmConfig
-	// DebugAddr, if set, serves Go's profiler (net/http/pprof) there.
+	// DebugAddr, if set, serves Go's profiler (net/http/pprof) there too.
 	DebugAddr string
 	// Logger receives the node's records and every service's. Default
 	// slog.Default().
@@ -125,11 +125,22 @@ type HTTPConfig struct {
 	SelfSigned bool
 	// RedirectHTTP makes the plain-HTTP listener redirect to HTTPS.
 	RedirectHTTP bool
-	// AdminAddr is the admin listener's address: the dashboard, and what
-	// only operators should reach (docs/observe.md). Empty means
-	// DefaultAdminAddr, a free port on loopback (none for a command
-	// service); AdminOff ("off") means none. Off loopback it asks for the
-	// operator's credentials.
+	// AllowedHosts are the host names the node's HTTP listeners answer
+	// for, besides IP addresses and localhost (gateway.Config.AllowedHosts).
+	AllowedHosts []string
+	// TrustedOrigins are other origins whose browsers may send
+	// state-changing requests (gateway.Config.TrustedOrigins).
+	TrustedOrigins []string
+	// Authenticator says who sends each request to the gateway's routes.
+	// Nil means the manifest's: a gateway.BusAuthenticator that asks the
+	// message of gateway authenticate (troupe.App.Authenticate), if any.
+	Authenticator gateway.Authenticator
+	// AdminAddr is the admin listener's address: the dashboard, the
+	// metrics, Go's profiler, and what only operators should reach
+	// (docs/observe.md, docs/operations.md). Empty means DefaultAdminAddr,
+	// a free port on loopback (none for a command service); AdminOff
+	// ("off") means none. Off loopback it serves /metrics to anyone who
+	// reaches it and the rest only with the operator's credentials.
 	AdminAddr string
 }
 
@@ -388,11 +399,12 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 		return nil
 	}
 	gcfg := gateway.Config{
-		App:        n.app,
-		Timeout:    cfg.Timeout,
-		Logger:     n.log,
-		Metrics:    n.registry,
-		Registerer: n.registry,
+		App:            n.app,
+		Timeout:        cfg.Timeout,
+		Logger:         n.log,
+		Registerer:     n.registry, // served on the admin listener, not here
+		AllowedHosts:   cfg.HTTP.AllowedHosts,
+		TrustedOrigins: cfg.HTTP.TrustedOrigins,
 		Health: func(context.Context) map[string]any {
 			return map[string]any{"app": n.app.Name, "version": cmp.Or(cfg.Version, "devel"), "alarms": n.monitor.Snapshot(), "breakers": n.Targets()}
 		},
@@ -411,6 +423,10 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 			return fmt.Errorf("host: gateway: %w", err)
 		}
 		gcfg.Bus = client
+		gcfg.Authenticator = cfg.HTTP.Authenticator
+		if gcfg.Authenticator == nil && n.app.Authenticate != "" {
+			gcfg.Authenticator = &gateway.BusAuthenticator{Bus: client, Message: n.app.Authenticate}
+		}
 	} else {
 		noRoutes := *n.app
 		noRoutes.Routes = nil
@@ -680,6 +696,15 @@ func (n *Node) Summary() string {
 	return fmt.Sprintf("app %s, running %s", n.app.Name, strings.Join(names, ", "))
 }
 
+// pprofRoutes registers Go's profiler (net/http/pprof) under /debug/pprof/.
+func pprofRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
+
 // startDebug serves net/http/pprof on addr.
 func (n *Node) startDebug(addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -687,11 +712,7 @@ func (n *Node) startDebug(addr string) error {
 		return fmt.Errorf("host: debug address: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	pprofRoutes(mux)
 	n.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = n.debug.Serve(ln) }()
 	fmt.Fprintf(n.cfg.Stdout, "profiler listening on http://%s/debug/pprof/\n", ln.Addr())

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/actor"
@@ -150,7 +152,10 @@ func (n *Node) serveObserveNATS() error {
 
 // startAdmin serves the admin listener: the dashboard, and what
 // adminHandlers adds. It listens on loopback unless HTTPConfig.AdminAddr
-// says otherwise; off loopback it asks for the operator's credentials.
+// says otherwise; off loopback /metrics is open (Prometheus scrapes it; a
+// pod's network policy decides who reaches it) and the rest asks for the
+// operator's credentials; a node without them refuses the rest and says
+// so in its log.
 func (n *Node) startAdmin(client *observe.Client) error {
 	addr := n.cfg.HTTP.AdminAddr
 	switch {
@@ -165,11 +170,12 @@ func (n *Node) startAdmin(client *observe.Client) error {
 	}
 	var check func(*http.Request) bool
 	if !loopbackHost(host) {
-		cred, ok := n.operatorCredential()
-		if !ok {
-			return fmt.Errorf("host: admin address %q is not on loopback, and this node has no operator credentials (%s's NATS password) to ask for", addr, troupe.OperatorService)
+		if cred, ok := n.operatorCredential(); ok {
+			check = basicAuth(cred)
+		} else {
+			check = func(*http.Request) bool { return false }
+			n.log.Warn("the admin listener is off loopback and this node has no credentials of the operator to ask for: it serves /metrics only", "addr", addr, "user", troupe.OperatorService)
 		}
-		check = basicAuth(cred)
 	}
 	d, err := dashboard.New(dashboard.Config{Client: client, App: n.app.Name, Logger: n.log})
 	if err != nil {
@@ -190,15 +196,18 @@ func (n *Node) startAdmin(client *observe.Client) error {
 		MaxHeaderBytes:    16 << 10,
 	}
 	go func() { _ = n.obs.admin.Serve(ln) }()
-	fmt.Fprintf(n.cfg.Stdout, "admin listening on %s (dashboard)\n", n.AdminURL())
+	fmt.Fprintf(n.cfg.Stdout, "admin listening on %s (dashboard, metrics, pprof)\n", n.AdminURL())
 	return nil
 }
 
 // adminHandlers registers what the admin listener serves: the dashboard at
-// the root. (The place for /metrics and the profiler, which only operators
-// should reach.)
+// the root (with its /api/state), the node's metrics at /metrics (its
+// registry, Node.Metrics; off the gateway's public address) and Go's
+// profiler under /debug/pprof/.
 func (n *Node) adminHandlers(mux *http.ServeMux) {
 	mux.Handle("/", n.obs.dash)
+	mux.Handle(troupe.MetricsPath, promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{}))
+	pprofRoutes(mux)
 }
 
 // AdminURL returns the base URL of the node's admin listener (the
@@ -219,28 +228,35 @@ func (n *Node) operatorCredential() (natsbus.Credential, bool) {
 	} else if creds, err := ReadCredentials(n.credentialsPath()); err == nil && creds != nil {
 		c = creds[troupe.OperatorService]
 	}
-	return c, c.Password != ""
+	return c, adminSecret(c) != ""
 }
+
+// adminSecret is the password the admin listener asks for off loopback:
+// the operator's NATS password, or, where NATS knows the operator by an
+// nkey, its seed (the SU... line of troupe-cli.nk).
+func adminSecret(c natsbus.Credential) string { return cmp.Or(c.Password, c.Seed) }
 
 // basicAuth checks a request's Basic credentials against the operator's.
 func basicAuth(c natsbus.Credential) func(*http.Request) bool {
+	user, secret := cmp.Or(c.User, troupe.OperatorService), adminSecret(c)
 	return func(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
-		return ok && subtle.ConstantTimeCompare([]byte(u), []byte(c.User)) == 1 &&
-			subtle.ConstantTimeCompare([]byte(p), []byte(c.Password)) == 1
+		return ok && subtle.ConstantTimeCompare([]byte(u), []byte(user)) == 1 &&
+			subtle.ConstantTimeCompare([]byte(p), []byte(secret)) == 1
 	}
 }
 
-// adminGuard lets a request through to h if check passes, or, without a
+// adminGuard lets a request through to h if check passes (or it asks for
+// the metrics, which are open on a listener off loopback), or, without a
 // check (a loopback listener), if it names a loopback host: a page on
 // another site that a browser was tricked into sending to 127.0.0.1 under
 // another name (DNS rebinding) reads nothing.
 func adminGuard(h http.Handler, check func(*http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if check != nil {
-			if !check(r) {
+			if r.URL.Path != troupe.MetricsPath && !check(r) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="troupe admin", charset="UTF-8"`)
-				http.Error(w, "the admin listener wants the operator's credentials ("+troupe.OperatorService+" and its NATS password)", http.StatusUnauthorized)
+				http.Error(w, "the admin listener wants the operator's credentials ("+troupe.OperatorService+" and its NATS password or nkey seed)", http.StatusUnauthorized)
 				return
 			}
 		} else {

@@ -19,9 +19,9 @@ import (
 const DefaultNATSPort = 4222
 
 // CredentialsFile is where a node keeps its embedded NATS server's
-// credentials under its data directory, so that a restarted server keeps
-// its passwords and other processes on the same machine (run -only, send)
-// can log in. It is readable by its owner only.
+// credentials (each service's nkey seed) under its data directory, so that a
+// restarted server keeps its keys and other processes on the same machine
+// (run -only, send) can log in. It is readable by its owner only.
 func CredentialsFile(dataDir string) string {
 	return filepath.Join(dataDir, "nats", "credentials.json")
 }
@@ -31,19 +31,58 @@ func CredentialsFile(dataDir string) string {
 // stops, if it still holds its URL.
 func URLFile(dataDir string) string { return filepath.Join(dataDir, "nats", "url") }
 
-// ReadCredentials reads a credentials file (user name to credential). A
-// missing file is no error: it returns nil.
+// ReadCredentials reads NATS credentials by user: a JSON file (user name to
+// credential, as CredentialsFile holds them), or a directory of nkey seed
+// files named USER.nk, such as a Kubernetes Secret per service mounted
+// together (docs/operations.md, "Credentials"). A missing file is no error:
+// it returns nil.
 func ReadCredentials(path string) (map[string]natsbus.Credential, error) {
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("nats credentials: %w", err)
 	}
+	if fi.IsDir() {
+		return readSeeds(path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nats credentials: %w", err)
+	}
 	var m map[string]natsbus.Credential
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("nats credentials %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// readSeeds reads the USER.nk files of dir: each holds a user nkey seed
+// (SU...) on a line of its own, as nk -gen user writes it.
+func readSeeds(dir string) (map[string]natsbus.Credential, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.nk"))
+	if err != nil {
+		return nil, fmt.Errorf("nats credentials: %w", err)
+	}
+	m := map[string]natsbus.Credential{}
+	for _, f := range files {
+		user := strings.TrimSuffix(filepath.Base(f), ".nk")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("nats credentials: %w", err)
+		}
+		seed := ""
+		for line := range strings.Lines(string(data)) {
+			if line = strings.TrimSpace(line); strings.HasPrefix(line, "SU") {
+				seed = line
+				break
+			}
+		}
+		if _, err := natsbus.PublicKey(seed); err != nil {
+			return nil, fmt.Errorf("nats credentials %s: no user nkey seed (SU...) in it", f)
+		}
+		m[user] = natsbus.Credential{User: user, Seed: seed}
 	}
 	return m, nil
 }

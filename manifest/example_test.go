@@ -45,7 +45,7 @@ services:
 	}
 	// Output:
 	// troupe.yaml:4:3: service name "Hello" may hold only lower-case letters, digits and '-'
-	// troupe.yaml:5:5: unknown key "recieves" in service "Hello"; known keys: sends, receives, durable, broadcast, instances, command, env, translate, calls
+	// troupe.yaml:5:5: unknown key "recieves" in service "Hello"; known keys: sends, receives, durable, broadcast, instances, command, env, translate, calls, edge
 }
 
 func ExampleLint() {

@@ -11,8 +11,8 @@ import (
 )
 
 var (
-	gatewayKeys = []string{"routes"}
-	routeKeys   = []string{"method", "path", "types", "message"}
+	gatewayKeys = []string{"routes", "authenticate"}
+	routeKeys   = []string{"method", "path", "types", "message", "principal"}
 	// methods are the HTTP methods a REST route may use.
 	methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 )
@@ -24,19 +24,22 @@ type route struct {
 	msgs []posName
 }
 
-func (p *parser) gateway(n *yaml.Node) []route {
+func (p *parser) gateway(app *troupe.App, n *yaml.Node) []route {
 	n = deref(n)
 	if isNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "gateway must be a mapping with key routes, not %s", describe(n))
+		p.errorf(n, "gateway must be a mapping with keys %s, not %s", strings.Join(gatewayKeys, ", "), describe(n))
 		return nil
 	}
 	var routes []route
 	for _, f := range p.fields(n, "gateway", gatewayKeys) {
-		if f.key == "routes" {
+		switch f.key {
+		case "routes":
 			routes = p.routes(f.v)
+		case "authenticate":
+			p.authenticate(app, f.v) // auth.go
 		}
 	}
 	return routes
@@ -129,6 +132,8 @@ func (p *parser) route(n *yaml.Node) (route, bool) {
 			typesNode = f.v
 		case "message":
 			messageNode = f.v
+		case "principal":
+			r.r.Principal = p.boolValue(f.v, where+": principal") // auth.go
 		}
 	}
 	switch {
@@ -287,4 +292,5 @@ func (p *parser) checkRoutes(app *troupe.App, routes []route) {
 		p.pos.sends[svcName{troupe.GatewayService, m.name}] = m.pos
 	}
 	app.Services = append(app.Services, decl)
+	p.pos.implicitGateway = true
 }

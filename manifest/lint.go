@@ -182,6 +182,11 @@ type positions struct {
 	// schemaNodes are the values of the schemas: section, one per
 	// App.Schemas entry (while parsing only).
 	schemaNodes []*yaml.Node
+	// authenticate is where gateway: authenticate names its message, and
+	// implicitGateway says the gateway service was added by Parse (while
+	// parsing only; auth.go).
+	authenticate    *yaml.Node
+	implicitGateway bool
 }
 
 // translatePos is where a service's translate mapping is, for the checks

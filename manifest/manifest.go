@@ -328,9 +328,10 @@ func (p *parser) parse(data []byte) *troupe.App {
 	}
 	var routes []route
 	if gateway != nil {
-		routes = p.gateway(gateway)
+		routes = p.gateway(app, gateway)
 	}
 	p.checkRoutes(app, routes)
+	p.checkAuth(app) // auth.go
 	var msgs []message
 	if schemas != nil {
 		app.Schemas = p.schemas(schemas)
@@ -398,7 +399,7 @@ func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
 	return n.Value, true
 }
 
-var serviceKeys = []string{"sends", "receives", "durable", "broadcast", "instances", "command", "env", "translate", "calls"}
+var serviceKeys = []string{"sends", "receives", "durable", "broadcast", "instances", "command", "env", "translate", "calls", "edge"}
 
 func (p *parser) services(n *yaml.Node) []troupe.ServiceDecl {
 	n = deref(n)
@@ -468,6 +469,8 @@ func (p *parser) service(name string, n *yaml.Node) troupe.ServiceDecl {
 			p.pos.translate = append(p.pos.translate, translatePos{service: name, node: deref(f.v)})
 		case "calls":
 			s.Calls = p.calls(name, f.v, where)
+		case "edge":
+			s.Edge = p.boolValue(f.v, where+": edge") // auth.go
 		}
 	}
 	receives := make(map[string]bool, len(s.Receives))

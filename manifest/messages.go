@@ -16,7 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var messageKeys = []string{"description", "payload", "replies", "validate"}
+var messageKeys = []string{"description", "payload", "replies", "validate", "principal", "roles", "sensitive"}
 
 // maxSchemaDepth bounds the nesting of a schema written in YAML.
 const maxSchemaDepth = 64
@@ -115,6 +115,12 @@ func (p *parser) messages(n *yaml.Node) []message {
 					continue
 				}
 				m.decl.NoValidate = !on
+			case "principal": // auth.go
+				m.decl.Principal = p.boolValue(g.v, where+": principal")
+			case "roles":
+				m.decl.Roles = p.roles(g.v, where)
+			case "sensitive":
+				m.decl.Sensitive = p.sensitive(g.v, where)
 			}
 		}
 		out = append(out, m)

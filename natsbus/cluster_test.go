@@ -129,7 +129,7 @@ func TestClusterNothingLost(t *testing.T) {
 // streamLeader returns the name of the server leading the durable stream.
 func streamLeader(t *testing.T, url string, admin natsbus.Credential) string {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.UserInfo(admin.User, admin.Password))
+	nc, err := nats.Connect(url, credOption(t, admin))
 	if err != nil {
 		t.Fatal(err)
 	}

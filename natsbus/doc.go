@@ -7,16 +7,19 @@
 //     one user per service of the App, and permissions generated from the
 //     manifest by Permissions: a service may publish what it sends,
 //     subscribe to what it receives, and reply to whoever sends it
-//     something; nothing else. Passwords are random for each run (Server.Users
-//     hands them to child processes and restarts).
+//     something; nothing else. Each user logs in with an nkey of its own
+//     (Credential.Seed), new for each run unless given (Server.Users hands
+//     them to child processes and restarts).
 //   - New returns a Transport. Each member that joins gets its own
 //     connection, in-process (Config.Server) or over TCP (Config.URL, which
 //     can also name an external server or cluster), logged in as its
 //     service's user.
 //   - At-most-once envelopes travel on core NATS: subject
-//     troupe.<app>.msg.<name>, queue group <service>, so each receiving
-//     service gets one copy, delivered to one instance. Replies go to
-//     troupe.<app>.reply.<service>.<instance>.<request id>.
+//     troupe.<app>.msg.<sender>.<name>, queue group <service>, so each
+//     receiving service gets one copy, delivered to one instance; the
+//     sender's service is the subject's token, which the server's publish
+//     permissions bind to the user that published it (identity.go). Replies
+//     go to troupe.<app>.reply.<service>.<instance>.<request id>.<replier>.
 //   - Durable envelopes go to the JetStream stream troupe-<app>; Route
 //     returns once the server has stored them, deduplicated by envelope
 //     ID. Each receiving service has a durable consumer per name; the

@@ -26,7 +26,7 @@ const (
 // acknowledgement that it is stored. The envelope's ID is the message id,
 // so a repeated Route within the stream's duplicate window stores it once.
 func (p *port) routeDurable(ctx context.Context, env *troupe.Envelope, data []byte) error {
-	msg := &nats.Msg{Subject: p.t.subj.durable(env.Name), Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: p.t.subj.durable(p.m.Service, env.Name), Data: data, Header: nats.Header{}}
 	if err := p.publishDurable(ctx, msg, env); err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
@@ -108,6 +108,10 @@ func (p *port) deliverDurable(name string, msg jetstream.Msg, d bus.Deliverer) {
 		_ = msg.TermWithReason("malformed or refused envelope")
 		return
 	}
+	// The stream keeps the subject it was published on, whose sender
+	// token the server's permissions bound to the publishing user; the
+	// bus refuses (and terminates) an envelope that claims another.
+	env.From, _ = p.t.subj.sender(msg.Subject())
 	a := &acker{p: p, msg: msg, env: env, attempt: attempt}
 	if attempt > uint64(p.t.cfg.MaxDeliver) {
 		// The last attempt was not settled in time (a crash, a hang).

@@ -52,7 +52,7 @@ func durableEnv() *troupe.Envelope {
 func deadStreamMsgs(t *testing.T, srv *natsbus.Server) []*jetstream.RawStreamMsg {
 	t.Helper()
 	cred, _ := srv.Credentials(natsbus.AdminUser)
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.UserInfo(cred.User, cred.Password))
+	nc, err := nats.Connect("", nats.InProcessServer(srv), credOption(t, cred))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,8 @@ func ExamplePermissions() {
 	fmt.Println("publish:", perms["orders"].Publish)
 	fmt.Println("subscribe:", perms["orders"].Subscribe)
 	// Output:
-	// publish: [troupe.shop.reply.web.*.* troupe.shop.tap.*]
-	// subscribe: [$SRV.INFO $SRV.INFO.orders $SRV.INFO.orders.* $SRV.PING $SRV.PING.orders $SRV.PING.orders.* $SRV.STATS $SRV.STATS.orders $SRV.STATS.orders.* troupe.shop.inbox.orders.> troupe.shop.msg.order.place troupe.shop.observe.* troupe.shop.reply.orders.*.*]
+	// publish: [troupe.shop.reply.web.*.* troupe.shop.reply.web.*.*.orders troupe.shop.tap.*]
+	// subscribe: [$SRV.INFO $SRV.INFO.orders $SRV.INFO.orders.* $SRV.PING $SRV.PING.orders $SRV.PING.orders.* $SRV.STATS $SRV.STATS.orders $SRV.STATS.orders.* troupe.shop.inbox.orders.> troupe.shop.msg.*.order.place troupe.shop.observe.* troupe.shop.reply.orders.>]
 }
 
 // New runs an embedded server for an application and a transport whose

@@ -22,7 +22,7 @@ func rawConn(t testing.TB, srv *natsbus.Server, user string) *nats.Conn {
 		if !ok {
 			t.Fatalf("no credential for %q", user)
 		}
-		opts = append(opts, nats.UserInfo(c.User, c.Password))
+		opts = append(opts, credOption(t, c))
 	}
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
@@ -57,13 +57,14 @@ func TestMalformed(t *testing.T) {
 		subject string
 		data    []byte
 	}{
-		{"empty", "troupe.shop.msg.stock.get", nil},
-		{"not json", "troupe.shop.msg.stock.get", []byte("hello")},
-		{"truncated", "troupe.shop.msg.stock.get", wrongData[:len(wrongData)/2]},
-		{"wrong version", "troupe.shop.msg.stock.get", []byte(`{"v":2}`)},
-		{"name differs from subject", "troupe.shop.msg.stock.get", wrongData},
-		{"reply subject, not a reply", "troupe.shop.reply.web.w1." + troupe.NewID(), notReply},
-		{"reply subject, garbage", "troupe.shop.reply.web.w1." + troupe.NewID(), []byte{0xff, 0x00}},
+		{"empty", "troupe.shop.msg.web.stock.get", nil},
+		{"not json", "troupe.shop.msg.web.stock.get", []byte("hello")},
+		{"truncated", "troupe.shop.msg.web.stock.get", wrongData[:len(wrongData)/2]},
+		{"wrong version", "troupe.shop.msg.web.stock.get", []byte(`{"v":2}`)},
+		{"name differs from subject", "troupe.shop.msg.web.stock.get", wrongData},
+		{"reply subject, not a reply", "troupe.shop.reply.web.w1." + troupe.NewID() + ".stock", notReply},
+		{"reply subject, garbage", "troupe.shop.reply.web.w1." + troupe.NewID() + ".stock", []byte{0xff, 0x00}},
+		{"request's reply subject, not a refusal", "troupe.shop.reply.web.w1." + troupe.NewID(), notReply},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +80,7 @@ func TestMalformed(t *testing.T) {
 	}
 	t.Run("durable garbage is terminated", func(t *testing.T) {
 		before := tr.Stats().Malformed
-		if err := admin.Publish("troupe.shop.durable.order.placed", []byte("{")); err != nil {
+		if err := admin.Publish("troupe.shop.durable.orders.order.placed", []byte("{")); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, func() bool { return tr.Stats().Malformed == before+1 })

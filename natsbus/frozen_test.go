@@ -202,12 +202,12 @@ func TestCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	cred, _ := srv.Credentials("web")
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.UserInfo(cred.User, cred.Password))
+	nc, err := nats.Connect("", nats.InProcessServer(srv), credOption(t, cred))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	if err := nc.Publish("troupe.shop.msg.stock.get", []byte("{not an envelope")); err != nil {
+	if err := nc.Publish("troupe.shop.msg.web.stock.get", []byte("{not an envelope")); err != nil {
 		t.Fatal(err)
 	}
 	if err := nc.Flush(); err != nil {

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/natsbus"
@@ -132,4 +135,38 @@ func readIDs(t *testing.T, file string) map[string]int {
 		}
 	}
 	return ids
+}
+
+// credOption logs in with a troupe credential.
+func credOption(t testing.TB, c natsbus.Credential) nats.Option {
+	t.Helper()
+	opt, err := c.Option()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opt
+}
+
+func newSeed(t testing.TB) string {
+	t.Helper()
+	seed, err := natsbus.NewSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seed
+}
+
+// forgedNkey claims the public key of c but signs the server's nonce with
+// another key.
+func forgedNkey(t testing.TB, c natsbus.Credential) nats.Option {
+	t.Helper()
+	pub, err := natsbus.PublicKey(c.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := nkeys.FromSeed([]byte(newSeed(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nats.Nkey(pub, other.Sign)
 }

@@ -170,10 +170,16 @@ func (l *local) refreshLocked() {
 		}
 	}
 	t.mu.Unlock()
+	decls := services(t.cfg.App)
 	replies := map[troupe.Member]bool{}
 	for _, m := range members {
-		// A literal subject under the member's reply wildcard.
-		if onlyLocal(srv.ns, t.subj.reply(m, "00000000000000000000000000"), cids) {
+		// Literal subjects under the member's reply wildcard: the
+		// request's own, and each replier's (identity.go).
+		only := onlyLocal(srv.ns, t.subj.requestReply(m, zeroID), cids)
+		for _, d := range decls {
+			only = only && onlyLocal(srv.ns, t.subj.reply(m, zeroID, d.Name), cids)
+		}
+		if only {
 			replies[m] = true
 		}
 	}
@@ -193,7 +199,14 @@ func (l *local) refreshLocked() {
 			}
 			r.services = append(r.services, slices.Clone(bySvc[svc]))
 		}
-		if !ok || !onlyLocal(srv.ns, t.subj.msg(name), cids) {
+		// The subject of name under each sender's token: nobody else
+		// may listen to any of them.
+		for _, d := range decls {
+			if ok && slices.Contains(d.Sends, name) {
+				ok = onlyLocal(srv.ns, t.subj.msg(d.Name, name), cids)
+			}
+		}
+		if !ok {
 			continue
 		}
 		if old := (*l.routes.Load())[name]; old != nil {

@@ -102,7 +102,11 @@ func TestShortcutYieldsToAnotherProcess(t *testing.T) {
 func TestShortcutYieldsToATap(t *testing.T) {
 	f := newLocalFixture(t)
 	cred, _ := f.srv.Credentials(natsbus.AdminUser)
-	nc, err := nats.Connect(f.srv.ClientURL(), nats.UserInfo(cred.User, cred.Password))
+	opt, err := cred.Option()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(f.srv.ClientURL(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}

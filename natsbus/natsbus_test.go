@@ -139,7 +139,7 @@ func join(t testing.TB, tr *natsbus.Transport, service, instance string, in bus.
 func envelope(kind troupe.Kind, name string, from troupe.Member, payload any) *troupe.Envelope {
 	data, _ := json.Marshal(payload)
 	now := time.Now()
-	env := &troupe.Envelope{Kind: kind, Name: name, ID: troupe.NewID(), Sender: from, SentAt: now, Payload: data}
+	env := &troupe.Envelope{Kind: kind, Name: name, ID: troupe.NewID(), Sender: from, SentAt: now, Payload: data, From: from.Service}
 	env.ActivityID = env.ID
 	if kind == troupe.KindRequest {
 		env.Deadline = now.Add(5 * time.Second)

@@ -3,6 +3,7 @@ package natsbus
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/troupe-go/troupe"
 )
@@ -12,19 +13,31 @@ import (
 type Permission struct {
 	Publish   []string `json:"publish"`
 	Subscribe []string `json:"subscribe"`
-	// AllowResponses lets the user answer, once each, the requests it
-	// received on any reply subject (nats-server's allow_responses): how
-	// a service answers the NATS micro discovery protocol and the observe
-	// protocol to whichever tool asked.
+	// AllowResponses lets the user answer, once each and within
+	// ResponseExpiry, the messages it received on whatever reply subject
+	// they name (nats-server's allow_responses): how a service answers the
+	// NATS micro discovery protocol and the observe protocol to whichever
+	// tool asked, and how a receiver's transport answers a request it
+	// refuses from a client that asked on a subject of its own rather than
+	// its troupe reply subject.
 	AllowResponses bool `json:"allow_responses,omitempty"`
 }
 
+// ResponseExpiry is how long after receiving a message a service's user
+// may answer on its NATS reply subject (Permission.AllowResponses). A
+// receiver's transport answers at once; the server forgets the allowance
+// afterwards. Requests from troupe members name a reply subject that their
+// receivers may publish on anyway, so the server keeps no allowance for
+// them.
+const ResponseExpiry = 5 * time.Second
+
 // Permissions returns, for each service of app and for the gateway, the NATS
 // permissions of its user: it may publish the names it sends (durable ones
-// to the stream), subscribe to the names it receives, reply to the services
-// that send it something, and use its own durable consumers, inbox and
-// dead-letter subjects; nothing else. The gateway, unless declared, sends
-// the messages of app's routes.
+// to the stream), under its own service's token, subscribe to the names it
+// receives, reply to the services that send it something (under its own
+// token again), and use its own durable consumers, inbox and dead-letter
+// subjects; nothing else. The gateway, unless declared, sends the messages
+// of app's routes.
 //
 // The lists are sorted and free of duplicates, so the result is stable.
 func Permissions(app *troupe.App) (map[string]Permission, error) {
@@ -58,9 +71,9 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 	for _, d := range decls {
 		var p Permission
 		for _, n := range d.Sends {
-			p.Publish = append(p.Publish, s.msg(n))
+			p.Publish = append(p.Publish, s.msg(d.Name, n))
 			if durable(n) {
-				p.Publish = append(p.Publish, s.durable(n))
+				p.Publish = append(p.Publish, s.durable(d.Name, n))
 			}
 		}
 		// Replies go to the members of the services that send this
@@ -68,19 +81,19 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 		for _, other := range decls {
 			for _, n := range other.Sends {
 				if slices.Contains(d.Receives, n) {
-					p.Publish = append(p.Publish, s.prefix+".reply."+other.Name+".*.*")
+					p.Publish = append(p.Publish, replyPermissions(s, other.Name, d.Name)...)
 					break
 				}
 			}
 		}
 		for _, n := range d.Receives {
-			p.Subscribe = append(p.Subscribe, s.msg(n))
+			p.Subscribe = append(p.Subscribe, s.msgs(n))
 			if !durable(n) {
 				continue
 			}
 			c := consumerName(d.Name, n)
 			p.Publish = append(p.Publish,
-				"$JS.API.CONSUMER.CREATE."+s.stream()+"."+c+"."+s.durable(n),
+				"$JS.API.CONSUMER.CREATE."+s.stream()+"."+c+"."+s.durables(n),
 				"$JS.API.CONSUMER.INFO."+s.stream()+"."+c,
 				"$JS.API.CONSUMER.MSG.NEXT."+s.stream()+"."+c,
 				"$JS.ACK."+s.stream()+"."+c+".>",
@@ -88,9 +101,10 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 			)
 		}
 		p.Subscribe = append(p.Subscribe,
-			s.prefix+".reply."+d.Name+".*.*",
+			s.prefix+".reply."+d.Name+".>",
 			s.inbox(d.Name)+".>",
 		)
+		p.AllowResponses = true
 		observePermissions(&p, s, d.Name) // observe.go
 		slices.Sort(p.Publish)
 		slices.Sort(p.Subscribe)
@@ -99,6 +113,19 @@ func Permissions(app *troupe.App) (map[string]Permission, error) {
 		out[d.Name] = p
 	}
 	return out, nil
+}
+
+// replyPermissions are what a service replier may publish towards the
+// members of service to (identity): its replies, under its own service's
+// token (reply.<to>.<instance>.<request id>.<replier>), and its transport's
+// answers on their requests' reply subjects (reply.<to>.<instance>.<request
+// id>). With explicit permission for the latter, the server tracks no
+// allow_responses entry for requests from troupe members.
+func replyPermissions(s subjects, to, replier string) []string {
+	return []string{
+		s.prefix + ".reply." + to + ".*.*",
+		s.prefix + ".reply." + to + ".*.*." + replier,
+	}
 }
 
 // services returns app's services plus the gateway's implicit declaration.

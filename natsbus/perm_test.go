@@ -99,7 +99,7 @@ func TestRawClientPermissions(t *testing.T) {
 		t.Fatal("no credential for orders")
 	}
 	errs := make(chan error, 10)
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(cred.User, cred.Password),
+	nc, err := nats.Connect(srv.ClientURL(), credOption(t, cred),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
 	if err != nil {
 		t.Fatal(err)
@@ -111,14 +111,16 @@ func TestRawClientPermissions(t *testing.T) {
 		do      func() error
 		refused bool
 	}{
-		{"publish a declared send", func() error { return nc.Publish("troupe.shop.msg.order.placed", []byte("{}")) }, false},
+		{"publish a declared send", func() error { return nc.Publish("troupe.shop.msg.orders.order.placed", []byte("{}")) }, false},
 		{"subscribe to a declared receive", func() error {
-			_, err := nc.QueueSubscribe("troupe.shop.msg.order.place", "orders", func(*nats.Msg) {})
+			_, err := nc.QueueSubscribe("troupe.shop.msg.*.order.place", "orders", func(*nats.Msg) {})
 			return err
 		}, false},
-		{"publish an undeclared name", func() error { return nc.Publish("troupe.shop.msg.stock.set", []byte("{}")) }, true},
+		{"publish an undeclared name", func() error { return nc.Publish("troupe.shop.msg.orders.stock.set", []byte("{}")) }, true},
+		{"publish a declared send as another service", func() error { return nc.Publish("troupe.shop.msg.web.order.placed", []byte("{}")) }, true},
+		{"publish a durable send as another service", func() error { return nc.Publish("troupe.shop.durable.web.order.placed", []byte("{}")) }, true},
 		{"subscribe to another service's messages", func() error {
-			_, err := nc.Subscribe("troupe.shop.msg.stock.get", func(*nats.Msg) {})
+			_, err := nc.Subscribe("troupe.shop.msg.*.stock.get", func(*nats.Msg) {})
 			return err
 		}, true},
 		{"subscribe to everything", func() error {
@@ -126,13 +128,20 @@ func TestRawClientPermissions(t *testing.T) {
 			return err
 		}, true},
 		{"read another service's replies", func() error {
-			_, err := nc.Subscribe("troupe.shop.reply.web.*.*", func(*nats.Msg) {})
+			_, err := nc.Subscribe("troupe.shop.reply.web.>", func(*nats.Msg) {})
 			return err
 		}, true},
-		{"reply to a requester", func() error { return nc.Publish("troupe.shop.reply.web.w1."+troupe.NewID(), []byte("{}")) }, false},
-		{"reply to a service that sends it nothing", func() error { return nc.Publish("troupe.shop.reply.stock.s1."+troupe.NewID(), []byte("{}")) }, true},
+		{"reply to a requester", func() error { return nc.Publish("troupe.shop.reply.web.w1."+troupe.NewID()+".orders", []byte("{}")) }, false},
+		{"answer on a request's reply subject", func() error { return nc.Publish("troupe.shop.reply.web.w1."+troupe.NewID(), []byte("{}")) }, false},
+		{"reply in another service's name", func() error { return nc.Publish("troupe.shop.reply.web.w1."+troupe.NewID()+".stock", []byte("{}")) }, true},
+		{"reply to a service that sends it nothing", func() error { return nc.Publish("troupe.shop.reply.stock.s1."+troupe.NewID()+".orders", []byte("{}")) }, true},
+		{"publish into a stream directly", func() error {
+			return nc.Publish("$JS.API.STREAM.MSG.GET.troupe-shop", []byte(`{"seq":1}`))
+		}, true},
+		{"delete the stream", func() error { return nc.Publish("$JS.API.STREAM.DELETE.troupe-shop", nil) }, true},
+		{"ask the system account", func() error { return nc.Publish("$SYS.REQ.SERVER.PING", nil) }, true},
 		{"create another service's consumer", func() error {
-			return nc.Publish("$JS.API.CONSUMER.CREATE.troupe-shop.stock_order~placed.troupe.shop.durable.order.placed", []byte("{}"))
+			return nc.Publish("$JS.API.CONSUMER.CREATE.troupe-shop.stock_order~placed.troupe.shop.durable.*.order.placed", []byte("{}"))
 		}, true},
 	}
 	for _, tt := range tests {
@@ -175,8 +184,9 @@ func TestUnknownSender(t *testing.T) {
 		opts []nats.Option
 	}{
 		{"no credentials", nil},
-		{"unknown user", []nats.Option{nats.UserInfo("intruder", web.Password)}},
-		{"wrong password", []nats.Option{nats.UserInfo("web", "guess")}},
+		{"unknown nkey", []nats.Option{credOption(t, natsbus.Credential{Seed: newSeed(t)})}},
+		{"a password", []nats.Option{nats.UserInfo("web", "guess")}},
+		{"web's public key, signed with another key", []nats.Option{forgedNkey(t, web)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

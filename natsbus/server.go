@@ -2,8 +2,6 @@ package natsbus
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,10 +16,14 @@ import (
 	"github.com/troupe-go/troupe"
 )
 
-// Credential is the user name and password one NATS connection logs in with.
+// Credential is what one NATS connection logs in with: the seed of the
+// service's own nkey (the embedded server gives each service one, and
+// deploy/k8s mounts each Deployment's alone), or, for a server configured
+// with passwords, a user name and password. Seed wins when both are set.
 type Credential struct {
 	User     string `json:"user"`
-	Password string `json:"password"`
+	Seed     string `json:"seed,omitempty"`
+	Password string `json:"password,omitempty"`
 }
 
 // ServerConfig configures an embedded nats-server. The zero value is a
@@ -29,11 +31,12 @@ type Credential struct {
 // and no authentication.
 type ServerConfig struct {
 	// App, if set, gives the server one user per service (and the
-	// gateway, and AdminUser) with the permissions of Permissions(App).
-	// Without it, anyone who can connect may do anything.
+	// gateway, and AdminUser), each with an nkey of its own and the
+	// permissions of Permissions(App). Without it, anyone who can connect
+	// may do anything.
 	App *troupe.App
-	// Credentials fixes the passwords of some users (for example those of
-	// a previous run, see Server.Users); the others get random ones.
+	// Credentials fixes the nkey seeds of some users (for example those
+	// of a previous run, see Server.Users); the others get new ones.
 	Credentials map[string]Credential
 	// Host is the address clients connect to: a loopback address
 	// ("127.0.0.1" if empty). Other addresses are refused.
@@ -110,7 +113,7 @@ func RunServer(cfg ServerConfig) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.Users = users
+		opts.Nkeys = users
 	}
 	if cfg.Cluster.Port != 0 {
 		if opts.ServerName == "" {
@@ -167,39 +170,43 @@ func RunServer(cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
-// users makes the server's users: one per service with its permissions and
-// AdminUser with all permissions.
-func (s *Server) users(perms map[string]Permission, given map[string]Credential) ([]*server.User, error) {
-	pw := func(user string) (string, error) {
-		if c, ok := given[user]; ok && c.Password != "" {
-			return c.Password, nil
-		}
-		var b [24]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", fmt.Errorf("natsbus: password: %w", err)
-		}
-		return base64.RawURLEncoding.EncodeToString(b[:]), nil
-	}
-	var users []*server.User
+// users makes the server's users: one nkey per service with its
+// permissions, and AdminUser with all permissions.
+func (s *Server) users(perms map[string]Permission, given map[string]Credential) ([]*server.NkeyUser, error) {
+	var users []*server.NkeyUser
 	for _, name := range append(slices.Sorted(maps.Keys(perms)), AdminUser) {
-		p, err := pw(name)
-		if err != nil {
-			return nil, err
+		seed := given[name].Seed
+		if seed == "" {
+			var err error
+			if seed, err = NewSeed(); err != nil {
+				return nil, err
+			}
 		}
-		s.creds[name] = Credential{User: name, Password: p}
-		u := &server.User{Username: name, Password: p}
+		pub, err := PublicKey(seed)
+		if err != nil {
+			return nil, fmt.Errorf("natsbus: user %q: %w", name, err)
+		}
+		s.creds[name] = Credential{User: name, Seed: seed}
+		u := &server.NkeyUser{Nkey: pub}
 		if perm, ok := perms[name]; ok {
-			u.Permissions = &server.Permissions{
-				Publish:   &server.SubjectPermission{Allow: perm.Publish},
-				Subscribe: &server.SubjectPermission{Allow: perm.Subscribe},
-			}
-			if perm.AllowResponses {
-				u.Permissions.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
-			}
+			u.Permissions = ServerPermissions(perm)
 		}
 		users = append(users, u)
 	}
 	return users, nil
+}
+
+// ServerPermissions returns p as nats-server's permissions, for a server
+// embedded in a program of one's own.
+func ServerPermissions(p Permission) *server.Permissions {
+	sp := &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: p.Publish},
+		Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+	}
+	if p.AllowResponses {
+		sp.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: ResponseExpiry}
+	}
+	return sp
 }
 
 // ClientURL returns the URL clients dial, e.g. "nats://127.0.0.1:4222". It is

@@ -30,11 +30,38 @@ func newSubjects(app string) (subjects, error) {
 	return subjects{app: app, prefix: "troupe." + app}, nil
 }
 
-// msg is the subject of at-most-once envelopes named name.
-func (s subjects) msg(name string) string { return s.prefix + ".msg." + name }
+// msg is the subject of at-most-once envelopes named name that service
+// sends: the sender's service is a token of the subject, which the
+// server's publish permissions bind to the publishing user (identity).
+func (s subjects) msg(service, name string) string { return s.prefix + ".msg." + service + "." + name }
 
-// durable is the subject, captured by the stream, of durable envelopes.
-func (s subjects) durable(name string) string { return s.prefix + ".durable." + name }
+// msgs is the subject a receiver of name subscribes to: name from any
+// sender.
+func (s subjects) msgs(name string) string { return s.prefix + ".msg.*." + name }
+
+// durable is the subject, captured by the stream, of durable envelopes
+// named name that service sends.
+func (s subjects) durable(service, name string) string {
+	return s.prefix + ".durable." + service + "." + name
+}
+
+// durables is the filter of a consumer of the durable name from any sender.
+func (s subjects) durables(name string) string { return s.prefix + ".durable.*." + name }
+
+// sender returns the sender token of a msg or durable subject ("" if the
+// subject is neither); the rest of the subject is the name.
+func (s subjects) sender(subject string) (service, name string) {
+	rest, ok := strings.CutPrefix(subject, s.prefix+".")
+	if !ok {
+		return "", ""
+	}
+	_, rest, ok = strings.Cut(rest, ".") // "msg" or "durable"
+	if !ok {
+		return "", ""
+	}
+	service, name, _ = strings.Cut(rest, ".")
+	return service, name
+}
 
 // dead is the subject, captured by the dead-letter stream, of envelopes that
 // service gave up on.
@@ -42,14 +69,37 @@ func (s subjects) dead(service, name string) string {
 	return s.prefix + ".dead." + service + "." + name
 }
 
-// reply is the subject of the replies to request id sent to member m.
-func (s subjects) reply(m troupe.Member, id troupe.ID) string {
+// reply is the subject of the replies that service replier sends to
+// request id of member m: the replier's service is its last token, bound
+// by the server's publish permissions as the sender's is (identity).
+func (s subjects) reply(m troupe.Member, id troupe.ID, replier string) string {
+	return s.prefix + ".reply." + m.Service + "." + m.Instance + "." + id + "." + replier
+}
+
+// requestReply is the NATS reply subject of request id of member m: where
+// the server answers "no responders" and a receiver's transport answers a
+// request it refuses.
+func (s subjects) requestReply(m troupe.Member, id troupe.ID) string {
 	return s.prefix + ".reply." + m.Service + "." + m.Instance + "." + id
 }
 
-// replies is the wildcard a member subscribes to for its replies.
+// replies is the wildcard a member subscribes to for its replies and the
+// answers on its requests' reply subjects.
 func (s subjects) replies(m troupe.Member) string {
-	return s.prefix + ".reply." + m.Service + "." + m.Instance + ".*"
+	return s.prefix + ".reply." + m.Service + "." + m.Instance + ".>"
+}
+
+// ownedByOther reports whether subject belongs to a service other than service
+// in the application's namespace (its replies or its inbox): a reply
+// subject there is not one that service may be answered on.
+func (s subjects) ownedByOther(subject, service string) bool {
+	for _, kind := range [2]string{".reply.", ".inbox."} {
+		if rest, ok := strings.CutPrefix(subject, s.prefix+kind); ok {
+			owner, _, _ := strings.Cut(rest, ".")
+			return owner != service
+		}
+	}
+	return false
 }
 
 // inbox is the inbox prefix of a service's connections (JetStream acks).

@@ -82,6 +82,7 @@ const DefaultPingInterval = 200 * time.Millisecond
 // Stats counts what a Transport dropped.
 type Stats struct {
 	Malformed   uint64 // envelopes that did not decode, or arrived on the wrong subject
+	Forged      uint64 // envelopes whose sender or replier is not the service whose credentials sent them
 	DeadLetters uint64 // durable envelopes moved to the dead-letter stream
 	AsyncErrors uint64 // errors NATS reported asynchronously (permission violations, slow consumers)
 }
@@ -98,7 +99,7 @@ type Transport struct {
 	// names some service receives, nil without an App.
 	durableNames, received map[string]bool
 
-	malformed, deadLetters, asyncErrors atomic.Uint64
+	malformed, forged, deadLetters, asyncErrors atomic.Uint64
 
 	mu      sync.Mutex
 	members map[troupe.Member]*port
@@ -289,7 +290,7 @@ func (t *Transport) consumerConfig(service, name string) jetstream.ConsumerConfi
 		// server keeps redelivering until then.
 		MaxDeliver:    -1,
 		MaxAckPending: 10000,
-		FilterSubject: t.subj.durable(name),
+		FilterSubject: t.subj.durables(name),
 		Replicas:      t.cfg.Replicas,
 	}
 }
@@ -328,8 +329,12 @@ func (t *Transport) connect(user, what string) (*nats.Conn, error) {
 		if !ok {
 			return nil, fmt.Errorf("natsbus: no credential for user %q", user)
 		}
-		if c.User != "" {
-			opts = append(opts, nats.UserInfo(c.User, c.Password))
+		if c.Seed != "" || c.User != "" {
+			opt, err := c.Option()
+			if err != nil {
+				return nil, fmt.Errorf("natsbus: credential of user %q: %w", user, err)
+			}
+			opts = append(opts, opt)
 		}
 	}
 	if t.cfg.Server != nil {
@@ -346,7 +351,7 @@ func (t *Transport) connect(user, what string) (*nats.Conn, error) {
 // Stats returns what the Transport has dropped so far.
 func (t *Transport) Stats() Stats {
 	return Stats{
-		Malformed: t.malformed.Load(), DeadLetters: t.deadLetters.Load(), AsyncErrors: t.asyncErrors.Load(),
+		Malformed: t.malformed.Load(), Forged: t.forged.Load(), DeadLetters: t.deadLetters.Load(), AsyncErrors: t.asyncErrors.Load(),
 	}
 }
 
@@ -393,7 +398,7 @@ func (t *Transport) Join(ctx context.Context, m troupe.Member, inbox bus.Deliver
 		t.mu.Unlock()
 		return nil, fmt.Errorf("natsbus: join %s: already joined", m)
 	}
-	p := &port{t: t, m: m, unsettled: map[*acker]struct{}{}}
+	p := &port{t: t, m: m, unsettled: map[*acker]struct{}{}, replyPrefix: t.subj.prefix + ".reply." + m.Service + "." + m.Instance + "."}
 	p.idle.L = &p.mu
 	t.members[m] = p // reserve the name while connecting
 	t.mu.Unlock()
@@ -483,8 +488,14 @@ type port struct {
 	consumers []jetstream.ConsumeContext
 	unsettled map[*acker]struct{}
 	left      bool // Leave was called: no subscriptions but replies
-	closed    bool
-	opened    atomic.Bool // nc and js are set
+
+	replyPrefix string // of the member's reply subjects, with the last '.'
+	closed      bool
+
+	rawMu  sync.Mutex
+	raw    map[troupe.ID]rawReply // identity.go: raw clients' reply subjects
+	rawAny atomic.Bool            // raw has had an entry
+	opened atomic.Bool            // nc and js are set
 }
 
 var _ bus.Port = (*port)(nil)
@@ -520,21 +531,47 @@ func (p *port) open(ctx context.Context, inbox bus.Deliverer) error {
 	return nil
 }
 
-// reply handles a message on the member's reply subject: a reply, or the
-// server's no-responders status for one of its requests.
+// reply handles a message on one of the member's reply subjects: a reply
+// to one of its requests (reply.<service>.<instance>.<id>.<replier>), or,
+// on a request's own reply subject (reply.<service>.<instance>.<id>), the
+// server's no-responders status or a receiver's refusal.
 func (p *port) reply(msg *nats.Msg, inbox bus.Deliverer) {
-	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
-		id := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
-		if !troupe.ValidID(id) {
-			p.t.drop(&p.t.malformed, "no responders for a reply subject without a request id", msg.Subject, msg.Data, nil)
-			return
-		}
-		inbox.Deliver(bus.NoReceiverReply(id, p.m), nil)
+	t := p.t
+	id, replier, direct := strings.Cut(strings.TrimPrefix(msg.Subject, p.replyPrefix), ".")
+	if !troupe.ValidID(id) || strings.Contains(replier, ".") {
+		t.drop(&t.malformed, "a reply subject without a request id", msg.Subject, msg.Data, nil)
 		return
 	}
-	if env := p.t.decode(msg.Subject, "", msg.Data); env != nil {
-		inbox.Deliver(env, nil)
+	if !direct {
+		if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
+			inbox.Deliver(bus.NoReceiverReply(id, p.m), nil)
+			return
+		}
+		// Only a receiver of the request may publish here (the server's
+		// permissions): a refusal ends the request at once.
+		env, err := troupe.DecodeEnvelope(msg.Data)
+		if err == nil && env.Kind == troupe.KindReply && env.ResponseTo == id && !env.More {
+			if e := env.Err(); e != nil && (e.Code == troupe.CodeBadRequest || e.Code == troupe.CodeForbidden) {
+				inbox.Deliver(bus.TransportReply(id, p.m, e), nil)
+				return
+			}
+		}
+		t.drop(&t.malformed, "not a refusal on a request's reply subject", msg.Subject, msg.Data, err)
+		return
 	}
+	env := t.decode(msg.Subject, "", msg.Data)
+	if env == nil {
+		return
+	}
+	if env.ResponseTo != id {
+		t.drop(&t.forged, "a reply on the subject of another request", msg.Subject, msg.Data, fmt.Errorf("responseTo %s", env.ResponseTo))
+		return
+	}
+	// The replier's service is the subject's, which the server's
+	// permissions bind to the user that published it; the bus refuses a
+	// reply that claims another.
+	env.From = replier
+	inbox.Deliver(env, nil)
 }
 
 // Subscribe delivers the envelopes named name to d: at-most-once ones from a
@@ -557,15 +594,13 @@ func (p *port) Subscribe(name string, mode bus.Delivery, d bus.Deliverer) error 
 	if closed || left {
 		return fmt.Errorf("natsbus: subscribe %q: %w", name, errClosed)
 	}
-	subject := p.t.subj.msg(name)
+	subject := p.t.subj.msgs(name)
 	handle := func(msg *nats.Msg) {
 		if !p.enter() {
 			return
 		}
 		defer p.leave()
-		if env := p.t.decode(msg.Subject, name, msg.Data); env != nil {
-			d.Deliver(env, nil)
-		}
+		p.receive(msg, name, d)
 	}
 	var (
 		sub *nats.Subscription
@@ -627,6 +662,9 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 	if env.Kind == troupe.KindReply {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: route %q: a reply goes through Reply", env.Name)
 	}
+	if env.Sender != p.m {
+		return &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("natsbus: route %q: sender %s is not the member %s", env.Name, env.Sender, p.m)}
+	}
 	if err := env.Validate(); err != nil {
 		return fmt.Errorf("natsbus: route: %w", err)
 	}
@@ -634,6 +672,10 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 		return &troupe.Error{Code: troupe.CodeNotFound, Msg: fmt.Sprintf("natsbus: route %q: %v", env.Name, troupe.ErrNoReceiver), Err: troupe.ErrNoReceiver}
 	}
 	if !env.Durable && p.t.local != nil {
+		// Delivered in this process: the sender is the member whose
+		// connection this is (Sender is p.m, above), as the subject's
+		// token says through the server (identity.go).
+		env.From = p.m.Service
 		if r := p.t.local.route(env.Name); r != nil && r.deliver(env) { // local.go: no encoding, no server
 			return nil
 		}
@@ -649,10 +691,11 @@ func (p *port) Route(ctx context.Context, env *troupe.Envelope) error {
 		return p.routeDurable(ctx, env, data)
 	}
 	// Publish and PublishRequest copy data before they return.
+	subject := p.t.subj.msg(p.m.Service, env.Name)
 	if env.Kind == troupe.KindRequest {
-		err = p.nc.PublishRequest(p.t.subj.msg(env.Name), p.t.subj.reply(p.m, env.ID), data)
+		err = p.nc.PublishRequest(subject, p.t.subj.requestReply(p.m, env.ID), data)
 	} else {
-		err = p.nc.Publish(p.t.subj.msg(env.Name), data)
+		err = p.nc.Publish(subject, data)
 	}
 	if err != nil {
 		return unavailable("route", env.Name, err)
@@ -682,11 +725,15 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	if env.Kind != troupe.KindReply || !troupe.ValidID(env.ResponseTo) {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: not a reply")
 	}
+	if env.Sender != p.m {
+		return &troupe.Error{Code: troupe.CodeForbidden, Msg: fmt.Sprintf("natsbus: reply %q: sender %s is not the member %s", env.Name, env.Sender, p.m)}
+	}
 	if err := env.Validate(); err != nil {
 		return fmt.Errorf("natsbus: reply: %w", err)
 	}
 	if lp, in := p.t.localInbox(to); in != nil && lp.enter() {
-		in.Deliver(env, nil) // local.go
+		env.From = p.m.Service // the replier is this member (identity.go)
+		in.Deliver(env, nil)   // local.go
 		lp.leave()
 		return nil
 	}
@@ -697,7 +744,11 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 	if err != nil {
 		return troupe.Errorf(troupe.CodeBadRequest, "natsbus: reply: %v", err)
 	}
-	if err := p.nc.Publish(p.t.subj.reply(to, env.ResponseTo), data); err != nil {
+	subject := p.t.subj.reply(to, env.ResponseTo, p.m.Service)
+	if raw, ok := p.rawSubject(env.ResponseTo, !env.More); ok {
+		subject = raw // identity.go: a raw client's own inbox
+	}
+	if err := p.nc.Publish(subject, data); err != nil {
 		return unavailable("reply", env.Name, err)
 	}
 	return nil

@@ -147,10 +147,13 @@ func (a *Agent) endpoints(service string) []endpoint {
 			queue = "" // every instance gets each
 			md["troupe.broadcast"] = "true"
 		}
-		subject := "troupe." + a.cfg.App.Name + ".msg." + name
+		// The subjects the instance subscribes to: the name from any
+		// sender, whose service is the token before it (natsbus,
+		// docs/protocol.md, "Identity").
+		subject := "troupe." + a.cfg.App.Name + ".msg.*." + name
 		if slices.Contains(d.Durable, name) {
 			md["troupe.durable"] = "true"
-			md["troupe.stream_subject"] = "troupe." + a.cfg.App.Name + ".durable." + name
+			md["troupe.stream_subject"] = "troupe." + a.cfg.App.Name + ".durable.*." + name
 		}
 		out = append(out, endpoint{EndpointInfo: micro.EndpointInfo{Name: ep, Subject: subject, QueueGroup: queue, Metadata: md}, name: name})
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // errNotStarted is returned by calls made before Start or after Stop.
@@ -58,7 +59,7 @@ func RequestReply[Rep any](ctx context.Context, s *Service, name string, req any
 	}
 	if len(env.Payload) > 0 {
 		if err := json.Unmarshal(env.Payload, &r.Value); err != nil {
-			return r, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: reply %s: %v", name, env.Name, err)}
+			return r, &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: reply %s: %s", name, env.Name, strictjson.Describe(err)), Err: err}
 		}
 	}
 	return r, nil
@@ -130,7 +131,7 @@ func Collect[Rep any](ctx context.Context, s *Service, name string, req any) ([]
 		if len(env.Payload) > 0 {
 			if err := json.Unmarshal(env.Payload, &rep); err != nil {
 				if first == nil {
-					first = &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: reply %s: %v", name, env.Name, err)}
+					first = &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: reply %s: %s", name, env.Name, strictjson.Describe(err)), Err: err}
 				}
 				return true
 			}

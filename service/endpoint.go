@@ -11,6 +11,7 @@ import (
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/internal/schema"
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // An Endpoint pairs a request name with its Go request and reply types and
@@ -150,7 +151,7 @@ func (e Endpoint[Req, Rep]) decodeReply(env *troupe.Envelope, rep *Rep) error {
 	}
 	if len(env.Payload) > 0 {
 		if err := json.Unmarshal(env.Payload, rep); err != nil {
-			return &troupe.Error{Code: troupe.CodeInternal, Msg: fmt.Sprintf("%s: reply %s: %v", e.Name, env.Name, err), Err: err}
+			return &troupe.Error{Code: troupe.CodeInternal, Msg: fmt.Sprintf("%s: reply %s: %s", e.Name, env.Name, strictjson.Describe(err)), Err: err}
 		}
 	}
 	return nil

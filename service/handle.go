@@ -8,6 +8,7 @@ import (
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // Handle registers h as the handler of requests named name; the value it
@@ -15,9 +16,13 @@ import (
 // Error reply (a *troupe.Error keeps its code; other errors are internal).
 //
 // h runs in a process of its own with a ctx that carries the request's
-// activity and ends at its deadline. The request's JSON payload is decoded
-// into Req (unknown fields are ignored, null gives the zero value); a payload
-// that does not decode is answered with a bad_request Error without calling h.
+// activity and principal (troupe.PrincipalFrom, Principal) and ends at its
+// deadline. The request's JSON payload is decoded into Req (unknown fields
+// are ignored, so that a sender may add one before its receivers know it;
+// null gives the zero value); a payload that does not decode, or that holds
+// invalid UTF-8 or a lone UTF-16 surrogate (which encoding/json would turn
+// into U+FFFD), is answered with a bad_request Error that names the field
+// but no Go type, without calling h.
 //
 // If a request named name is delivered as a one-way message (a send or a
 // publish), h runs and its reply is discarded.
@@ -111,10 +116,29 @@ func decode(env *troupe.Envelope, v any) error {
 	if len(env.Payload) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(env.Payload, v); err != nil {
+	if err := strictjson.Check(env.Payload); err != nil {
 		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: payload: %v", env.Name, err)}
 	}
+	if err := json.Unmarshal(env.Payload, v); err != nil {
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("%s: payload: %s", env.Name, strictjson.Describe(err))}
+	}
 	return nil
+}
+
+// Principal returns the user a handler's message was sent for
+// (troupe.PrincipalFrom), or a forbidden *troupe.Error when it carries none:
+// a handler that acts for users returns that error as it is. The manifest
+// can make the bus refuse such messages before any handler runs
+// (MessageDecl.Principal and Roles); this is the handler's own check.
+func Principal(ctx context.Context) (*troupe.Principal, error) {
+	if p := troupe.PrincipalFrom(ctx); p != nil {
+		return p, nil
+	}
+	name := "the message"
+	if env := bus.EnvelopeFrom(ctx); env != nil {
+		name = env.Name
+	}
+	return nil, troupe.Errorf(troupe.CodeForbidden, "%s: needs an authenticated user", name)
 }
 
 // answerError sends err as an Error reply to a request that has no final

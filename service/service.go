@@ -104,9 +104,10 @@ const (
 // interceptors included, that decodes, calls the user's handler and answers,
 // and the limit in front of it (nil when off).
 type entry struct {
-	name string
-	h    Handler
-	lim  *limit.Limiter
+	name      string
+	h         Handler
+	lim       *limit.Limiter
+	sensitive []string // payload fields crash reports leave out (MessageDecl.Sensitive)
 }
 
 // New returns a Service with no handlers.
@@ -237,7 +238,11 @@ func (s *Service) Start(ctx context.Context, b *bus.Bus, sys *actor.System) erro
 	// subscribed.
 	s.targets = targets
 	s.out.Store(out)
+	decl := b.App().Service(s.cfg.Name)
 	for _, e := range s.handlers {
+		if m := b.App().Message(decl.AppName(e.name)); m != nil {
+			e.sensitive = m.Sensitive
+		}
 		if err := s.subscribe(e); err != nil {
 			s.out.Store(nil)
 			_ = client.Close()
@@ -474,10 +479,16 @@ func (j *job) fail(err *troupe.Error) {
 	j.m.Done(err)
 }
 
-// String renders the job: the bus message being handled.
+// String renders the job for crash reports: the bus message being handled,
+// without the payload fields the manifest marks sensitive, and the user it
+// was sent for.
 func (j *job) String() string {
 	env := j.m.Env
-	return fmt.Sprintf("%s %s from %s (id %s): %s", env.Kind, env.Name, env.Sender, env.ID, env.Payload)
+	user := ""
+	if env.Principal != nil {
+		user = " for user " + env.Principal.ID
+	}
+	return fmt.Sprintf("%s %s from %s%s (id %s): %s", env.Kind, env.Name, env.Sender, user, env.ID, troupe.Redact(env.Payload, j.e.sensitive))
 }
 
 // Describe tells a crash report what the crashed process was handling: the

@@ -47,7 +47,7 @@ func App() *troupe.App {
 		Services: []troupe.ServiceDecl{
 			{Name: "web", Sends: []string{
 				"greet", "stream", "slow", "job", "news", "poll", "outer",
-				"lonely", "nobody", "durable.job", "failing.job", "echo",
+				"lonely", "nobody", "durable.job", "failing.job", "echo", "whoami",
 				"signup", "signup.note", "tick", "durable.signup", "account.create", "account.delete",
 			}},
 			{Name: "greeter", Receives: []string{"greet", "stream", "slow", "echo", "signup", "signup.note", "tick"}},
@@ -68,6 +68,10 @@ func App() *troupe.App {
 			{Name: "inner", Receives: []string{"inner"}},
 			{Name: "lonely", Receives: []string{"lonely"}},
 			{Name: "vault", Receives: []string{"secret"}},
+			// Identity: an edge that sends for users, a service that
+			// answers only for them (identity.go).
+			{Name: "front", Edge: true, Sends: []string{"whoami", "staff.only", "outer", "greet"}},
+			{Name: "ident", Receives: []string{"whoami", "staff.only"}},
 		},
 		Schemas: []troupe.SchemaDecl{
 			{Name: "Email", Schema: json.RawMessage(`{"type":"string","pattern":"@"}`)},
@@ -81,6 +85,8 @@ func App() *troupe.App {
 			{Name: "tick", NoValidate: true, Payload: json.RawMessage(`{"type":"integer"}`)},
 			{Name: "account.create", Replies: []string{"account"}, Payload: json.RawMessage(`{"type":"object","required":["email"]}`)},
 			{Name: "account", Payload: json.RawMessage(`{"type":"object","required":["id"]}`)},
+			{Name: "whoami", Principal: true},
+			{Name: "staff.only", Roles: []string{"staff"}},
 		},
 	}
 }
@@ -98,6 +104,7 @@ func Run(t *testing.T, newTransport func(t *testing.T) bus.Transport) {
 	t.Run("Durable", s.durable)
 	t.Run("Schemas", s.schemas)
 	t.Run("Translation", s.translation)
+	t.Run("Identity", s.identity)
 }
 
 type suite struct {

@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/troupe-go/troupe/deploy/internal/k8scheck"
@@ -86,12 +91,43 @@ func (p *process) stop() error {
 	return p.cmd.Wait()
 }
 
-// startDeployment runs bin with the container arguments of the named
-// Deployment, with the cluster's addresses and files replaced by local ones,
-// and returns once it prints the URL it listens on.
-func startDeployment(t *testing.T, ctx context.Context, bin, dir, name string, byName map[string]any, local map[string]string, natsURL string, env []string) *process {
+// mounted writes what the Secrets mounted by the pod spec ps hold into a
+// directory of its own under dir, as the kubelet mounts them, and returns
+// the local path of each mount path.
+func mounted(t *testing.T, dir, name string, ps *corev1.PodSpec, byName map[string]any) map[string]string {
 	t.Helper()
-	ct := byName["Deployment "+name].(*appsv1.Deployment).Spec.Template.Spec.Containers[0]
+	local := map[string]string{}
+	for _, v := range ps.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		vdir := filepath.Join(dir, name+"-"+v.Name)
+		if err := os.MkdirAll(vdir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, src := range v.Projected.Sources {
+			if src.Secret == nil {
+				continue
+			}
+			sec := byName["Secret "+src.Secret.Name].(*corev1.Secret)
+			for _, it := range src.Secret.Items {
+				if err := os.WriteFile(filepath.Join(vdir, it.Path), []byte(sec.StringData[it.Key]), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, m := range ps.Containers[0].VolumeMounts {
+			if m.Name == v.Name {
+				local[m.MountPath] = vdir
+			}
+		}
+	}
+	return local
+}
+
+// localArgs are a container's arguments with the cluster's addresses and
+// files replaced by local ones.
+func localArgs(ct corev1.Container, dir, name string, local map[string]string, natsURL string) []string {
 	var args []string
 	for _, a := range ct.Args {
 		flag, value, _ := strings.Cut(a, "=")
@@ -102,6 +138,8 @@ func startDeployment(t *testing.T, ctx context.Context, bin, dir, name string, b
 			a = "--nats-replicas=1" // the test has one local server
 		case flag == "--addr":
 			a = "--addr=127.0.0.1:0"
+		case flag == "--admin-addr":
+			a = "--admin-addr=127.0.0.1:0" // every process on one machine
 		case flag == "--data":
 			a = "--data=" + filepath.Join(dir, name)
 		case local[value] != "":
@@ -111,6 +149,36 @@ func startDeployment(t *testing.T, ctx context.Context, bin, dir, name string, b
 		}
 		args = append(args, a)
 	}
+	return args
+}
+
+// runJob runs bin with the container arguments of the named Job, its
+// Secrets mounted as the kubelet would, until it exits.
+func runJob(t *testing.T, ctx context.Context, bin, dir, name string, byName map[string]any, local map[string]string, natsURL string) {
+	t.Helper()
+	ps := &byName["Job "+name].(*batchv1.Job).Spec.Template.Spec
+	for k, v := range mounted(t, dir, name, ps, byName) {
+		local[k] = v
+	}
+	out, err := exec.CommandContext(ctx, bin, localArgs(ps.Containers[0], dir, name, local, natsURL)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("job %s: %v\n%s", name, err, out)
+	}
+}
+
+// startDeployment runs bin with the container arguments of the named
+// Deployment, with the cluster's addresses and files replaced by local ones
+// (its own Secrets mounted as the kubelet would: no other's), and returns
+// once it prints the URL it listens on.
+func startDeployment(t *testing.T, ctx context.Context, bin, dir, name string, byName map[string]any, files map[string]string, natsURL string, env []string) *process {
+	t.Helper()
+	ps := &byName["Deployment "+name].(*appsv1.Deployment).Spec.Template.Spec
+	ct := ps.Containers[0]
+	local := mounted(t, dir, name, ps, byName)
+	for k, v := range files {
+		local[k] = v
+	}
+	args := localArgs(ct, dir, name, local, natsURL)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
@@ -164,8 +232,7 @@ func TestDeploymentsRun(t *testing.T) {
 	bin := buildLikeImage(t, dir, "v0.0.0-runtest")
 
 	files := map[string]string{
-		"/etc/troupe/troupe.yaml":                  byName["ConfigMap troupe-manifest"].(*corev1.ConfigMap).Data[k8scheck.ManifestKey],
-		"/var/run/secrets/troupe/credentials.json": byName["Secret troupe"].(*corev1.Secret).StringData["credentials.json"],
+		"/etc/troupe/troupe.yaml": byName["ConfigMap troupe-manifest"].(*corev1.ConfigMap).Data[k8scheck.ManifestKey],
 	}
 	local := map[string]string{}
 	for path, data := range files {
@@ -188,6 +255,9 @@ func TestDeploymentsRun(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	// The streams first, made by the job with the admin's credential: no
+	// service may make them.
+	runJob(t, ctx, bin, dir, "troupe-streams", byName, maps.Clone(local), ns.ClientURL())
 	procs := map[string]*process{}
 	for _, name := range []string{"todo", "web", "gateway"} {
 		var env []string
@@ -224,18 +294,61 @@ func TestDeploymentsRun(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"World"`) {
 		t.Errorf("POST {\"type\":\"Hello\"}: %d %s, want 200 and World", resp.StatusCode, body)
 	}
+	// A user signs up on the web pods' pages (a session cookie) and makes
+	// an API token there; the REST API at the gateway pods takes it.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	form := func(path string, v url.Values) string {
+		t.Helper()
+		resp, err := browser.PostForm(procs["web"].url+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("POST %s at web: %d %.300s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	form("/signup", url.Values{"name": {"ann"}, "password": {"correct horse battery"}})
+	m := regexp.MustCompile(`<code class="secret">([^<]+)</code>`).FindStringSubmatch(form("/tokens", url.Values{"name": {"deploy test"}}))
+	if m == nil {
+		t.Fatal("the tokens page shows no token")
+	}
+	rest := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, gw+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+m[1])
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, lists := rest("GET", "/api/lists", "")
+	list := regexp.MustCompile(`"id":"([^"]+)"`).FindStringSubmatch(lists)
+	if code != http.StatusOK || list == nil {
+		t.Fatalf("GET /api/lists: %d %s", code, lists)
+	}
 	const title = "shipped by the deploy/k8s test"
-	resp, err = http.Post(gw+"/api/lists/default/todos", "application/json", strings.NewReader(`{"title":"`+title+`"}`))
+	code, created := rest("POST", "/api/lists/"+list[1]+"/todos", `{"title":"`+title+`"}`)
+	if code/100 != 2 || !strings.Contains(created, title) {
+		t.Errorf("POST /api/lists/%s/todos: %d %s, want success and the todo", list[1], code, created)
+	}
+	resp, err = browser.Get(procs["web"].url + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ = io.ReadAll(resp.Body)
+	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode/100 != 2 || !strings.Contains(string(body), title) {
-		t.Errorf("POST /api/lists/default/todos: %d %s, want success and the todo", resp.StatusCode, body)
-	}
-	if code, page := get(procs["web"].url + "/"); code != http.StatusOK || !strings.Contains(page, title) {
-		t.Errorf("web page: %d, has the new todo: %v", code, strings.Contains(page, title))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), title) {
+		t.Errorf("web page: %d, has the new todo: %v", resp.StatusCode, strings.Contains(string(page), title))
 	}
 
 	for _, name := range []string{"gateway", "web", "todo"} {

@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -113,20 +111,29 @@ func startCluster(t testing.TB, bin string, app *troupe.App) *natsCluster {
 		t.Fatal(err)
 	}
 	c := &natsCluster{t: t, bin: bin, users: map[string]natsbus.Credential{}}
+	// One nkey per user, as in production (natsbus.Server, deploy/k8s).
 	type userConf struct {
-		User        string `json:"user"`
-		Password    string `json:"password"`
+		Nkey        string `json:"nkey"`
 		Permissions any    `json:"permissions,omitempty"`
 	}
 	var users []userConf
 	for _, name := range append(slices.Sorted(maps.Keys(perms)), natsbus.AdminUser) {
-		var b [18]byte
-		_, _ = rand.Read(b[:])
-		pw := base64.RawURLEncoding.EncodeToString(b[:])
-		c.users[name] = natsbus.Credential{User: name, Password: pw}
-		u := userConf{User: name, Password: pw}
+		seed, err := natsbus.NewSeed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := natsbus.PublicKey(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.users[name] = natsbus.Credential{User: name, Seed: seed}
+		u := userConf{Nkey: pub}
 		if p, ok := perms[name]; ok {
-			u.Permissions = map[string]any{"publish": map[string]any{"allow": p.Publish}, "subscribe": map[string]any{"allow": p.Subscribe}}
+			pm := map[string]any{"publish": map[string]any{"allow": p.Publish}, "subscribe": map[string]any{"allow": p.Subscribe}}
+			if p.AllowResponses {
+				pm["allow_responses"] = map[string]any{"max": 1, "expires": natsbus.ResponseExpiry.String()}
+			}
+			u.Permissions = pm
 		}
 		users = append(users, u)
 	}
@@ -330,6 +337,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
 	url    string // its HTTP listener, without the trailing slash
+	admin  string // its admin listener (metrics), with the trailing slash
 	logs   *lockedBuffer
 	exited error
 }
@@ -381,10 +389,10 @@ func (p *proc) start(t testing.TB) string {
 	p.cmd, p.done, p.exited = cmd, make(chan struct{}), nil
 	var url string
 	done := p.done
-	ready := make(chan string, 1)
+	ready := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		url := ""
+		url, admin := "", ""
 		for sc.Scan() {
 			line := sc.Text()
 			for _, prefix := range []string{"gateway listening on ", "health endpoints listening on "} {
@@ -392,14 +400,18 @@ func (p *proc) start(t testing.TB) string {
 					url = strings.TrimSuffix(u, "/")
 				}
 			}
+			if u, ok := strings.CutPrefix(line, "admin listening on "); ok {
+				admin, _, _ = strings.Cut(u, " ")
+			}
 			if strings.HasPrefix(line, "ready: ") {
-				ready <- url
+				ready <- [2]string{url, admin}
 			}
 		}
 	}()
 	go func() { p.exited = cmd.Wait(); close(done) }()
 	select {
-	case url = <-ready:
+	case u := <-ready:
+		url, p.admin = u[0], u[1]
 	case <-done:
 		t.Fatalf("%s exited before it was ready: %v\n%s", p.name, p.exited, p.logs.String())
 	case <-time.After(2 * time.Minute):
@@ -434,10 +446,10 @@ func (p *proc) stop(t testing.TB) {
 }
 
 // metric returns the sum of the samples of the Prometheus series whose name
-// and labels match, from the process's /metrics.
+// and labels match, from the process's /metrics (on its admin listener).
 func (p *proc) metric(t testing.TB, name string, labels map[string]string) float64 {
 	t.Helper()
-	resp, err := http.Get(p.url + "/metrics")
+	resp, err := http.Get(p.admin + "metrics")
 	if err != nil {
 		t.Fatalf("%s /metrics: %v", p.name, err)
 	}
@@ -467,14 +479,18 @@ func (p *proc) metric(t testing.TB, name string, labels map[string]string) float
 	return sum
 }
 
-// post sends a JSON body and returns the status and body; err is a failure
-// to get any answer (a connection refused or reset).
-func postJSON(ctx context.Context, client *http.Client, url, body string) (int, []byte, error) {
+// postJSON sends a JSON body, with an API token unless it is "", and
+// returns the status and body; err is a failure to get any answer (a
+// connection refused or reset).
+func postJSON(ctx context.Context, client *http.Client, url, token, body string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err

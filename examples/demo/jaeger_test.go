@@ -147,9 +147,10 @@ func TestJaeger(t *testing.T) {
 	st := startRun(t, "-nats-port", "0", "-addr", "127.0.0.1:0", "-data", t.TempDir())
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	browser := signedIn(t, st.gateway, "ann") // the page of a user: web asks todo for the lists
 	req, _ := http.NewRequest("GET", st.gateway+"/", nil)
 	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := browser.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -205,11 +208,17 @@ func checkTodo(t *testing.T, url string) {
 	if !strings.Contains(string(page), "<form") {
 		t.Errorf("the home page has no form:\n%.500s", page)
 	}
-	status, got := post(t, url+"/api/lists/default/todos", `{"title":"buy <b>milk</b>"}`)
+	if status, _ := post(t, url+"/api/lists", `{"name":"x"}`); status != http.StatusUnauthorized {
+		t.Errorf("the REST API without a token: %d, want 401", status)
+	}
+	token, list := signUp(t, url, "ann")
+	status, got := call(t, token, "POST", url+"/api/lists/"+list+"/todos", `{"title":"buy <b>milk</b>"}`)
 	if status != http.StatusCreated || got["type"] != "todo" || got["title"] != "buy <b>milk</b>" {
 		t.Fatalf("create todo = %d %v", status, got)
 	}
-	resp, err = http.Get(url + "/api/lists/default/todos")
+	req, _ := http.NewRequest("GET", url+"/api/lists/"+list+"/todos", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +234,83 @@ func checkTodo(t *testing.T, url string) {
 	if err != nil || listing.Type != "todo.listing" || len(listing.Todos) != 1 || listing.Todos[0].ID != got["id"] {
 		t.Errorf("listing = %+v (%v), want the created todo", listing, err)
 	}
+}
+
+// signedIn signs name up on the pages, as a browser does, and returns a
+// client that holds the session cookie.
+func signedIn(t testing.TB, url, name string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.PostForm(url+"/signup", neturl.Values{"name": {name}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("POST /signup: %d %.300s", resp.StatusCode, b)
+	}
+	return c
+}
+
+// signUp signs name up on the pages, as a browser does, makes an API token
+// on the tokens page, and returns it with the id of the user's first list.
+func signUp(t testing.TB, url, name string) (token, list string) {
+	t.Helper()
+	return signUpAt(t, url, url, name)
+}
+
+// signUpAt is signUp with the pages at one address and the REST API at
+// another (separate web and gateway processes).
+func signUpAt(t testing.TB, pages, api, name string) (token, list string) {
+	t.Helper()
+	c := signedIn(t, pages, name)
+	form := func(path string, v neturl.Values) string {
+		t.Helper()
+		resp, err := c.PostForm(pages+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %d %.300s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	page := form("/tokens", neturl.Values{"name": {"test"}})
+	m := regexp.MustCompile(`<code class="secret">([^<]+)</code>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the tokens page shows no new token:\n%.500s", page)
+	}
+	token = m[1]
+	_, lists := call(t, token, "GET", api+"/api/lists", "")
+	ls, _ := lists["lists"].([]any)
+	if len(ls) == 0 {
+		t.Fatalf("%s has no list: %v", name, lists)
+	}
+	return token, ls[0].(map[string]any)["id"].(string)
+}
+
+// call sends a REST request with an API token and decodes the reply.
+func call(t testing.TB, token, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: decoding the reply: %v", method, url, err)
+	}
+	return resp.StatusCode, out
 }
 
 func TestRunCrashGivesIncident(t *testing.T) {

@@ -58,7 +58,7 @@ func BenchmarkReplicas(b *testing.B) {
 							if i > int64(total) {
 								return
 							}
-							status, _, err := postJSON(context.Background(), client, gateways[(int(i)+w)%len(gateways)].url+"/", `{"type":"Hello"}`)
+							status, _, err := postJSON(context.Background(), client, gateways[(int(i)+w)%len(gateways)].url+"/", "", `{"type":"Hello"}`)
 							if err != nil || status != http.StatusOK {
 								fails.Add(1)
 							}

@@ -27,6 +27,8 @@ type scaled struct {
 	dsn     string
 	procs   map[string][]*proc
 	mu      sync.Mutex // guards the gateways' URLs, which change on restart
+	// The user whose todos the test makes, its API token and first list.
+	user, token, list string
 }
 
 func (s *scaled) start(kind string, i int) *proc {
@@ -100,13 +102,15 @@ func TestScaleOut(t *testing.T) {
 			s.procs[kind] = append(s.procs[kind], s.start(kind, i))
 		}
 	}
+	s.user = "scale"
+	s.token, s.list = signUpAt(t, s.procs["web"][0].url, s.gateways()[0], s.user)
 
 	t.Run("Spread", func(t *testing.T) {
 		const n = 200
 		client := &http.Client{Timeout: 10 * time.Second}
 		gws := s.gateways()
 		for i := range n {
-			status, body, err := postJSON(context.Background(), client, gws[i%2]+"/", `{"type":"Hello"}`)
+			status, body, err := postJSON(context.Background(), client, gws[i%2]+"/", "", `{"type":"Hello"}`)
 			if err != nil || status != http.StatusOK {
 				t.Fatalf("Hello %d: %d %s %v", i, status, body, err)
 			}
@@ -138,7 +142,7 @@ func TestScaleOut(t *testing.T) {
 		client := &http.Client{Timeout: 10 * time.Second}
 		const n = 10
 		for i := range n {
-			status, body, err := postJSON(context.Background(), client, s.gateways()[i%2]+"/api/lists/default/todos", fmt.Sprintf(`{"title":"event %d"}`, i))
+			status, body, err := postJSON(context.Background(), client, s.gateways()[i%2]+"/api/lists/"+s.list+"/todos", s.token, fmt.Sprintf(`{"title":"event %d"}`, i))
 			if err != nil || status != http.StatusCreated {
 				t.Fatalf("create %d: %d %s %v", i, status, body, err)
 			}
@@ -308,7 +312,7 @@ func startLoad(s *scaled, phase string, workers int, resets bool) *load {
 				path, body, title := "/", `{"type":"Hello"}`, ""
 				if i%2 == 1 {
 					title = fmt.Sprintf("scale-%s-%d-%d", phase, w, i)
-					path, body = "/api/lists/default/todos", `{"title":"`+title+`"}`
+					path, body = "/api/lists/"+s.list+"/todos", `{"title":"`+title+`"}`
 				}
 				l.one(ctx, client, w+i, path, body, title)
 			}
@@ -325,7 +329,11 @@ func (l *load) one(ctx context.Context, client *http.Client, turn int, path, bod
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		status, data, err := postJSON(ctx, client, gws[(turn+try)%len(gws)]+path, body)
+		token := "" // a Hello needs no user
+		if title != "" {
+			token = l.s.token
+		}
+		status, data, err := postJSON(ctx, client, gws[(turn+try)%len(gws)]+path, token, body)
 		if ctx.Err() != nil {
 			return
 		}
@@ -425,6 +433,13 @@ func browsersSeeEachOther(t *testing.T, s *scaled) {
 		}
 	}
 	web := s.procs["web"]
+	// One user in one browser: its session cookie (for 127.0.0.1, whatever
+	// the port) reaches both web instances, which share the sessions' store.
+	step(tab1, "log in on "+web[0].name, chromedp.Navigate(web[0].url+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), s.user),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
+		chromedp.Submit(chromedp.CSS(`form`)),
+		chromedp.WaitVisible(chromedp.CSS(".userbar .who")))
 	step(tab1, "open "+web[0].name, chromedp.Navigate(web[0].url+"/"), live)
 	step(tab2, "open "+web[1].name, chromedp.Navigate(web[1].url+"/"), live)
 	for _, tt := range []struct {

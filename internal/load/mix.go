@@ -31,12 +31,16 @@ type Route struct {
 	Body []byte
 	// Weight is the route's share of the requests, relative to the others.
 	Weight int
+	// Auth sends MixConfig.Token with each request, as an API token
+	// (Authorization: Bearer), when there is one.
+	Auth bool
 }
 
 // TodoMix is issue 17's mix against the demo (`troupe run`): 80% Hello
 // (POST /), 10% POST /api/lists/{list}/todos, 10%
 // GET /api/lists/{list}/todos?filter=active&limit=LIMIT (limit 0 leaves it
-// out, for the service's default page).
+// out, for the service's default page). The todo routes are a user's
+// (issue 11): they carry MixConfig.Token, and list is one of that user's.
 func TodoMix(list string, limit int) []Route {
 	q := url.Values{"filter": {"active"}}
 	if limit > 0 {
@@ -45,8 +49,8 @@ func TodoMix(list string, limit int) []Route {
 	todos := "api/lists/" + url.PathEscape(list) + "/todos"
 	return []Route{
 		{Name: "hello", Method: http.MethodPost, Path: "", Body: []byte(`{"type":"Hello"}`), Weight: 80},
-		{Name: "create", Method: http.MethodPost, Path: todos, Body: []byte(`{"title":"soak {n}"}`), Weight: 10},
-		{Name: "list", Method: http.MethodGet, Path: todos + "?" + q.Encode(), Weight: 10},
+		{Name: "create", Method: http.MethodPost, Path: todos, Body: []byte(`{"title":"soak {n}"}`), Weight: 10, Auth: true},
+		{Name: "list", Method: http.MethodGet, Path: todos + "?" + q.Encode(), Weight: 10, Auth: true},
 	}
 }
 
@@ -102,6 +106,9 @@ type MixConfig struct {
 	BurstAt time.Duration
 	// Progress, if set, gets one line per minute.
 	Progress io.Writer
+	// Token is the API token the routes marked Auth send (the todo
+	// app's, made on its tokens page); "" sends none.
+	Token string
 	// TLS configures HTTPS. Optional.
 	TLS *tls.Config
 	// Seed makes the choice of routes repeatable. Zero is a fixed seed.
@@ -479,6 +486,9 @@ func (r *mixRun) send(ctx context.Context, i int, due time.Time) {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if rt.Auth && r.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.cfg.Token)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {

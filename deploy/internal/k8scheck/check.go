@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -88,6 +89,10 @@ func Check(b *Bundle) []Problem {
 				w.claims = append(w.claims, t.Name)
 			}
 			c.workloads = append(c.workloads, w)
+		case *batchv1.Job:
+			// A job's pods run to completion: no selector of its own
+			// (Kubernetes makes one), no probes, no budget.
+			c.workloads = append(c.workloads, workload{obj: o, replicas: 1, template: &v.Spec.Template})
 		}
 	}
 	c.checkNames()
@@ -223,6 +228,10 @@ func (c *checker) checkWorkload(w *workload) {
 	o := w.obj
 	ps := &w.template.Spec
 	switch {
+	case o.Kind == "Job":
+		if p := ps.RestartPolicy; p != corev1.RestartPolicyNever && p != corev1.RestartPolicyOnFailure {
+			c.addf(o, "restartPolicy %q: a job's pods need Never or OnFailure", p)
+		}
 	case w.selector == nil:
 		c.addf(o, "spec.selector is required")
 	case len(w.selector.MatchLabels) == 0 && len(w.selector.MatchExpressions) == 0:
@@ -253,7 +262,8 @@ func (c *checker) checkWorkload(w *workload) {
 	}
 	c.checkVolumes(w)
 	for _, ct := range allContainers(ps) {
-		c.checkContainer(w, ct, !slices.ContainsFunc(ps.InitContainers, func(ic corev1.Container) bool { return ic.Name == ct.Name }))
+		main := !slices.ContainsFunc(ps.InitContainers, func(ic corev1.Container) bool { return ic.Name == ct.Name })
+		c.checkContainer(w, ct, main && o.Kind != "Job") // a job's containers need no probes
 	}
 	if o.Kind == "Deployment" && !spreads(w) {
 		c.addf(o, "no topologySpreadConstraints or podAntiAffinity whose selector matches its own pods: all replicas may land on one node")

@@ -24,6 +24,8 @@
 //     privilege escalation, all capabilities dropped, RuntimeDefault
 //     seccomp); pinned image tags; volume mounts, ConfigMaps, Secrets and
 //     keys that exist; $(VAR) references to defined variables;
+//   - Jobs: as workloads, but without selectors, probes or budgets, and with
+//     a restartPolicy of Never or OnFailure;
 //   - Deployments: spread over nodes (topology spread or pod anti-affinity), a
 //     PodDisruptionBudget that allows a disruption, a HorizontalPodAutoscaler;
 //   - Services, PodDisruptionBudgets, HorizontalPodAutoscalers and

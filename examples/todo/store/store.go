@@ -32,6 +32,10 @@ type List struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Owner is the id of the user who made the list (accounts.go); ""
+	// for a list that belongs to nobody, as the store's first, which only
+	// CreateList and Lists see.
+	Owner string `json:"owner,omitempty"`
 	// Seq is the number of changes to the list's todos so far, as
 	// [Store.Lists] or [Store.GetList] read it (see Changes).
 	Seq uint64 `json:"-"`
@@ -222,10 +226,16 @@ type Cleared struct {
 // timeout when the context's deadline passed, and internal otherwise. A
 // failed call changes nothing.
 type Store interface {
+	// Accounts are the users and who may see what (accounts.go).
+	Accounts
+
 	// CreateList makes a new, empty list.
 	CreateList(ctx context.Context, name string) (List, error)
-	// Lists returns one page of the lists in the order they were
-	// created, the default list first.
+	// Lists returns one page of all the lists in the order they were
+	// created, the default list first, whoever owns them: an operator's
+	// view. What a user sees is Accounts.ListsFor; the todo service
+	// checks Accounts.ListFor before every call below that names a list
+	// or a todo, so that another user's list is not found.
 	Lists(ctx context.Context, p Page) (ListsPage, error)
 	// GetList returns one list.
 	GetList(ctx context.Context, id string) (List, error)
@@ -258,8 +268,9 @@ type Store interface {
 
 // NormalizeTitle returns the title as it is stored: s with leading and
 // trailing white space removed. It returns a bad_request error if s is not
-// valid UTF-8, contains control characters, is empty after trimming, or is
-// longer than [MaxTitleRunes] runes.
+// valid UTF-8, contains control characters, is empty after trimming, shows
+// nothing (only invisible characters: zero-width spaces, combining marks,
+// Hangul fillers and the like), or is longer than [MaxTitleRunes] runes.
 func NormalizeTitle(s string) (string, error) {
 	return normalizeText("title", s, MaxTitleRunes)
 }
@@ -278,17 +289,36 @@ func normalizeText(field, s string, maxRunes int) (string, error) {
 	if s == "" {
 		return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must not be empty", field)
 	}
-	n := 0
+	n, shown := 0, false
 	for _, r := range s {
 		if unicode.IsControl(r) {
 			return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must not contain control characters", field)
 		}
+		shown = shown || !invisible(r)
 		n++
+	}
+	if !shown {
+		return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must show something: it has only invisible characters", field)
 	}
 	if n > maxRunes {
 		return "", troupe.Errorf(troupe.CodeBadRequest, "%s: must be at most %d characters, not %d", field, maxRunes, n)
 	}
 	return s, nil
+}
+
+// invisible reports whether r shows nothing by itself: white space, format
+// characters (zero-width spaces and joiners, direction marks), combining
+// marks and variation selectors (which only change the character before
+// them), the code points Unicode says to ignore when they cannot be shown,
+// and the fillers and blanks that are letters or symbols only in name
+// (Hangul fillers, the blank braille pattern).
+func invisible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800', '\u180E':
+		return true
+	}
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me, unicode.Zs,
+		unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // CheckNewTodo normalizes t for [Store.Create]: it returns t with its title

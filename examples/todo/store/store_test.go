@@ -22,6 +22,20 @@ func TestNormalizeTitle(t *testing.T) {
 		{in: "\u2003", wantErr: "title: must not be empty"},
 		{in: "a\x7fb", wantErr: "title: must not contain control characters"},
 		{in: "\xed\xa0\x80", wantErr: "title: must be valid UTF-8"},
+		// Only invisible characters: each would make an item that shows
+		// nothing.
+		{in: "\u200b\u200b", wantErr: "title: must show something: it has only invisible characters"},
+		{in: "\u200d\ufeff\u2060", wantErr: "title: must show something: it has only invisible characters"},
+		{in: "\u3164", wantErr: "title: must show something: it has only invisible characters"},
+		{in: "\u2800\u2800", wantErr: "title: must show something: it has only invisible characters"},
+		{in: "\u0301\u0301", wantErr: "title: must show something: it has only invisible characters"},
+		{in: "\ufe0f", wantErr: "title: must show something: it has only invisible characters"},
+		{in: "\u202e\u202d", wantErr: "title: must show something: it has only invisible characters"},
+		{in: "\U000e0041", wantErr: "title: must show something: it has only invisible characters"},
+		// Visible ones with invisible ones beside them are kept as they are.
+		{in: "milk\u200b", want: "milk\u200b"},
+		{in: "\u2764\ufe0f", want: "\u2764\ufe0f"},
+		{in: "e\u0301", want: "e\u0301"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -17,7 +17,8 @@ import (
 	"github.com/troupe-go/troupe/service"
 )
 
-// The todo service on the in-process bus, asked by another service.
+// The todo service on the in-process bus, asked by another service: an
+// edge, which signs a user up and then sends for her.
 func Example() {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -32,7 +33,7 @@ func Example() {
 
 	app := &troupe.App{Name: "example", Services: []troupe.ServiceDecl{
 		{Name: "todo", Receives: todo.Receives, Sends: todo.Events},
-		{Name: "client", Sends: []string{todo.MsgCreate, todo.MsgList}},
+		{Name: "client", Edge: true, Sends: []string{todo.MsgSignUp, todo.MsgListAll, todo.MsgCreate, todo.MsgList}},
 	}}
 	b, _ := bus.New(bus.Config{App: app, Logger: quiet})
 	sys := actor.NewSystem(actor.Config{Logger: quiet})
@@ -47,13 +48,28 @@ func Example() {
 		_ = sys.Shutdown(ctx)
 	}()
 
-	if _, err := service.Request[store.Todo](ctx, client, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "buy milk"}); err != nil {
+	ann, err := service.Request[store.User](ctx, client, todo.MsgSignUp, todo.Credentials{Name: "ann", Password: "correct horse"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = service.Request[todo.Lists](ctx, client, todo.MsgListAll, struct{}{})
+	fmt.Println("without a user:", troupe.CodeOf(err))
+	// What the client sends with this context, it sends for ann.
+	ctx = troupe.WithPrincipal(ctx, &troupe.Principal{ID: ann.ID, Name: ann.Name})
+	lists, err := service.Request[todo.Lists](ctx, client, todo.MsgListAll, struct{}{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	list := lists.Lists[0].ID
+	if _, err := service.Request[store.Todo](ctx, client, todo.MsgCreate, todo.CreateTodo{List: list, Title: "buy milk"}); err != nil {
 		fmt.Println(err)
 	}
-	_, err = service.Request[store.Todo](ctx, client, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: " "})
+	_, err = service.Request[store.Todo](ctx, client, todo.MsgCreate, todo.CreateTodo{List: list, Title: " "})
 	fmt.Println("empty title:", troupe.CodeOf(err), err)
 
-	lst, err := service.Request[todo.Listing](ctx, client, todo.MsgList, todo.ListTodos{List: store.DefaultListID})
+	lst, err := service.Request[todo.Listing](ctx, client, todo.MsgList, todo.ListTodos{List: list})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,6 +79,7 @@ func Example() {
 	}
 	fmt.Println("counts:", lst.Counts.Total, "seq:", lst.Seq)
 	// Output:
+	// without a user: forbidden
 	// empty title: bad_request title: must not be empty
 	// buy milk false
 	// counts: 1 seq: 1

@@ -76,7 +76,7 @@ var AllEvents = []service.Event[Event]{TodoCreated, TodoUpdated, TodoDeleted, To
 
 // Receives lists every request name the service handles, for its manifest
 // declaration.
-var Receives = []string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}
+var Receives = append([]string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}, AccountReceives...)
 
 // Events lists every event name the service publishes, for its manifest
 // declaration (its sends) and for the services that follow it.
@@ -136,6 +136,15 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 		Update.Handle(s, t.update),
 		Delete.Handle(s, t.delete),
 		Clear.Handle(s, t.clear),
+		// accounts.go
+		SignUp.Handle(s, t.signUp),
+		Login.Handle(s, t.login),
+		Logout.Handle(s, t.logout),
+		Authenticate.Handle(s, t.authenticate),
+		TokenCreate.Handle(s, t.tokenCreate),
+		TokenList.Handle(s, t.tokenList),
+		TokenDelete.Handle(s, t.tokenDelete),
+		ListShare.Handle(s, t.listShare),
 	}
 	for _, e := range AllEvents {
 		s.Sends(e)
@@ -157,7 +166,11 @@ type server struct {
 }
 
 func (t *server) listAll(ctx context.Context, req ListLists) (Lists, error) {
-	ls, err := t.st.Lists(ctx, store.Page{Limit: int(req.Limit), Cursor: req.Cursor})
+	p, err := user(ctx)
+	if err != nil {
+		return Lists{}, err
+	}
+	ls, err := t.st.ListsFor(ctx, p.ID, store.Page{Limit: int(req.Limit), Cursor: req.Cursor})
 	if err != nil {
 		return Lists{}, err
 	}
@@ -165,12 +178,26 @@ func (t *server) listAll(ctx context.Context, req ListLists) (Lists, error) {
 }
 
 func (t *server) listCreate(ctx context.Context, req CreateList) (store.List, error) {
-	l, err := t.st.CreateList(ctx, req.Name)
+	p, err := user(ctx)
 	if err != nil {
 		return store.List{}, err
 	}
-	t.publish(ctx, ListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.st.Epoch(), ListInfo: &l})
+	l, err := t.st.CreateListFor(ctx, p.ID, req.Name)
+	if err != nil {
+		return store.List{}, err
+	}
+	t.publish(ctx, ListCreated, Event{Kind: KindListCreated, List: l.ID, Epoch: t.st.Epoch(), ListInfo: &l, User: p.ID})
 	return l, nil
+}
+
+// findList returns the list with id if the user of ctx's message may see
+// it, else a not_found error: another user's list does not exist for them.
+func (t *server) findList(ctx context.Context, id string) (store.List, error) {
+	p, err := user(ctx)
+	if err != nil {
+		return store.List{}, err
+	}
+	return t.st.ListFor(ctx, p.ID, id)
 }
 
 func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
@@ -182,7 +209,7 @@ func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	if _, _, err := store.CheckPage(page); err != nil {
 		return Listing{}, err
 	}
-	l, err := t.st.GetList(ctx, req.List)
+	l, err := t.findList(ctx, req.List)
 	if err != nil {
 		return Listing{}, err
 	}
@@ -202,8 +229,11 @@ func (t *server) list(ctx context.Context, req ListTodos) (Listing, error) {
 	return Listing{List: l, Filter: f, Todos: lst.Todos, Counts: lst.Counts, Next: lst.Next, Epoch: epoch, Seq: lst.Seq}, nil
 }
 
-// getIn returns todo id if it belongs to list.
+// getIn returns todo id if it belongs to list and the user may see list.
 func (t *server) getIn(ctx context.Context, list, id string) (store.Todo, error) {
+	if _, err := t.findList(ctx, list); err != nil {
+		return store.Todo{}, err
+	}
 	td, err := t.st.Get(ctx, id)
 	if err != nil {
 		return store.Todo{}, err
@@ -221,6 +251,9 @@ func (t *server) get(ctx context.Context, req TodoRef) (store.Todo, error) {
 func (t *server) create(ctx context.Context, req CreateTodo) (store.Todo, error) {
 	nt, err := store.CheckNewTodo(store.NewTodo{ListID: req.List, Title: req.Title})
 	if err != nil {
+		return store.Todo{}, err
+	}
+	if _, err := t.findList(ctx, req.List); err != nil {
 		return store.Todo{}, err
 	}
 	if env := bus.EnvelopeFrom(ctx); env != nil {
@@ -275,6 +308,9 @@ func (t *server) delete(ctx context.Context, req TodoRef) (Deleted, error) {
 func (t *server) clear(ctx context.Context, req ClearTodos) (Cleared, error) {
 	if !req.Completed {
 		return Cleared{}, troupe.Errorf(troupe.CodeBadRequest, "completed: only completed todos can be cleared; say completed=true")
+	}
+	if _, err := t.findList(ctx, req.List); err != nil {
+		return Cleared{}, err
 	}
 	c, err := t.st.ClearCompleted(ctx, req.List)
 	if err != nil {

@@ -22,8 +22,29 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// requester is the test member, as a user or as itself.
+type requester interface {
+	Request(ctx context.Context, name string, payload any) (*troupe.Envelope, error)
+}
+
+// asUser is the test member sending on behalf of a user.
+type asUser struct {
+	c *bus.Client
+	u *apptest.User
+}
+
+func (a asUser) Request(ctx context.Context, name string, payload any) (*troupe.Envelope, error) {
+	return a.c.Request(a.u.Ctx(ctx), name, payload)
+}
+
+// as returns the test member of a sending on behalf of a new user name.
+func as(t *testing.T, a *apptest.App, name string) (asUser, *apptest.User) {
+	u := a.SignUp(t, name)
+	return asUser{a.Client, u}, u
+}
+
 // request sends a request as the test member and decodes the reply.
-func request[Rep any](t *testing.T, c *bus.Client, name string, req any) (Rep, error) {
+func request[Rep any](t *testing.T, c requester, name string, req any) (Rep, error) {
 	t.Helper()
 	var rep Rep
 	env, err := c.Request(context.Background(), name, req)
@@ -95,31 +116,31 @@ func sortBySeq(evs []todo.Event) {
 func TestLifecycleAndEvents(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
 	evs := follow(t, a.Client)
-	c := a.Client
+	c, u := as(t, a, "ann")
 
-	milk, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "  buy milk "})
+	milk, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: u.List, Title: "  buy milk "})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := milk.Title, "buy milk"; got != want {
 		t.Errorf("title %q, want %q", got, want)
 	}
-	bread, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "bread"})
+	bread, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: u.List, Title: "bread"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := todo.Bool(true)
-	upd, err := request[store.Todo](t, c, todo.MsgUpdate, todo.UpdateTodo{List: store.DefaultListID, ID: milk.ID, Completed: &done})
+	upd, err := request[store.Todo](t, c, todo.MsgUpdate, todo.UpdateTodo{List: u.List, ID: milk.ID, Completed: &done})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !upd.Completed || upd.Version != 2 {
 		t.Errorf("updated %+v, want completed at version 2", upd)
 	}
-	if _, err := request[todo.Deleted](t, c, todo.MsgDelete, todo.TodoRef{List: store.DefaultListID, ID: bread.ID}); err != nil {
+	if _, err := request[todo.Deleted](t, c, todo.MsgDelete, todo.TodoRef{List: u.List, ID: bread.ID}); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := request[todo.Cleared](t, c, todo.MsgClear, todo.ClearTodos{List: store.DefaultListID, Completed: true})
+	cl, err := request[todo.Cleared](t, c, todo.MsgClear, todo.ClearTodos{List: u.List, Completed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +162,7 @@ func TestLifecycleAndEvents(t *testing.T) {
 		if ev.Todo != nil {
 			s.ID = ev.Todo.ID
 		}
-		if ev.List != store.DefaultListID || ev.Epoch == "" {
+		if ev.List != u.List || ev.Epoch == "" {
 			t.Errorf("event %+v: list or epoch wrong", ev)
 		}
 		shorts = append(shorts, s)
@@ -157,7 +178,7 @@ func TestLifecycleAndEvents(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 
-	lst, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID})
+	lst, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: u.List})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +195,8 @@ func TestLifecycleAndEvents(t *testing.T) {
 
 func TestErrorsKeepTheirCodes(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	c := a.Client
-	td, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "one"})
+	c, u := as(t, a, "ann")
+	td, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: u.List, Title: "one"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,17 +211,17 @@ func TestErrorsKeepTheirCodes(t *testing.T) {
 		req  any
 		want *troupe.Error
 	}{
-		{"empty title", todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "  "}, troupe.ErrBadRequest},
-		{"long title", todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: strings.Repeat("x", 501)}, troupe.ErrBadRequest},
+		{"empty title", todo.MsgCreate, todo.CreateTodo{List: u.List, Title: "  "}, troupe.ErrBadRequest},
+		{"long title", todo.MsgCreate, todo.CreateTodo{List: u.List, Title: strings.Repeat("x", 501)}, troupe.ErrBadRequest},
 		{"unknown list", todo.MsgCreate, todo.CreateTodo{List: "nope", Title: "x"}, troupe.ErrNotFound},
 		{"list unknown list", todo.MsgList, todo.ListTodos{List: "nope"}, troupe.ErrNotFound},
-		{"bad filter", todo.MsgList, todo.ListTodos{List: store.DefaultListID, Filter: "some"}, troupe.ErrBadRequest},
-		{"unknown todo", todo.MsgGet, todo.TodoRef{List: store.DefaultListID, ID: "nope"}, troupe.ErrNotFound},
+		{"bad filter", todo.MsgList, todo.ListTodos{List: u.List, Filter: "some"}, troupe.ErrBadRequest},
+		{"unknown todo", todo.MsgGet, todo.TodoRef{List: u.List, ID: "nope"}, troupe.ErrNotFound},
 		{"todo of another list", todo.MsgGet, todo.TodoRef{List: other.ID, ID: td.ID}, troupe.ErrNotFound},
 		{"delete from another list", todo.MsgDelete, todo.TodoRef{List: other.ID, ID: td.ID}, troupe.ErrNotFound},
-		{"update changes nothing", todo.MsgUpdate, todo.UpdateTodo{List: store.DefaultListID, ID: td.ID}, troupe.ErrBadRequest},
-		{"stale version", todo.MsgUpdate, todo.UpdateTodo{List: store.DefaultListID, ID: td.ID, Title: &title, Version: 7}, troupe.ErrConflict},
-		{"clear without completed", todo.MsgClear, todo.ClearTodos{List: store.DefaultListID}, troupe.ErrBadRequest},
+		{"update changes nothing", todo.MsgUpdate, todo.UpdateTodo{List: u.List, ID: td.ID}, troupe.ErrBadRequest},
+		{"stale version", todo.MsgUpdate, todo.UpdateTodo{List: u.List, ID: td.ID, Title: &title, Version: 7}, troupe.ErrConflict},
+		{"clear without completed", todo.MsgClear, todo.ClearTodos{List: u.List}, troupe.ErrBadRequest},
 		{"malformed payload", todo.MsgCreate, json.RawMessage(`{"title": 5}`), troupe.ErrBadRequest},
 		{"malformed bool", todo.MsgUpdate, json.RawMessage(`{"list":"default","id":"x","completed":"yes"}`), troupe.ErrBadRequest},
 		{"empty list name", todo.MsgListCreate, todo.CreateList{Name: ""}, troupe.ErrBadRequest},
@@ -213,7 +234,7 @@ func TestErrorsKeepTheirCodes(t *testing.T) {
 		})
 	}
 	// Nothing changed.
-	got, err := request[store.Todo](t, c, todo.MsgGet, todo.TodoRef{List: store.DefaultListID, ID: td.ID})
+	got, err := request[store.Todo](t, c, todo.MsgGet, todo.TodoRef{List: u.List, ID: td.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,11 +313,11 @@ func FuzzUpdateTodo(f *testing.F) {
 // number the caller has is answered without todos until the list changes.
 func TestListingNotModified(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	c := a.Client
-	if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "one"}); err != nil {
+	c, u := as(t, a, "ann")
+	if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: u.List, Title: "one"}); err != nil {
 		t.Fatal(err)
 	}
-	full, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID})
+	full, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: u.List})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,10 +327,10 @@ func TestListingNotModified(t *testing.T) {
 		wantNot bool
 		wantLen int
 	}{
-		{"same state", todo.ListTodos{List: store.DefaultListID, Epoch: full.Epoch, Seq: todo.Int(full.Seq)}, true, 0},
-		{"older seq", todo.ListTodos{List: store.DefaultListID, Epoch: full.Epoch, Seq: todo.Int(full.Seq - 1)}, false, 1},
-		{"other epoch", todo.ListTodos{List: store.DefaultListID, Epoch: "other", Seq: todo.Int(full.Seq)}, false, 1},
-		{"no epoch", todo.ListTodos{List: store.DefaultListID}, false, 1},
+		{"same state", todo.ListTodos{List: u.List, Epoch: full.Epoch, Seq: todo.Int(full.Seq)}, true, 0},
+		{"older seq", todo.ListTodos{List: u.List, Epoch: full.Epoch, Seq: todo.Int(full.Seq - 1)}, false, 1},
+		{"other epoch", todo.ListTodos{List: u.List, Epoch: "other", Seq: todo.Int(full.Seq)}, false, 1},
+		{"no epoch", todo.ListTodos{List: u.List}, false, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := request[todo.Listing](t, c, todo.MsgList, tt.req)
@@ -321,10 +342,10 @@ func TestListingNotModified(t *testing.T) {
 			}
 		})
 	}
-	if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: "two"}); err != nil {
+	if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: u.List, Title: "two"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID, Epoch: full.Epoch, Seq: todo.Int(full.Seq)})
+	got, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: u.List, Epoch: full.Epoch, Seq: todo.Int(full.Seq)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,14 +362,14 @@ func TestListingNotModified(t *testing.T) {
 // bad_request, and the counts are those of the whole list on every page.
 func TestListingsArePaged(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	c := a.Client
+	c, u := as(t, a, "ann")
 	const n = store.DefaultLimit + 3
 	for i := range n {
-		if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: fmt.Sprintf("todo %02d", i)}); err != nil {
+		if _, err := request[store.Todo](t, c, todo.MsgCreate, todo.CreateTodo{List: u.List, Title: fmt.Sprintf("todo %02d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	first, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID})
+	first, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: u.List})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +377,7 @@ func TestListingsArePaged(t *testing.T) {
 		t.Fatalf("first page: %d todos, next %q, total %d; want %d, a next page, %d", len(first.Todos), first.Next, first.Counts.Total, store.DefaultLimit, n)
 	}
 	// The gateway passes query parameters as strings.
-	raw := json.RawMessage(fmt.Sprintf(`{"list":"default","limit":"2","cursor":%q}`, first.Next))
+	raw := json.RawMessage(fmt.Sprintf(`{"list":%q,"limit":"2","cursor":%q}`, u.List, first.Next))
 	second, err := request[todo.Listing](t, c, todo.MsgList, raw)
 	if err != nil {
 		t.Fatal(err)
@@ -364,7 +385,7 @@ func TestListingsArePaged(t *testing.T) {
 	if got, want := len(second.Todos), 2; got != want || second.Next == "" || second.Todos[0].Title != fmt.Sprintf("todo %02d", store.DefaultLimit) {
 		t.Errorf("second page: %d todos from %q, next %q; want %d from todo %02d", got, second.Todos[0].Title, second.Next, want, store.DefaultLimit)
 	}
-	last, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: store.DefaultListID, Cursor: second.Next})
+	last, err := request[todo.Listing](t, c, todo.MsgList, todo.ListTodos{List: u.List, Cursor: second.Next})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,9 +393,9 @@ func TestListingsArePaged(t *testing.T) {
 		t.Errorf("last page: %d todos, next %q, counts %+v; want 1, none, %+v", len(last.Todos), last.Next, last.Counts, first.Counts)
 	}
 	for _, bad := range []todo.ListTodos{
-		{List: store.DefaultListID, Limit: store.MaxLimit + 1},
-		{List: store.DefaultListID, Limit: -1},
-		{List: store.DefaultListID, Cursor: "nope"},
+		{List: u.List, Limit: store.MaxLimit + 1},
+		{List: u.List, Limit: -1},
+		{List: u.List, Cursor: "nope"},
 	} {
 		if _, err := c.Request(context.Background(), todo.MsgList, bad); !errors.Is(err, troupe.ErrBadRequest) {
 			t.Errorf("todo.list %+v: %v, want bad_request", bad, err)
@@ -389,8 +410,8 @@ func TestListingsArePaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ls.Lists) != 3 || ls.Lists[0].ID != store.DefaultListID || ls.Next == "" {
-		t.Fatalf("list.all limit 3: %+v; want the default list first and a next page", ls)
+	if len(ls.Lists) != 3 || ls.Lists[0].ID != u.List || ls.Next == "" {
+		t.Fatalf("list.all limit 3: %+v; want the user's first list first and a next page", ls)
 	}
 	rest, err := request[todo.Lists](t, c, todo.MsgListAll, todo.ListLists{Cursor: ls.Next})
 	if err != nil {

@@ -112,6 +112,7 @@ const (
 	KindDeleted     = "deleted"
 	KindCleared     = "cleared"
 	KindListCreated = "list"
+	KindListShared  = "shared" // a list.created event: a list was shared with User
 )
 
 // An Event is what the service publishes after a change. Seq numbers the
@@ -134,6 +135,10 @@ type Event struct {
 	Cleared int `json:"cleared,omitempty"`
 	// ListInfo is the new list of a list.created event.
 	ListInfo *store.List `json:"listInfo,omitempty"`
+	// User is whom a list.created event is for: the owner of the new
+	// list, or the user it was shared with; only that user's browsers
+	// hear of it.
+	User string `json:"user,omitempty"`
 }
 
 // Bool is a bool that also decodes from the strings "true" and "false", as

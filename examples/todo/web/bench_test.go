@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -23,11 +25,11 @@ import (
 	"github.com/troupe-go/troupe/examples/todo/web"
 )
 
-// fill puts n todos into the default list, straight into the store.
-func fill(tb testing.TB, a *apptest.App, n int) {
+// fill puts n todos into list, straight into the store.
+func fill(tb testing.TB, a *apptest.App, list string, n int) {
 	tb.Helper()
 	for i := range n {
-		td, err := a.Store.Create(context.Background(), store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo number %d <with> some & text", i)})
+		td, err := a.Store.Create(context.Background(), store.NewTodo{ListID: list, Title: fmt.Sprintf("todo number %d <with> some & text", i)})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -59,8 +61,12 @@ func fetch(b *testing.B, c *http.Client, u string) int {
 // handler through the same client.
 func BenchmarkHomePage1000(b *testing.B) {
 	a := apptest.Start(b, apptest.Options{})
-	fill(b, a, 1000)
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	u := a.SignUp(b, "bench")
+	fill(b, a, u.List, 1000)
+	jar, _ := cookiejar.New(nil)
+	base, _ := url.Parse(a.Server.URL)
+	jar.SetCookies(base, []*http.Cookie{u.Cookie()}) // the page of a logged-in user
+	c := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	defer c.CloseIdleConnections()
 	res, err := c.Get(a.Server.URL + "/")
 	if err != nil {
@@ -113,13 +119,17 @@ func BenchmarkCreateTodo(b *testing.B) {
 // benchmarkCreate creates todos through gateway → bus → todo → store, and
 // then straight into the store (the baseline), 8 at a time.
 func benchmarkCreate(b *testing.B, a *apptest.App) {
+	u := a.SignUp(b, "bench")
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	defer c.CloseIdleConnections()
 	b.Run("gateway", func(b *testing.B) {
 		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				res, err := c.Post(a.Server.URL+"/api/lists/default/todos", "application/json", strings.NewReader(`{"title":"benchmark todo"}`))
+				req, _ := http.NewRequest("POST", a.Server.URL+"/api/lists/"+u.List+"/todos", strings.NewReader(`{"title":"benchmark todo"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+u.Token) // authenticated: one more request on the bus
+				res, err := c.Do(req)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -136,7 +146,7 @@ func benchmarkCreate(b *testing.B, a *apptest.App) {
 		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := a.Store.Create(context.Background(), store.NewTodo{ListID: store.DefaultListID, Title: "benchmark todo"}); err != nil {
+				if _, err := a.Store.Create(context.Background(), store.NewTodo{ListID: u.List, Title: "benchmark todo"}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -152,6 +162,7 @@ func benchmarkCreate(b *testing.B, a *apptest.App) {
 func BenchmarkFanOut1000(b *testing.B) {
 	const clients = 1000
 	a := apptest.Start(b, apptest.Options{Web: webOptsForBench()})
+	u := a.SignUp(b, "bench")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -164,7 +175,8 @@ func BenchmarkFanOut1000(b *testing.B) {
 	)
 	dialer := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0}}
 	for range clients {
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.Server.URL, "http")+"/live?list=default", &websocket.DialOptions{HTTPClient: dialer})
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.Server.URL, "http")+"/live?list="+url.QueryEscape(u.List), &websocket.DialOptions{HTTPClient: dialer,
+			HTTPHeader: http.Header{"Cookie": {u.Cookie().String()}, "Origin": {a.Server.URL}}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -200,7 +212,7 @@ func BenchmarkFanOut1000(b *testing.B) {
 
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if _, err := a.Client.Request(ctx, todo.MsgCreate, todo.CreateTodo{List: store.DefaultListID, Title: fmt.Sprint("fan-out ", i)}); err != nil {
+		if _, err := a.Client.Request(u.Ctx(ctx), todo.MsgCreate, todo.CreateTodo{List: u.List, Title: fmt.Sprint("fan-out ", i)}); err != nil {
 			b.Fatal(err)
 		}
 		for range clients {

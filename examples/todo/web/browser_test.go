@@ -48,48 +48,114 @@ func artifacts(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestBrowserLiveUpdates drives two tabs of a headless Chromium: every
-// change made in the first appears in the second without a reload.
+// newBrowser starts a headless Chromium with a profile of its own (its own
+// cookies: one user) and returns its first tab. Extra flags are added.
+func newBrowser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("window-size", "900,760"),
+		chromedp.UserDataDir(t.TempDir()),
+	}, extra...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	tab, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil { // starts the browser
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return tab
+}
+
+// newTab opens another tab in tab's browser, for as long as the test runs.
+func newTab(t *testing.T, tab context.Context) context.Context {
+	t.Helper()
+	tab2, cancel := chromedp.NewContext(tab)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab2); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	return tab2
+}
+
+// driver runs steps in tabs: each with a bound, so that a broken page
+// fails the test instead of hanging it (a bound, not a timing assertion),
+// with the page's state and a screenshot when one fails.
+type driver struct {
+	t   *testing.T
+	dir string
+}
+
+// every polls at an interval: requestAnimationFrame, the default, does not
+// run in a tab that is not in front.
+var every = chromedp.WithPollingInterval(50 * time.Millisecond)
+
+// live waits until the page's live connection is up.
+var live = chromedp.Poll[chromedp.Void](`document.getElementById("app")?.dataset.live === "on"`, every)
+
+// itemJS finds the item titled %q.
+const itemJS = `[...document.querySelectorAll("li.todo")].find(li => li.querySelector(".title").textContent === %q)`
+
+func (d driver) step(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t := d.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
+		state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({url: location.href, live: document.getElementById("app")?.dataset, status: document.querySelector(".live")?.textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
+		dcancel()
+		t.Logf("page state: %s", state)
+		shot(t, tab, d.dir, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (d driver) eval(tab context.Context, expr string) string {
+	t := d.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return s
+}
+
+// signUp signs a user up on the sign-up page, which logs them in: the
+// browser has their session cookie from then on.
+func (d driver) signUp(tab context.Context, base, name string) {
+	d.t.Helper()
+	d.step(tab, "sign "+name+" up", chromedp.Navigate(base+"/signup"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), name),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
+		chromedp.Submit(chromedp.CSS(`form`)))
+	d.step(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".userbar .who")?.textContent === `+fmt.Sprintf("%q", name), every),
+		live)
+}
+
+// TestBrowserLiveUpdates drives two tabs of a headless Chromium, logged in
+// as one user: every change made in the first appears in the second
+// without a reload.
 func TestBrowserLiveUpdates(t *testing.T) {
 	path := browserPath(t)
 	a := apptest.Start(t, apptest.Options{})
-	dir := artifacts(t)
+	d := driver{t: t, dir: artifacts(t)}
+	tab1 := newBrowser(t, path)
+	tab2 := newTab(t, tab1)
+	step, eval := d.step, d.eval
+	d.signUp(tab1, a.Server.URL, "ann")
 
-	tab1, tab2 := twoTabs(t, path)
-
-	// step runs actions with a bound, so a broken page fails the test
-	// instead of hanging it (a bound, not a timing assertion).
-	step := func(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
-			state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({live: document.getElementById("app").dataset, status: document.querySelector(".live").textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
-			dcancel()
-			t.Logf("page state: %s", state)
-			shot(t, tab, dir, "failed-"+strings.ReplaceAll(what, " ", "-"))
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(tab context.Context, expr string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return s
-	}
-	// Poll at an interval: requestAnimationFrame, the default, does not run
-	// in a tab that is not in front.
-	every := chromedp.WithPollingInterval(50 * time.Millisecond)
-	live := chromedp.Poll[chromedp.Void](`document.getElementById("app").dataset.live === "on"`, every)
-	// itemJS finds the item titled %q.
-	itemJS := `[...document.querySelectorAll("li.todo")].find(li => li.querySelector(".title").textContent === %q)`
-
-	step(tab1, "open tab 1", chromedp.Navigate(a.Server.URL+"/"), live)
 	step(tab2, "open tab 2", chromedp.Navigate(a.Server.URL+"/"), live,
 		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
 
@@ -131,8 +197,8 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	if want := "[x] buy milk | write the report | " + evil; got != want {
 		t.Errorf("tab 2 shows %q, want %q", got, want)
 	}
-	shot(t, tab1, dir, "tab1")
-	shot(t, tab2, dir, "tab2")
+	shot(t, tab1, d.dir, "tab1")
+	shot(t, tab2, d.dir, "tab2")
 
 	// A dropped connection: tab 2 misses a change, reconnects and catches
 	// up, still without a reload.
@@ -147,38 +213,20 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	if got := eval(tab2, `String(window.notReloaded === true)`); got != "true" {
 		t.Errorf("tab 2 reloaded to catch up")
 	}
-	shot(t, tab2, dir, "tab2-caught-up")
+	shot(t, tab2, d.dir, "tab2-caught-up")
 }
 
-// twoTabs starts a headless Chromium with two tabs, closed when the test
-// ends.
-func twoTabs(t *testing.T, path string) (tab1, tab2 context.Context) {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("window-size", "900,760"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	tab1, cancel1 := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel1)
-	if err := chromedp.Do(tab1); err != nil { // starts the browser
-		t.Fatalf("starting chromium: %v", err)
-	}
-	tab2, cancel2 := chromedp.NewContext(tab1)
-	t.Cleanup(cancel2)
-	if err := chromedp.Do(tab2); err != nil { // opens the tab, for as long as tab2 lives
-		t.Fatalf("opening a second tab: %v", err)
-	}
-	return tab1, tab2
+// logIn logs a user in on the login page: the browser has their session
+// cookie from then on.
+func (d driver) logIn(tab context.Context, base, name, password string) {
+	d.t.Helper()
+	d.step(tab, "log "+name+" in", chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), name),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Submit(chromedp.CSS(`form`)))
+	d.step(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".userbar .who")?.textContent === `+fmt.Sprintf("%q", name), every),
+		live)
 }
 
 // TestBrowserPagesFollowLiveUpdates: a list longer than a page, one tab on
@@ -188,10 +236,11 @@ func twoTabs(t *testing.T, path string) (tab1, tab2 context.Context) {
 func TestBrowserPagesFollowLiveUpdates(t *testing.T) {
 	path := browserPath(t)
 	a := apptest.Start(t, apptest.Options{})
+	u := a.SignUp(t, "ann")
 	ctx := t.Context()
 	var first store.Todo
 	for i := range store.DefaultLimit + 2 {
-		td, err := a.Store.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo %02d", i)})
+		td, err := a.Store.Create(ctx, store.NewTodo{ListID: u.List, Title: fmt.Sprintf("todo %02d", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,20 +248,11 @@ func TestBrowserPagesFollowLiveUpdates(t *testing.T) {
 			first = td
 		}
 	}
-	tab1, tab2 := twoTabs(t, path)
-	every := chromedp.WithPollingInterval(50 * time.Millisecond)
-	live := chromedp.Poll[chromedp.Void](`document.getElementById("app").dataset.live === "on"`, every)
-	step := func(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(tab, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
-			state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({live: document.getElementById("app").dataset, counts: document.querySelector(".counts").textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
-			dcancel()
-			t.Fatalf("%s: %v; page state: %s", what, err, state)
-		}
-	}
+	d := driver{t: t, dir: artifacts(t)}
+	tab1 := newBrowser(t, path)
+	tab2 := newTab(t, tab1)
+	step := d.step
+	d.logIn(tab1, a.Server.URL, "ann", apptest.Password)
 	count := `document.querySelectorAll("li.todo").length`
 	step(tab1, "open the first page", chromedp.Navigate(a.Server.URL+"/"), live,
 		chromedp.Poll[chromedp.Void](count+` === `+fmt.Sprint(store.DefaultLimit), every))
@@ -224,7 +264,7 @@ func TestBrowserPagesFollowLiveUpdates(t *testing.T) {
 		chromedp.Poll[chromedp.Void](count+` === 2 && document.getElementById("app").dataset.last === "true"`, every))
 
 	// A new todo belongs to the last page.
-	if code, m := call(t, "POST", a.Server.URL+"/api/lists/default/todos", `{"title": "newest"}`); code != 201 {
+	if code, m := call(t, u, "POST", a.Server.URL+"/api/lists/"+u.List+"/todos", `{"title": "newest"}`); code != 201 {
 		t.Fatalf("create: %d %v", code, m)
 	}
 	total := fmt.Sprint(store.DefaultLimit + 3)
@@ -237,7 +277,7 @@ func TestBrowserPagesFollowLiveUpdates(t *testing.T) {
 	}
 
 	// A todo of the first page, completed elsewhere.
-	if code, m := call(t, "PATCH", a.Server.URL+"/api/lists/default/todos/"+first.ID, `{"completed": true}`); code != 200 {
+	if code, m := call(t, u, "PATCH", a.Server.URL+"/api/lists/"+u.List+"/todos/"+first.ID, `{"completed": true}`); code != 200 {
 		t.Fatalf("complete: %d %v", code, m)
 	}
 	step(tab1, "see it completed on the first page",

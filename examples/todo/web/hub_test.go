@@ -16,7 +16,7 @@ func TestSlowFollowerIsDroppedNotWaitedFor(t *testing.T) {
 	h := newHub(2, time.Second, 0)
 	slow := &liveConn{list: "l", kick: make(chan struct{})}
 	fast := &liveConn{list: "l", kick: make(chan struct{})}
-	other := &liveConn{list: "m", kick: make(chan struct{})}
+	other := &liveConn{list: "m", user: "u2", kick: make(chan struct{})}
 	for _, c := range []*liveConn{slow, fast, other} {
 		if !h.add(c) {
 			t.Fatal("add refused")
@@ -47,11 +47,16 @@ func TestSlowFollowerIsDroppedNotWaitedFor(t *testing.T) {
 	if got := len(other.q); got != 0 {
 		t.Errorf("follower of another list got %d events", got)
 	}
-	if err := h.publish(todo.Event{Kind: todo.KindListCreated, List: "n", ListInfo: &store.List{ID: "n"}}); err != nil {
+	// A new list reaches the browsers of its user only, whatever list
+	// they follow.
+	if err := h.publish(todo.Event{Kind: todo.KindListCreated, List: "n", ListInfo: &store.List{ID: "n"}, User: "u2"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(other.q); got != 1 {
-		t.Errorf("a new list reached %d of the other list's followers, want 1", got)
+		t.Errorf("a new list of u2 reached %d of u2's browsers, want 1", got)
+	}
+	if got := len(fast.q); got != 1 {
+		t.Errorf("a new list of u2 reached another user's browser (%d queued, want 1)", got)
 	}
 	if _, drops := h.count(); drops != 1 {
 		t.Errorf("drops %d, want 1", drops)

@@ -9,8 +9,10 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/todo"
+	"github.com/troupe-go/troupe/gateway"
 )
 
 // hub fans the todo service's events out to the browsers connected to the
@@ -38,10 +40,12 @@ type hub struct {
 	drops  int            // connections dropped for being slow
 }
 
-// liveConn is one browser's connection. Its writer (run) is a goroutine
-// that wake starts when there is work and that ends when there is none.
+// liveConn is one browser's connection: its user's, for one list the user
+// may see. Its writer (run) is a goroutine that wake starts when there is
+// work and that ends when there is none.
 type liveConn struct {
 	list string
+	user string
 	kick chan struct{} // closed when the hub drops the connection
 	once sync.Once
 
@@ -126,8 +130,10 @@ func (h *hub) offer(c *liveConn, msg []byte) {
 	c.wake()
 }
 
-// publish sends an event to the connections that follow its list (every
-// connection for a new list, so that list switchers can show it).
+// publish sends an event to the connections that follow its list, or, for
+// a new or newly shared list, to every connection of the user it is for (so
+// that their list switchers show it). A connection was opened by a user who
+// may see its list (serveLive); no other user's browser hears of it.
 func (h *hub) publish(ev todo.Event) error {
 	msg, err := json.Marshal(ev)
 	if err != nil {
@@ -135,9 +141,11 @@ func (h *hub) publish(ev todo.Event) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if ev.Kind == todo.KindListCreated {
+	if ev.Kind == todo.KindListCreated || ev.Kind == todo.KindListShared {
 		for c := range h.conns {
-			h.offer(c, msg)
+			if ev.User != "" && c.user == ev.User {
+				h.offer(c, msg)
+			}
 		}
 		return nil
 	}
@@ -186,24 +194,39 @@ type stateMsg struct {
 }
 
 // serveLive is GET /live?list=ID: a WebSocket that carries the list's events
-// as JSON text messages, starting with a state message. The handler returns
-// once the connection is registered; readLive and the connection's writer
-// serve it from then on.
+// as JSON text messages, starting with a state message. It needs a session
+// (the pages' middleware) whose user may see the list: another user's list
+// is not found, before any upgrade. The handler returns once the connection
+// is registered; readLive and the connection's writer serve it from then on.
 func (wb *Handler) serveLive(w http.ResponseWriter, r *http.Request) {
 	list := r.URL.Query().Get("list")
-	if list == "" {
-		list = store.DefaultListID
-	}
 	if !store.ValidID(list) {
 		http.Error(w, "web: live: invalid list id", http.StatusBadRequest)
 		return
 	}
+	p := principal(r)
+	if p == nil {
+		http.Error(w, "web: live: log in first", http.StatusUnauthorized)
+		return
+	}
+	actx, cancel := context.WithTimeout(r.Context(), wb.timeout)
+	// Whether the user may see the list; one todo is the least a listing
+	// reads.
+	_, err := todo.List.Call(actx, wb.svc, todo.ListTodos{List: list, Limit: 1})
+	cancel()
+	if err != nil {
+		code := troupe.CodeOf(err)
+		http.Error(w, "web: live: "+errMsg(err), gateway.StatusOf(code))
+		return
+	}
+	// The Origin is checked by Accept (it must be this page's host) and,
+	// before, by the node's protection against other hosts and origins.
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered
 	}
 	ws.SetReadLimit(1 << 10)
-	c := &liveConn{list: list, kick: make(chan struct{}), ws: ws, write: wb.hub.write, ping: wb.hub.ping}
+	c := &liveConn{list: list, user: p.ID, kick: make(chan struct{}), ws: ws, write: wb.hub.write, ping: wb.hub.ping}
 	if !wb.hub.add(c) {
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return

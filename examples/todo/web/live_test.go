@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -12,7 +13,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
-	"github.com/troupe-go/troupe/examples/todo/store"
 	"github.com/troupe-go/troupe/examples/todo/web"
 )
 
@@ -34,10 +34,12 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // open while the browser answers.
 func TestLivePingsIdleBrowsers(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{Web: web.Options{PingInterval: 10 * time.Millisecond}})
+	u, b := login(t, a, "ann")
 	var pings atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.Server.URL, "http")+"/live?list=default", &websocket.DialOptions{
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.Server.URL, "http")+"/live?list="+url.QueryEscape(u.List), &websocket.DialOptions{
+		HTTPHeader:     http.Header{"Cookie": {u.Cookie().String()}, "Origin": {a.Server.URL}},
 		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true },
 	})
 	if err != nil {
@@ -57,7 +59,7 @@ func TestLivePingsIdleBrowsers(t *testing.T) {
 		t.Errorf("live connections %d, want 1", n)
 	}
 	// Events still get through between the pings.
-	postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {"between pings"}})
+	postForm(t, b, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {"between pings"}})
 	select {
 	case err := <-read:
 		if err != nil {
@@ -75,7 +77,8 @@ func TestLivePingsIdleBrowsers(t *testing.T) {
 // violation.
 func TestLiveDataMessageClosesTheConnection(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	c := dial(t, a.Server.URL, store.DefaultListID)
+	u := a.SignUp(t, "ann")
+	c := dial(t, u, a.Server.URL, u.List)
 	readMsg(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -96,13 +99,14 @@ func TestLiveDataMessageClosesTheConnection(t *testing.T) {
 // stop with the queue arrive in the order they were published.
 func TestLiveEventsKeepTheirOrder(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	c := dial(t, a.Server.URL, store.DefaultListID)
+	u, b := login(t, a, "ann")
+	c := dial(t, u, a.Server.URL, u.List)
 	if m := readChange(t, c); m["kind"] != "state" {
 		t.Fatalf("first message %v", m)
 	}
 	const n = 20
 	for i := range n {
-		postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {fmt.Sprint("todo ", i)}})
+		postForm(t, b, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {fmt.Sprint("todo ", i)}})
 	}
 	for i := range n {
 		m := readChange(t, c)

@@ -19,8 +19,9 @@ import (
 	"github.com/troupe-go/troupe/internal/npmcheck"
 )
 
-// call sends a REST request through the gateway and decodes the reply.
-func call(t *testing.T, method, u, body string) (int, map[string]any) {
+// call sends a REST request through the gateway with user's API token (or
+// none, if user is nil) and decodes the reply.
+func call(t *testing.T, user *apptest.User, method, u, body string) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -29,6 +30,9 @@ func call(t *testing.T, method, u, body string) (int, map[string]any) {
 	req, _ := http.NewRequest(method, u, r)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != nil {
+		req.Header.Set("Authorization", "Bearer "+user.Token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -45,14 +49,15 @@ func call(t *testing.T, method, u, body string) (int, map[string]any) {
 
 func TestRESTThroughTheGateway(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	u := a.SignUp(t, "ann")
 	api := a.Server.URL + "/api"
 
-	code, td := call(t, "POST", api+"/lists/default/todos", `{"title": "milk"}`)
+	code, td := call(t, u, "POST", api+"/lists/"+u.List+"/todos", `{"title": "milk"}`)
 	if code != 201 || td["type"] != "todo" || td["title"] != "milk" || td["version"] != 1.0 {
 		t.Fatalf("create: %d %v", code, td)
 	}
 	id := td["id"].(string)
-	code, l := call(t, "POST", api+"/lists", `{"name": "Work"}`)
+	code, l := call(t, u, "POST", api+"/lists", `{"name": "Work"}`)
 	if code != 201 || l["type"] != "list" || l["name"] != "Work" {
 		t.Fatalf("create list: %d %v", code, l)
 	}
@@ -63,32 +68,32 @@ func TestRESTThroughTheGateway(t *testing.T) {
 		wantStatus               int
 		want                     map[string]any // members of the reply to check
 	}{
-		{"get", "GET", "/lists/default/todos/" + id, "", 200, map[string]any{"type": "todo", "title": "milk"}},
-		{"list", "GET", "/lists/default/todos?filter=active", "", 200, map[string]any{"type": "todo.listing", "filter": "active"}},
+		{"get", "GET", "/lists/" + u.List + "/todos/" + id, "", 200, map[string]any{"type": "todo", "title": "milk"}},
+		{"list", "GET", "/lists/" + u.List + "/todos?filter=active", "", 200, map[string]any{"type": "todo.listing", "filter": "active"}},
 		{"lists", "GET", "/lists", "", 200, map[string]any{"type": "lists"}},
-		{"complete", "PATCH", "/lists/default/todos/" + id, `{"completed": true}`, 200, map[string]any{"completed": true, "version": 2.0}},
-		{"rename with version", "PATCH", "/lists/default/todos/" + id, `{"title": "oat milk", "version": 2}`, 200, map[string]any{"title": "oat milk", "version": 3.0}},
-		{"stale version", "PATCH", "/lists/default/todos/" + id, `{"title": "x", "version": 2}`, 409, map[string]any{"type": "Error", "code": "conflict"}},
-		{"empty title", "POST", "/lists/default/todos", `{"title": " "}`, 400, map[string]any{"type": "Error", "code": "bad_request"}},
-		{"long title", "POST", "/lists/default/todos", `{"title": "` + strings.Repeat("x", 501) + `"}`, 400, map[string]any{"code": "bad_request"}},
-		{"malformed json", "POST", "/lists/default/todos", `{"title": `, 400, map[string]any{"code": "bad_request"}},
-		{"title not a string", "POST", "/lists/default/todos", `{"title": 5}`, 400, map[string]any{"code": "bad_request"}},
-		{"list twice", "POST", "/lists/default/todos", `{"title": "x", "list": "other"}`, 400, map[string]any{"code": "bad_request"}},
+		{"complete", "PATCH", "/lists/" + u.List + "/todos/" + id, `{"completed": true}`, 200, map[string]any{"completed": true, "version": 2.0}},
+		{"rename with version", "PATCH", "/lists/" + u.List + "/todos/" + id, `{"title": "oat milk", "version": 2}`, 200, map[string]any{"title": "oat milk", "version": 3.0}},
+		{"stale version", "PATCH", "/lists/" + u.List + "/todos/" + id, `{"title": "x", "version": 2}`, 409, map[string]any{"type": "Error", "code": "conflict"}},
+		{"empty title", "POST", "/lists/" + u.List + "/todos", `{"title": " "}`, 400, map[string]any{"type": "Error", "code": "bad_request"}},
+		{"long title", "POST", "/lists/" + u.List + "/todos", `{"title": "` + strings.Repeat("x", 501) + `"}`, 400, map[string]any{"code": "bad_request"}},
+		{"malformed json", "POST", "/lists/" + u.List + "/todos", `{"title": `, 400, map[string]any{"code": "bad_request"}},
+		{"title not a string", "POST", "/lists/" + u.List + "/todos", `{"title": 5}`, 400, map[string]any{"code": "bad_request"}},
+		{"list twice", "POST", "/lists/" + u.List + "/todos", `{"title": "x", "list": "other"}`, 400, map[string]any{"code": "bad_request"}},
 		{"unknown list", "GET", "/lists/nope/todos", "", 404, map[string]any{"code": "not_found"}},
-		{"unknown todo", "GET", "/lists/default/todos/nope", "", 404, map[string]any{"code": "not_found"}},
+		{"unknown todo", "GET", "/lists/" + u.List + "/todos/nope", "", 404, map[string]any{"code": "not_found"}},
 		{"todo of another list", "GET", "/lists/" + work + "/todos/" + id, "", 404, map[string]any{"code": "not_found"}},
-		{"bad completed", "PATCH", "/lists/default/todos/" + id, `{"completed": "maybe"}`, 400, map[string]any{"code": "bad_request"}},
-		{"clear without completed", "DELETE", "/lists/default/todos", "", 400, map[string]any{"code": "bad_request"}},
-		{"clear completed", "DELETE", "/lists/default/todos?completed=true", "", 200, map[string]any{"type": "cleared", "cleared": 1.0}},
-		{"deleted by clear", "GET", "/lists/default/todos/" + id, "", 404, map[string]any{"code": "not_found"}},
-		{"wrong method", "PUT", "/lists/default/todos", `{}`, 405, map[string]any{"type": "Error"}},
-		{"limit too large", "GET", "/lists/default/todos?limit=201", "", 400, map[string]any{"code": "bad_request"}},
-		{"limit not a number", "GET", "/lists/default/todos?limit=many", "", 400, map[string]any{"code": "bad_request"}},
-		{"foreign cursor", "GET", "/lists/default/todos?cursor=abc", "", 400, map[string]any{"code": "bad_request"}},
+		{"bad completed", "PATCH", "/lists/" + u.List + "/todos/" + id, `{"completed": "maybe"}`, 400, map[string]any{"code": "bad_request"}},
+		{"clear without completed", "DELETE", "/lists/" + u.List + "/todos", "", 400, map[string]any{"code": "bad_request"}},
+		{"clear completed", "DELETE", "/lists/" + u.List + "/todos?completed=true", "", 200, map[string]any{"type": "cleared", "cleared": 1.0}},
+		{"deleted by clear", "GET", "/lists/" + u.List + "/todos/" + id, "", 404, map[string]any{"code": "not_found"}},
+		{"wrong method", "PUT", "/lists/" + u.List + "/todos", `{}`, 405, map[string]any{"type": "Error"}},
+		{"limit too large", "GET", "/lists/" + u.List + "/todos?limit=201", "", 400, map[string]any{"code": "bad_request"}},
+		{"limit not a number", "GET", "/lists/" + u.List + "/todos?limit=many", "", 400, map[string]any{"code": "bad_request"}},
+		{"foreign cursor", "GET", "/lists/" + u.List + "/todos?cursor=abc", "", 400, map[string]any{"code": "bad_request"}},
 		{"lists limit", "GET", "/lists?limit=1", "", 200, map[string]any{"type": "lists"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			code, got := call(t, tt.method, api+tt.path, tt.body)
+			code, got := call(t, u, tt.method, api+tt.path, tt.body)
 			if code != tt.wantStatus {
 				t.Errorf("status %d, want %d: %v", code, tt.wantStatus, got)
 			}
@@ -100,11 +105,11 @@ func TestRESTThroughTheGateway(t *testing.T) {
 		})
 	}
 
-	code, td = call(t, "POST", api+"/lists/"+work+"/todos", `{"title": "report"}`)
+	code, td = call(t, u, "POST", api+"/lists/"+work+"/todos", `{"title": "report"}`)
 	if code != 201 {
 		t.Fatal(code, td)
 	}
-	code, del := call(t, "DELETE", api+"/lists/"+work+"/todos/"+td["id"].(string), "")
+	code, del := call(t, u, "DELETE", api+"/lists/"+work+"/todos/"+td["id"].(string), "")
 	if diff := cmp.Diff(map[string]any{"type": "deleted", "list": work, "id": td["id"]}, del); code != 200 || diff != "" {
 		t.Errorf("delete: %d (-want +got):\n%s", code, diff)
 	}
@@ -114,19 +119,20 @@ func TestRESTThroughTheGateway(t *testing.T) {
 // cursor as query parameters, as the OpenAPI document says.
 func TestRESTPages(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	user := a.SignUp(t, "ann")
 	api := a.Server.URL + "/api"
 	for i := range 7 {
-		if code, td := call(t, "POST", api+"/lists/default/todos", fmt.Sprintf(`{"title": "todo %d"}`, i)); code != 201 {
+		if code, td := call(t, user, "POST", api+"/lists/"+user.List+"/todos", fmt.Sprintf(`{"title": "todo %d"}`, i)); code != 201 {
 			t.Fatal(code, td)
 		}
 	}
 	var got []string
-	u := api + "/lists/default/todos?limit=3"
+	u := api + "/lists/" + user.List + "/todos?limit=3"
 	for pages := 0; ; pages++ {
 		if pages > 7 {
 			t.Fatal("more pages than todos")
 		}
-		code, l := call(t, "GET", u, "")
+		code, l := call(t, user, "GET", u, "")
 		if code != 200 {
 			t.Fatalf("GET %s: %d %v", u, code, l)
 		}
@@ -140,7 +146,7 @@ func TestRESTPages(t *testing.T) {
 		if next == "" {
 			break
 		}
-		u = api + "/lists/default/todos?limit=3&cursor=" + url.QueryEscape(next)
+		u = api + "/lists/" + user.List + "/todos?limit=3&cursor=" + url.QueryEscape(next)
 	}
 	want := []string{"todo 0", "todo 1", "todo 2", "todo 3", "todo 4", "todo 5", "todo 6"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -153,16 +159,17 @@ func TestRESTPages(t *testing.T) {
 // last write winning.
 func TestConcurrentEdits(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	api := a.Server.URL + "/api/lists/default/todos"
-	_, td := call(t, "POST", api, `{"title": "shared"}`)
-	u := api + "/" + td["id"].(string)
+	u := a.SignUp(t, "ann")
+	api := a.Server.URL + "/api/lists/" + u.List + "/todos"
+	_, td := call(t, u, "POST", api, `{"title": "shared"}`)
+	todoURL := api + "/" + td["id"].(string)
 
 	const n = 8
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			statuses[i], _ = call(t, "PATCH", u, `{"title": "edit `+string(rune('a'+i))+`", "version": 1}`)
+			statuses[i], _ = call(t, u, "PATCH", todoURL, `{"title": "edit `+string(rune('a'+i))+`", "version": 1}`)
 		})
 	}
 	wg.Wait()
@@ -176,7 +183,7 @@ func TestConcurrentEdits(t *testing.T) {
 
 	for i := range n {
 		wg.Go(func() {
-			statuses[i], _ = call(t, "PATCH", u, `{"title": "blind `+string(rune('a'+i))+`"}`)
+			statuses[i], _ = call(t, u, "PATCH", todoURL, `{"title": "blind `+string(rune('a'+i))+`"}`)
 		})
 	}
 	wg.Wait()
@@ -185,7 +192,7 @@ func TestConcurrentEdits(t *testing.T) {
 			t.Errorf("blind update %d: status %d, want 200", i, s)
 		}
 	}
-	_, got := call(t, "GET", u, "")
+	_, got := call(t, u, "GET", todoURL, "")
 	if got["version"] != float64(2+n) || !strings.HasPrefix(got["title"].(string), "blind ") {
 		t.Errorf("after blind updates: %v, want version %d and a blind title", got, 2+n)
 	}
@@ -281,4 +288,85 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	body, _ = io.ReadAll(res.Body)
 	res.Body.Close()
 	npmcheck.AsyncAPI(t, body)
+}
+
+// TestRESTAccounts: the REST API needs a token, and a user's token reaches
+// only the lists that user may see.
+func TestRESTAccounts(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{})
+	ann, bob := a.SignUp(t, "ann"), a.SignUp(t, "bob")
+	api := a.Server.URL + "/api"
+	code, td := call(t, ann, "POST", api+"/lists/"+ann.List+"/todos", `{"title": "ann's"}`)
+	if code != 201 {
+		t.Fatalf("ann creates: %d %v", code, td)
+	}
+	anon := func(method, path, body string) int {
+		code, _ := call(t, nil, method, api+path, body)
+		return code
+	}
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", "/lists", ""},
+		{"POST", "/lists", `{"name": "x"}`},
+		{"GET", "/lists/" + ann.List + "/todos", ""},
+		{"POST", "/lists/" + ann.List + "/todos", `{"title": "x"}`},
+	} {
+		if code := anon(tt.method, tt.path, tt.body); code != 401 {
+			t.Errorf("anonymous %s %s: %d, want 401", tt.method, tt.path, code)
+		}
+	}
+	forged := &apptest.User{Token: "not-a-token"}
+	if code, _ := call(t, forged, "GET", api+"/lists", ""); code != 401 {
+		t.Errorf("a made-up token: %d, want 401", code)
+	}
+	id := td["id"].(string)
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", "/lists/" + ann.List + "/todos", ""},
+		{"POST", "/lists/" + ann.List + "/todos", `{"title": "bob's"}`},
+		{"GET", "/lists/" + ann.List + "/todos/" + id, ""},
+		{"PATCH", "/lists/" + ann.List + "/todos/" + id, `{"title": "mine now"}`},
+		{"DELETE", "/lists/" + ann.List + "/todos/" + id, ""},
+		{"DELETE", "/lists/" + ann.List + "/todos?completed=true", ""},
+		{"GET", "/lists/" + bob.List + "/todos/" + id, ""},
+	} {
+		if code, got := call(t, bob, tt.method, api+tt.path, tt.body); code != 404 {
+			t.Errorf("bob's %s %s: %d %v, want 404", tt.method, tt.path, code, got)
+		}
+	}
+	_, lists := call(t, bob, "GET", api+"/lists", "")
+	if got := lists["lists"].([]any); len(got) != 1 || got[0].(map[string]any)["id"] != bob.List {
+		t.Errorf("bob's lists %v, want only his own", got)
+	}
+	if _, got := call(t, ann, "GET", api+"/lists/"+ann.List+"/todos/"+id, ""); got["title"] != "ann's" {
+		t.Errorf("ann's todo after bob's attempts: %v", got)
+	}
+}
+
+// TestRESTStrictInput: what the REST API refuses, and how it says so.
+func TestRESTStrictInput(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{})
+	u := a.SignUp(t, "ann")
+	api := a.Server.URL + "/api/lists/" + u.List + "/todos"
+	for _, tt := range []struct {
+		name, body, wantMsg string
+	}{
+		{"unknown field", `{"title": "milk", "colour": "red"}`, `unknown field "colour": todo.create takes list, title`},
+		{"lone surrogate", `{"title": "milk\ud800"}`, `body: a lone surrogate \uD800 (half of a UTF-16 pair) is not a character`},
+		{"invalid UTF-8", "{\"title\": \"milk\xff\"}", "body is not valid UTF-8"},
+		{"only invisible characters", `{"title": "\u200b\u200b\u3164"}`, "title: must show something: it has only invisible characters"},
+		{"title not a string", `{"title": 5}`, "at /title"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, got := call(t, u, "POST", api, tt.body)
+			msg, _ := got["msg"].(string)
+			if code != 400 || !strings.Contains(msg, tt.wantMsg) {
+				t.Errorf("%d %q, want 400 with %q", code, msg, tt.wantMsg)
+			}
+			if strings.Contains(msg, "Go ") || strings.Contains(msg, "struct") || strings.Contains(msg, "todo.CreateTodo") {
+				t.Errorf("the message names Go types: %q", msg)
+			}
+		})
+	}
+	if _, got := call(t, u, "GET", api, ""); len(got["todos"].([]any)) != 0 {
+		t.Errorf("refused input made todos: %v", got["todos"])
+	}
 }

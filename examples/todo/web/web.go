@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/troupe-go/troupe"
 	"github.com/troupe-go/troupe/examples/todo/store"
@@ -29,7 +30,7 @@ const Name = "web"
 
 // Sends lists the requests the web service sends, for its manifest
 // declaration; it receives todo.Events.
-var Sends = []string{todo.MsgListAll, todo.MsgListCreate, todo.MsgList, todo.MsgGet, todo.MsgCreate, todo.MsgUpdate, todo.MsgDelete, todo.MsgClear}
+var Sends = append([]string{todo.MsgListAll, todo.MsgListCreate, todo.MsgList, todo.MsgGet, todo.MsgCreate, todo.MsgUpdate, todo.MsgDelete, todo.MsgClear}, todo.AccountReceives...)
 
 // MaxFormBytes bounds the body of a form post.
 const MaxFormBytes = 16 << 10
@@ -56,6 +57,10 @@ type Options struct {
 	PingInterval time.Duration
 	// Logger receives a record per failed page. Nil means slog.Default().
 	Logger *slog.Logger
+	// SecureCookies marks the session cookie Secure even on a plain-HTTP
+	// request, for a service behind a proxy that ends TLS. (Over TLS it
+	// always is.)
+	SecureCookies bool
 }
 
 // Handler serves the application's pages, assets, the live-update endpoint
@@ -79,6 +84,8 @@ type Options struct {
 // a JSON {"error": msg} with the error's status.
 type Handler struct {
 	svc     *service.Service
+	auth    *gateway.BusAuthenticator // accounts.go
+	secure  bool
 	log     *slog.Logger
 	timeout time.Duration
 	tmpl    *template.Template
@@ -120,7 +127,8 @@ func New(cfg service.Config, opt Options) (*service.Service, *Handler, error) {
 		return nil, nil, fmt.Errorf("web: templates: %w", err)
 	}
 	s := service.New(cfg)
-	wb := &Handler{svc: s, log: opt.Logger, timeout: opt.Timeout, tmpl: tmpl, hub: newHub(opt.QueueLen, opt.WriteTimeout, opt.PingInterval)}
+	wb := &Handler{svc: s, log: opt.Logger, timeout: opt.Timeout, tmpl: tmpl, hub: newHub(opt.QueueLen, opt.WriteTimeout, opt.PingInterval), secure: opt.SecureCookies}
+	wb.auth = &gateway.BusAuthenticator{Bus: svcRequester{s}, Message: todo.MsgAuthenticate, Cookie: SessionCookie}
 	for _, e := range todo.AllEvents {
 		if err := e.On(s, func(_ context.Context, ev todo.Event) error {
 			return wb.hub.publish(ev)
@@ -128,17 +136,28 @@ func New(cfg service.Config, opt Options) (*service.Service, *Handler, error) {
 			return nil, nil, fmt.Errorf("web: %w", err)
 		}
 	}
-	s.Sends(todo.ListAll, todo.ListCreate, todo.List, todo.Get, todo.Create, todo.Update, todo.Delete, todo.Clear)
+	s.Sends(todo.ListAll, todo.ListCreate, todo.List, todo.Get, todo.Create, todo.Update, todo.Delete, todo.Clear,
+		todo.SignUp, todo.Login, todo.Logout, todo.Authenticate, todo.TokenCreate, todo.TokenList, todo.TokenDelete, todo.ListShare)
 	static, _ := fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", wb.servePage)
 	mux.HandleFunc("GET /lists/{list}", wb.servePage)
-	mux.HandleFunc("POST /lists", wb.form(wb.newList))
-	mux.HandleFunc("POST /lists/{list}/todos", wb.form(wb.add))
-	mux.HandleFunc("POST /lists/{list}/todos/{id}/edit", wb.form(wb.edit))
-	mux.HandleFunc("POST /lists/{list}/todos/{id}/complete", wb.form(wb.complete))
-	mux.HandleFunc("POST /lists/{list}/todos/{id}/delete", wb.form(wb.del))
-	mux.HandleFunc("POST /lists/{list}/clear", wb.form(wb.clear))
+	mux.HandleFunc("POST /lists", wb.form(wb.newList, "name"))
+	mux.HandleFunc("POST /lists/{list}/todos", wb.form(wb.add, "title", "filter", "cursor"))
+	mux.HandleFunc("POST /lists/{list}/todos/{id}/edit", wb.form(wb.edit, "title", "filter", "cursor"))
+	mux.HandleFunc("POST /lists/{list}/todos/{id}/complete", wb.form(wb.complete, "completed", "filter", "cursor"))
+	mux.HandleFunc("POST /lists/{list}/todos/{id}/delete", wb.form(wb.del, "filter", "cursor"))
+	mux.HandleFunc("POST /lists/{list}/clear", wb.form(wb.clear, "filter", "cursor"))
+	mux.HandleFunc("POST /lists/{list}/share", wb.form(wb.share, "user", "filter", "cursor"))
+	// accounts.go
+	mux.HandleFunc("GET /login", wb.serveLogin)
+	mux.HandleFunc("POST /login", wb.login(false))
+	mux.HandleFunc("GET /signup", wb.serveSignUp)
+	mux.HandleFunc("POST /signup", wb.login(true))
+	mux.HandleFunc("POST /logout", wb.logout)
+	mux.HandleFunc("GET /tokens", wb.serveTokens)
+	mux.HandleFunc("POST /tokens", wb.createToken)
+	mux.HandleFunc("POST /tokens/{id}/delete", wb.deleteToken)
 	mux.HandleFunc("GET /live", wb.serveLive)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheShort(http.FileServerFS(static))))
 	wb.mux = mux
@@ -151,6 +170,10 @@ func (wb *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'")
+	r, ok := wb.authenticate(w, r) // accounts.go
+	if !ok {
+		return
+	}
 	wb.mux.ServeHTTP(w, r)
 }
 
@@ -188,6 +211,8 @@ type page struct {
 	Sample    store.Todo    // the item the script's template is made of
 	Items     template.HTML // the rendered items, one after the other
 	Empty     bool          // no items
+	User      *troupe.Principal
+	Owner     bool // the user owns the list (and may share it)
 }
 
 var funcs = template.FuncMap{
@@ -209,10 +234,11 @@ var funcs = template.FuncMap{
 // listURL is the first page of a list with a filter.
 func listURL(list, filter string) string { return pageURL(list, filter, "") }
 
-// pageURL is the page of a list with a filter that starts after cursor.
+// pageURL is the page of a list with a filter that starts after cursor; the
+// list "" is the user's first, at "/".
 func pageURL(list, filter, cursor string) string {
 	u := "/"
-	if list != store.DefaultListID {
+	if list != "" && list != store.DefaultListID {
 		u = "/lists/" + url.PathEscape(list)
 	}
 	q := url.Values{}
@@ -228,12 +254,8 @@ func pageURL(list, filter, cursor string) string {
 	return u
 }
 
-func listOf(r *http.Request) string {
-	if l := r.PathValue("list"); l != "" {
-		return l
-	}
-	return store.DefaultListID
-}
+// listOf is the list a page is about; "" is the user's first list.
+func listOf(r *http.Request) string { return r.PathValue("list") }
 
 // servePage is a page of a list: ?filter= selects the todos, ?cursor= the
 // page (the next of the page before), ?lists= the page of the list switcher.
@@ -252,16 +274,33 @@ func (wb *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 func (wb *Handler) render(w http.ResponseWriter, r *http.Request, status int, list string, p page, listsCursor string) {
 	ctx, cancel := context.WithTimeout(r.Context(), wb.timeout)
 	defer cancel()
-	lst, items, err := wb.listing(ctx, list, p.Filter, p.Cursor)
-	if err != nil {
-		wb.fail(w, r, err)
-		return
-	}
 	lists, err := todo.ListAll.Call(ctx, wb.svc, todo.ListLists{Cursor: listsCursor})
 	if err != nil {
 		wb.fail(w, r, err)
 		return
 	}
+	if list == "" {
+		// The user's first list: the first of the first page.
+		first := lists
+		if listsCursor != "" {
+			if first, err = todo.ListAll.Call(ctx, wb.svc, todo.ListLists{Limit: 1}); err != nil {
+				wb.fail(w, r, err)
+				return
+			}
+		}
+		if len(first.Lists) == 0 {
+			wb.fail(w, r, troupe.Errorf(troupe.CodeNotFound, "you have no list"))
+			return
+		}
+		list = first.Lists[0].ID
+	}
+	lst, items, err := wb.listing(ctx, list, p.Filter, p.Cursor)
+	if err != nil {
+		wb.fail(w, r, err)
+		return
+	}
+	p.User = principal(r)
+	p.Owner = p.User != nil && lst.List.Owner == p.User.ID
 	p.Listing, p.Lists, p.ListsNext, p.Filter, p.Items, p.Empty = lst, lists.Lists, lists.Next, string(lst.Filter), items.joined, len(items.each) == 0
 	p.Sample = store.Todo{ListID: lst.List.ID}
 	if p.Edit != "" {
@@ -455,6 +494,7 @@ func (wb *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	heading := map[troupe.Code]string{
 		troupe.CodeBadRequest:  "That did not work",
+		troupe.CodeForbidden:   "Not allowed",
 		troupe.CodeNotFound:    "Not found",
 		troupe.CodeConflict:    "Changed meanwhile",
 		troupe.CodeTimeout:     "The todo service did not answer in time",
@@ -478,12 +518,13 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 // formAction handles a decoded form post and returns where to go next.
 type formAction func(ctx context.Context, r *http.Request, list string) (next string, err error)
 
-// form checks and parses a form post, runs act, and answers with a redirect
-// (303), 204 for the script, or the page again with the validation message.
-func (wb *Handler) form(act formAction) http.HandlerFunc {
+// form checks and parses a form post with the fields fields, runs act, and
+// answers with a redirect (303), 204 for the script, or the page again with
+// the validation message.
+func (wb *Handler) form(act formAction, fields ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		list := listOf(r)
-		if err := parseForm(w, r); err != nil {
+		if err := parseForm(w, r, fields...); err != nil {
 			wb.fail(w, r, err)
 			return
 		}
@@ -513,8 +554,11 @@ func (wb *Handler) form(act formAction) http.HandlerFunc {
 	}
 }
 
-// parseForm accepts an urlencoded body of at most MaxFormBytes.
-func parseForm(w http.ResponseWriter, r *http.Request) error {
+// parseForm accepts an urlencoded body of at most MaxFormBytes whose
+// fields are among fields, each given once, in valid UTF-8: a form post is
+// refused rather than have a field it does not know ignored, or its bytes
+// silently replaced with U+FFFD on their way to the todo service.
+func parseForm(w http.ResponseWriter, r *http.Request, fields ...string) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || mt != "application/x-www-form-urlencoded" {
@@ -527,6 +571,16 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 			return troupe.Errorf(troupe.CodeBadRequest, "web: form: larger than %d bytes", MaxFormBytes)
 		}
 		return troupe.Errorf(troupe.CodeBadRequest, "web: form: %v", err)
+	}
+	for k, vs := range r.PostForm {
+		switch {
+		case !slices.Contains(fields, k):
+			return troupe.Errorf(troupe.CodeBadRequest, "web: form: unknown field %.40q", k)
+		case len(vs) > 1:
+			return troupe.Errorf(troupe.CodeBadRequest, "web: form: field %.40q given %d times", k, len(vs))
+		case !utf8.ValidString(k) || !utf8.ValidString(vs[0]):
+			return troupe.Errorf(troupe.CodeBadRequest, "web: form: field %.40q is not valid UTF-8", k)
+		}
 	}
 	return nil
 }

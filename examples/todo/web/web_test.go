@@ -8,6 +8,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -28,9 +29,31 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // noRedirect is a client that reports redirects instead of following them.
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func get(t *testing.T, u string) (int, string) {
+// browser is an HTTP client logged in as u (nil: anonymous) that reports
+// redirects instead of following them.
+func browser(t *testing.T, a *apptest.App, u *apptest.User) *http.Client {
 	t.Helper()
-	res, err := http.Get(u)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u != nil {
+		base, _ := url.Parse(a.Server.URL)
+		jar.SetCookies(base, []*http.Cookie{u.Cookie()})
+	}
+	return &http.Client{Jar: jar, CheckRedirect: noRedirect.CheckRedirect, Timeout: 30 * time.Second}
+}
+
+// login signs ann up and returns her and her browser.
+func login(t *testing.T, a *apptest.App, name string) (*apptest.User, *http.Client) {
+	t.Helper()
+	u := a.SignUp(t, name)
+	return u, browser(t, a, u)
+}
+
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	res, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +62,9 @@ func get(t *testing.T, u string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-func postForm(t *testing.T, u string, v url.Values) (*http.Response, string) {
+func postForm(t *testing.T, c *http.Client, u string, v url.Values) (*http.Response, string) {
 	t.Helper()
-	res, err := noRedirect.PostForm(u, v)
+	res, err := c.PostForm(u, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,21 +113,22 @@ func idOf(t *testing.T, page, title string) string {
 // JavaScript does: form posts, redirects, links.
 func TestPagesWithoutScript(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	u, c := login(t, a, "ann")
 	base := a.Server.URL
 	post := func(path string, v url.Values) {
 		t.Helper()
-		res, body := postForm(t, base+path, v)
+		res, body := postForm(t, c, base+path, v)
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("POST %s: status %d, want 303: %s", path, res.StatusCode, body)
 		}
 	}
 	for _, title := range []string{"milk", "bread", "eggs"} {
-		post("/lists/default/todos", url.Values{"title": {title}})
+		post("/lists/"+u.List+"/todos", url.Values{"title": {title}})
 	}
-	_, page := get(t, base+"/")
-	post("/lists/default/todos/"+idOf(t, page, "bread")+"/complete", url.Values{"completed": {"true"}})
-	post("/lists/default/todos/"+idOf(t, page, "eggs")+"/edit", url.Values{"title": {"free-range eggs"}})
-	post("/lists/default/todos/"+idOf(t, page, "milk")+"/complete", url.Values{"completed": {"true"}, "filter": {"active"}})
+	_, page := get(t, c, base+"/")
+	post("/lists/"+u.List+"/todos/"+idOf(t, page, "bread")+"/complete", url.Values{"completed": {"true"}})
+	post("/lists/"+u.List+"/todos/"+idOf(t, page, "eggs")+"/edit", url.Values{"title": {"free-range eggs"}})
+	post("/lists/"+u.List+"/todos/"+idOf(t, page, "milk")+"/complete", url.Values{"completed": {"true"}, "filter": {"active"}})
 
 	for _, tt := range []struct {
 		path       string
@@ -114,10 +138,10 @@ func TestPagesWithoutScript(t *testing.T) {
 		{"/", []string{"[x] milk", "[x] bread", "free-range eggs"}, "1 left, 2 done, 3 total"},
 		{"/?filter=active", []string{"free-range eggs"}, "1 left, 2 done, 3 total"},
 		{"/?filter=completed", []string{"[x] milk", "[x] bread"}, "1 left, 2 done, 3 total"},
-		{"/lists/default", []string{"[x] milk", "[x] bread", "free-range eggs"}, "1 left, 2 done, 3 total"},
+		{"/lists/" + u.List, []string{"[x] milk", "[x] bread", "free-range eggs"}, "1 left, 2 done, 3 total"},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
-			code, page := get(t, base+tt.path)
+			code, page := get(t, c, base+tt.path)
 			if code != http.StatusOK {
 				t.Fatalf("status %d", code)
 			}
@@ -131,18 +155,18 @@ func TestPagesWithoutScript(t *testing.T) {
 	}
 
 	// The edit form without script.
-	_, page = get(t, base+"/")
+	_, page = get(t, c, base+"/")
 	id := idOf(t, page, "milk")
-	_, edit := get(t, base+"/?edit="+id)
-	if !strings.Contains(edit, `class="edit-form" method="post" action="/lists/default/todos/`+id+`/edit"`) {
+	_, edit := get(t, c, base+"/?edit="+id)
+	if !strings.Contains(edit, `class="edit-form" method="post" action="/lists/`+u.List+`/todos/`+id+`/edit"`) {
 		t.Errorf("?edit= shows no edit form")
 	}
 
 	// Reopen, delete, clear completed.
-	post("/lists/default/todos/"+id+"/complete", url.Values{"completed": {"false"}})
-	post("/lists/default/todos/"+idOf(t, page, "free-range eggs")+"/delete", nil)
-	post("/lists/default/clear", nil)
-	_, page = get(t, base+"/")
+	post("/lists/"+u.List+"/todos/"+id+"/complete", url.Values{"completed": {"false"}})
+	post("/lists/"+u.List+"/todos/"+idOf(t, page, "free-range eggs")+"/delete", nil)
+	post("/lists/"+u.List+"/clear", nil)
+	_, page = get(t, c, base+"/")
 	if diff := cmp.Diff([]string{"milk"}, items(page)); diff != "" {
 		t.Errorf("after clear (-want +got):\n%s", diff)
 	}
@@ -151,7 +175,7 @@ func TestPagesWithoutScript(t *testing.T) {
 	}
 
 	// A second list, with its own todos and a switcher entry.
-	res, body := postForm(t, base+"/lists", url.Values{"name": {"Groceries"}})
+	res, body := postForm(t, c, base+"/lists", url.Values{"name": {"Groceries"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("new list: %d %s", res.StatusCode, body)
 	}
@@ -160,14 +184,14 @@ func TestPagesWithoutScript(t *testing.T) {
 		t.Fatalf("new list redirects to %q", loc)
 	}
 	post(loc+"/todos", url.Values{"title": {"apples"}})
-	_, page = get(t, base+loc)
+	_, page = get(t, c, base+loc)
 	if diff := cmp.Diff([]string{"apples"}, items(page)); diff != "" {
 		t.Errorf("second list (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(page, `data-list="default">Todo</a>`) || !strings.Contains(page, `current" href="`+loc+`" data-list=`) {
+	if !strings.Contains(page, `data-list="`+u.List+`">Todo</a>`) || !strings.Contains(page, `current" href="`+loc+`" data-list=`) {
 		t.Errorf("list switcher missing or wrong")
 	}
-	_, page = get(t, base+"/")
+	_, page = get(t, c, base+"/")
 	if diff := cmp.Diff([]string{"milk"}, items(page)); diff != "" {
 		t.Errorf("default list after adding to another (-want +got):\n%s", diff)
 	}
@@ -175,6 +199,7 @@ func TestPagesWithoutScript(t *testing.T) {
 
 func TestValidationMessagesOnThePage(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	u, c := login(t, a, "ann")
 	long := strings.Repeat("é", store.MaxTitleRunes+1)
 	for _, tt := range []struct {
 		name, title, wantMsg string
@@ -184,7 +209,7 @@ func TestValidationMessagesOnThePage(t *testing.T) {
 		{"control characters", "a\x00b", "title:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res, page := postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {tt.title}})
+			res, page := postForm(t, c, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {tt.title}})
 			if res.StatusCode != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400", res.StatusCode)
 			}
@@ -199,10 +224,10 @@ func TestValidationMessagesOnThePage(t *testing.T) {
 		})
 	}
 	// The script gets the message as JSON.
-	req, _ := http.NewRequest("POST", a.Server.URL+"/lists/default/todos", strings.NewReader("title="))
+	req, _ := http.NewRequest("POST", a.Server.URL+"/lists/"+u.List+"/todos", strings.NewReader("title="))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Requested-With", "fetch")
-	res, err := http.DefaultClient.Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,24 +240,25 @@ func TestValidationMessagesOnThePage(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	u, c := login(t, a, "ann")
 	base := a.Server.URL
 	for _, tt := range []struct {
 		name, method, path, ctype, body string
 		wantStatus                      int
 		wantText                        string
 	}{
-		{"oversized form", "POST", "/lists/default/todos", "application/x-www-form-urlencoded", "title=" + strings.Repeat("a", 20<<10), 400, "larger than"},
-		{"malformed form", "POST", "/lists/default/todos", "application/x-www-form-urlencoded", "title=%zz", 400, "form"},
-		{"json to a form", "POST", "/lists/default/todos", "application/json", `{"title":"x"}`, 400, "Content-Type"},
-		{"no content type", "POST", "/lists/default/todos", "", "title=x", 400, "Content-Type"},
+		{"oversized form", "POST", "/lists/" + u.List + "/todos", "application/x-www-form-urlencoded", "title=" + strings.Repeat("a", 20<<10), 400, "larger than"},
+		{"malformed form", "POST", "/lists/" + u.List + "/todos", "application/x-www-form-urlencoded", "title=%zz", 400, "form"},
+		{"json to a form", "POST", "/lists/" + u.List + "/todos", "application/json", `{"title":"x"}`, 400, "Content-Type"},
+		{"no content type", "POST", "/lists/" + u.List + "/todos", "", "title=x", 400, "Content-Type"},
 		{"unknown list page", "GET", "/lists/nope", "", "", 404, "nope"},
 		{"unknown list add", "POST", "/lists/nope/todos", "application/x-www-form-urlencoded", "title=x", 404, "nope"},
-		{"unknown todo", "POST", "/lists/default/todos/nope/delete", "application/x-www-form-urlencoded", "", 404, "nope"},
-		{"bad completed", "POST", "/lists/default/todos/nope/complete", "application/x-www-form-urlencoded", "completed=maybe", 400, "completed"},
+		{"unknown todo", "POST", "/lists/" + u.List + "/todos/nope/delete", "application/x-www-form-urlencoded", "", 404, "nope"},
+		{"bad completed", "POST", "/lists/" + u.List + "/todos/nope/complete", "application/x-www-form-urlencoded", "completed=maybe", 400, "completed"},
 		{"bad filter", "GET", "/?filter=some", "", "", 400, "filter"},
 		{"list id too long", "GET", "/lists/" + strings.Repeat("x", 300), "", "", 404, ""},
 		{"empty list name", "POST", "/lists", "application/x-www-form-urlencoded", "name=", 400, "name"},
-		{"wrong method", "DELETE", "/lists/default", "", "", 405, ""},
+		{"wrong method", "DELETE", "/lists/" + u.List, "", "", 405, ""},
 		{"live with a bad list", "GET", "/live?list=" + strings.Repeat("x", 300), "", "", 400, "list"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +266,7 @@ func TestBadInput(t *testing.T) {
 			if tt.ctype != "" {
 				req.Header.Set("Content-Type", tt.ctype)
 			}
-			res, err := noRedirect.Do(req)
+			res, err := c.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,7 +280,7 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	_, page := get(t, base+"/")
+	_, page := get(t, c, base+"/")
 	if got := items(page); len(got) != 0 {
 		t.Errorf("bad input changed the list: %v", got)
 	}
@@ -262,35 +288,37 @@ func TestBadInput(t *testing.T) {
 
 func TestStoreDownGivesAnErrorPage(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	u, c := login(t, a, "ann")
 	if err := a.Store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	code, page := get(t, a.Server.URL+"/")
+	code, page := get(t, c, a.Server.URL+"/")
 	if code != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", code)
 	}
 	if !strings.Contains(page, "The todo service is unavailable") {
 		t.Errorf("no clear message: %.500s", page)
 	}
-	res, body := postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {"x"}})
+	res, body := postForm(t, c, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {"x"}})
 	if res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("add: status %d, want 503: %.300s", res.StatusCode, body)
 	}
 	// The services keep serving: assets still come.
-	if code, _ := get(t, a.Server.URL+"/static/app.css"); code != 200 {
+	if code, _ := get(t, c, a.Server.URL+"/static/app.css"); code != 200 {
 		t.Errorf("asset: status %d", code)
 	}
 }
 
 func TestScriptInjectionIsEscapedEverywhere(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	ws := dial(t, a.Server.URL, store.DefaultListID)
+	u, c := login(t, a, "ann")
+	ws := dial(t, u, a.Server.URL, u.List)
 	state := readMsg(t, ws)
 	if state["kind"] != "state" {
 		t.Fatalf("first message %v, want state", state)
 	}
 	evil := `<script>alert("x")</script><img src=x onerror=alert(1)>`
-	res, _ := postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {evil}})
+	res, _ := postForm(t, c, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {evil}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add: %d", res.StatusCode)
 	}
@@ -302,15 +330,12 @@ func TestScriptInjectionIsEscapedEverywhere(t *testing.T) {
 	if err := json.Unmarshal(raw, &ev); err != nil || ev.Todo == nil || ev.Todo.Title != evil {
 		t.Fatalf("live event %s: %v", raw, err)
 	}
-	_, page := get(t, a.Server.URL+"/")
-	_, editPage := get(t, a.Server.URL+"/?edit="+ev.Todo.ID)
+	_, page := get(t, c, a.Server.URL+"/")
+	_, editPage := get(t, c, a.Server.URL+"/?edit="+ev.Todo.ID)
 	_, badPage := func() (*http.Response, string) {
-		return postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {evil + strings.Repeat("x", 600)}})
+		return postForm(t, c, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {evil + strings.Repeat("x", 600)}})
 	}()
-	restRes, err := http.Get(a.Server.URL + "/api/lists/default/todos")
-	if err != nil {
-		t.Fatal(err)
-	}
+	restRes := a.Do(t, u, "GET", "/api/lists/"+u.List+"/todos", "")
 	rest, _ := io.ReadAll(restRes.Body)
 	restRes.Body.Close()
 	for name, out := range map[string]string{"page": page, "edit page": editPage, "validation page": badPage, "live event": string(raw), "REST": string(rest)} {
@@ -323,11 +348,13 @@ func TestScriptInjectionIsEscapedEverywhere(t *testing.T) {
 	}
 }
 
-func dial(t *testing.T, base, list string) *websocket.Conn {
+// dial opens the live WebSocket of list as u's browser does.
+func dial(t *testing.T, u *apptest.User, base, list string) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/live?list="+url.QueryEscape(list), nil)
+	h := http.Header{"Cookie": {u.Cookie().String()}, "Origin": {base}}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/live?list="+url.QueryEscape(list), &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,19 +393,20 @@ func readChange(t *testing.T, c *websocket.Conn) map[string]any {
 
 func TestLiveUpdatesReachEveryFollowerAndCatchUp(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	u, c := login(t, a, "ann")
 	other := func() string {
-		res, _ := postForm(t, a.Server.URL+"/lists", url.Values{"name": {"Other"}})
+		res, _ := postForm(t, c, a.Server.URL+"/lists", url.Values{"name": {"Other"}})
 		return strings.TrimPrefix(res.Header.Get("Location"), "/lists/")
 	}()
-	c1 := dial(t, a.Server.URL, store.DefaultListID)
-	c2 := dial(t, a.Server.URL, store.DefaultListID)
-	c3 := dial(t, a.Server.URL, other)
+	c1 := dial(t, u, a.Server.URL, u.List)
+	c2 := dial(t, u, a.Server.URL, u.List)
+	c3 := dial(t, u, a.Server.URL, other)
 	for _, c := range []*websocket.Conn{c1, c2, c3} {
 		if m := readChange(t, c); m["kind"] != "state" {
 			t.Fatalf("first message %v", m)
 		}
 	}
-	postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {"shared"}})
+	postForm(t, c, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {"shared"}})
 	for i, c := range []*websocket.Conn{c1, c2} {
 		m := readChange(t, c)
 		if m["kind"] != "created" || m["seq"] != 1.0 || m["todo"].(map[string]any)["title"] != "shared" {
@@ -386,7 +414,7 @@ func TestLiveUpdatesReachEveryFollowerAndCatchUp(t *testing.T) {
 		}
 	}
 	// The follower of the other list hears only about its list.
-	postForm(t, a.Server.URL+"/lists/"+other+"/todos", url.Values{"title": {"elsewhere"}})
+	postForm(t, c, a.Server.URL+"/lists/"+other+"/todos", url.Values{"title": {"elsewhere"}})
 	if m := readChange(t, c3); m["kind"] != "created" || m["list"] != other {
 		t.Errorf("other list's follower got %v", m)
 	}
@@ -396,20 +424,20 @@ func TestLiveUpdatesReachEveryFollowerAndCatchUp(t *testing.T) {
 	epoch := ""
 	c1.Close(websocket.StatusNormalClosure, "")
 	for _, title := range []string{"while away 1", "while away 2"} {
-		postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {title}})
+		postForm(t, c, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {title}})
 	}
 	for range 2 {
 		m := readChange(t, c2)
 		epoch = m["epoch"].(string)
 	}
-	again := dial(t, a.Server.URL, store.DefaultListID)
+	again := dial(t, u, a.Server.URL, u.List)
 	m := readMsg(t, again)
-	if diff := cmp.Diff(map[string]any{"kind": "state", "list": "default", "epoch": epoch, "seq": 3.0}, m); diff != "" {
+	if diff := cmp.Diff(map[string]any{"kind": "state", "list": u.List, "epoch": epoch, "seq": 3.0}, m); diff != "" {
 		t.Errorf("state after reconnecting (-want +got):\n%s", diff)
 	}
 
 	// A new list is announced to every follower, for the list switchers.
-	postForm(t, a.Server.URL+"/lists", url.Values{"name": {"Third"}})
+	postForm(t, c, a.Server.URL+"/lists", url.Values{"name": {"Third"}})
 	for i, c := range []*websocket.Conn{again, c3} {
 		m := readMsg(t, c)
 		info, _ := m["listInfo"].(map[string]any)
@@ -425,7 +453,8 @@ func TestLiveUpdatesReachEveryFollowerAndCatchUp(t *testing.T) {
 
 func TestCloseDisconnectsBrowsers(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
-	c := dial(t, a.Server.URL, store.DefaultListID)
+	u := a.SignUp(t, "ann")
+	c := dial(t, u, a.Server.URL, u.List)
 	readMsg(t, c)
 	if n, _ := a.Pages.LiveConns(); n != 1 {
 		t.Errorf("live connections %d, want 1", n)
@@ -450,6 +479,7 @@ func TestCloseDisconnectsBrowsers(t *testing.T) {
 
 func TestAssets(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	c := browser(t, a, nil) // no session needed
 	for _, tt := range []struct{ path, wantType, wantText string }{
 		{"/static/app.css", "text/css", ".todo"},
 		{"/static/app.js", "javascript", "new WebSocket"},
@@ -457,7 +487,7 @@ func TestAssets(t *testing.T) {
 		{"/asyncapi.json", "application/json", `"asyncapi": "3.0.0"`},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
-			res, err := http.Get(a.Server.URL + tt.path)
+			res, err := c.Get(a.Server.URL + tt.path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -479,14 +509,16 @@ func FuzzFormPost(f *testing.F) {
 		f.Add(s, true)
 	}
 	a := apptest.Start(f, apptest.Options{})
+	u := a.SignUp(f, "ann")
+	c := &http.Client{CheckRedirect: noRedirect.CheckRedirect}
 	f.Fuzz(func(t *testing.T, body string, complete bool) {
-		path := "/lists/default/todos"
+		path := "/lists/" + u.List + "/todos"
 		if complete {
-			path = "/lists/default/todos/x/complete"
+			path = "/lists/" + u.List + "/todos/x/complete"
 		}
 		req, _ := http.NewRequest("POST", a.Server.URL+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		res, err := noRedirect.Do(req)
+		res, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -502,16 +534,17 @@ func FuzzFormPost(f *testing.F) {
 // the next; an edit link for a todo of another page still opens its form.
 func TestPagesArePaged(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
+	u, b := login(t, a, "ann")
 	ctx := t.Context()
 	var last store.Todo
 	for i := range store.DefaultLimit + 3 {
-		td, err := a.Store.Create(ctx, store.NewTodo{ListID: store.DefaultListID, Title: fmt.Sprintf("todo %02d", i)})
+		td, err := a.Store.Create(ctx, store.NewTodo{ListID: u.List, Title: fmt.Sprintf("todo %02d", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		last = td
 	}
-	code, first := get(t, a.Server.URL+"/")
+	code, first := get(t, b, a.Server.URL+"/")
 	if code != 200 || len(items(first)) != store.DefaultLimit || counts(first) != "53 left, 0 done, 53 total" {
 		t.Fatalf("first page: %d, %d items, counts %q", code, len(items(first)), counts(first))
 	}
@@ -519,7 +552,7 @@ func TestPagesArePaged(t *testing.T) {
 	if m == nil || strings.Contains(first, `class="first-page"`) {
 		t.Fatalf("first page: no link to the next page, or a link to the first")
 	}
-	code, second := get(t, a.Server.URL+html.UnescapeString(m[1]))
+	code, second := get(t, b, a.Server.URL+html.UnescapeString(m[1]))
 	if diff := cmp.Diff([]string{"todo 50", "todo 51", "todo 52"}, items(second)); code != 200 || diff != "" {
 		t.Errorf("second page: %d (-want +got):\n%s", code, diff)
 	}
@@ -531,12 +564,12 @@ func TestPagesArePaged(t *testing.T) {
 	if cursor == nil || cursor[1] == "" {
 		t.Fatal("the add form of the second page does not carry its cursor")
 	}
-	res, _ := postForm(t, a.Server.URL+"/lists/default/todos", url.Values{"title": {"newest"}, "cursor": {html.UnescapeString(cursor[1])}})
+	res, _ := postForm(t, b, a.Server.URL+"/lists/"+u.List+"/todos", url.Values{"title": {"newest"}, "cursor": {html.UnescapeString(cursor[1])}})
 	if loc := res.Header.Get("Location"); !strings.Contains(loc, "cursor=") {
 		t.Errorf("after adding on the second page: back to %q, want the second page", loc)
 	}
-	code, edit := get(t, a.Server.URL+"/?edit="+last.ID)
-	if code != 200 || !strings.Contains(edit, `class="edit-form" method="post" action="/lists/default/todos/`+last.ID+`/edit"`) {
+	code, edit := get(t, b, a.Server.URL+"/?edit="+last.ID)
+	if code != 200 || !strings.Contains(edit, `class="edit-form" method="post" action="/lists/`+u.List+`/todos/`+last.ID+`/edit"`) {
 		t.Errorf("edit of a todo of the second page from the first: %d, no edit form", code)
 	}
 }

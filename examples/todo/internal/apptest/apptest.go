@@ -6,8 +6,10 @@ package apptest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,8 +34,100 @@ type App struct {
 	// Server is the node's HTTP listener: the pages and the REST API.
 	Server Server
 	// Client is a member of the bus allowed to send what the web service
-	// sends and to receive its events ("tester").
+	// sends and to receive its events ("tester"), an edge: it sends on
+	// behalf of the user of its context (User.Ctx).
 	Client *bus.Client
+}
+
+// A User is an account a test signed up, logged in, with an API token.
+type User struct {
+	troupe.Principal
+	Session string // the session cookie's value (web.SessionCookie)
+	Token   string // an API token for the REST API (Authorization: Bearer)
+	List    string // the id of the user's first list
+}
+
+// Ctx returns ctx carrying u: what the test's Client sends with it goes out
+// on behalf of u.
+func (u *User) Ctx(ctx context.Context) context.Context {
+	p := u.Principal
+	return troupe.WithPrincipal(ctx, &p)
+}
+
+// Cookie is u's session cookie, for the pages.
+func (u *User) Cookie() *http.Cookie { return &http.Cookie{Name: web.SessionCookie, Value: u.Session} }
+
+// Password is the password SignUp gives every user.
+const Password = "correct horse battery staple"
+
+// SignUp makes the user name over the bus as the web service does (with
+// Password), logs them in, makes them an API token, and returns them.
+func (a *App) SignUp(tb testing.TB, name string) *User {
+	tb.Helper()
+	ctx := context.Background()
+	req := func(ctx context.Context, msg string, payload, rep any) {
+		tb.Helper()
+		env, err := a.Client.Request(ctx, msg, payload)
+		if err != nil {
+			tb.Fatalf("%s for %s: %v", msg, name, err)
+		}
+		if err := json.Unmarshal(env.Payload, rep); err != nil {
+			tb.Fatalf("%s for %s: %v", msg, name, err)
+		}
+	}
+	creds := todo.Credentials{Name: name, Password: Password}
+	var acc store.User
+	req(ctx, todo.MsgSignUp, creds, &acc)
+	var s todo.Session
+	req(ctx, todo.MsgLogin, creds, &s)
+	u := &User{Principal: troupe.Principal{ID: acc.ID, Name: acc.Name, Roles: []string{todo.RoleUser}}, Session: s.Token}
+	var tk todo.NewToken
+	req(u.Ctx(ctx), todo.MsgTokenCreate, todo.CreateToken{Name: "test"}, &tk)
+	u.Token = tk.Secret
+	var lists todo.Lists
+	req(u.Ctx(ctx), todo.MsgListAll, struct{}{}, &lists)
+	if len(lists.Lists) == 0 {
+		tb.Fatalf("%s has no list", name)
+	}
+	u.List = lists.Lists[0].ID
+	return u
+}
+
+// Do sends an HTTP request to the application for u (nil: anonymous): the
+// pages with u's session cookie, the REST API (/api/) with u's token. A
+// JSON body gets its Content-Type.
+func (a *App) Do(tb testing.TB, u *User, method, path, body string) *http.Response {
+	tb.Helper()
+	req, err := http.NewRequest(method, a.Server.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != "" {
+		if strings.HasPrefix(path, "/api/") || strings.HasPrefix(body, "{") {
+			req.Header.Set("Content-Type", "application/json")
+		} else {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	}
+	if u != nil {
+		if strings.HasPrefix(path, "/api/") {
+			req.Header.Set("Authorization", "Bearer "+u.Token)
+		} else {
+			req.AddCookie(u.Cookie())
+		}
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp
+}
+
+// noRedirects is an HTTP client that shows redirects instead of following
+// them.
+var noRedirects = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // Server names the node's HTTP listener.
@@ -65,9 +159,9 @@ func Start(tb testing.TB, opt Options) *App {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// A test member that may send the web service's requests and follows
-	// the events.
-	m.Services = append(m.Services, troupe.ServiceDecl{Name: "tester", Sends: web.Sends, Receives: todo.Events})
+	// A test member that may send the web service's requests, as an edge
+	// (on behalf of users: App.SignUp), and follows the events.
+	m.Services = append(m.Services, troupe.ServiceDecl{Name: "tester", Edge: true, Sends: web.Sends, Receives: todo.Events})
 	a := &App{Manifest: m, Store: opt.Store}
 	if a.Store == nil {
 		if a.Store, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "todo.db")); err != nil {

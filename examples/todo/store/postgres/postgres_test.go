@@ -99,7 +99,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(versions), "[1 2 3]"; got != want {
+	if got, want := fmt.Sprint(versions), "[1 2 3 4]"; got != want {
 		t.Errorf("schema_migrations: got %s, want %s", got, want)
 	}
 }

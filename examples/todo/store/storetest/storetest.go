@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Changes", testChanges},
 		{"ChangesConcurrent", testChangesConcurrent},
 	}
+	tests = append(tests, accountTests...) // accounts.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

@@ -23,6 +23,7 @@
   document.addEventListener("submit", async function (e) {
     const f = e.target;
     if (!app.contains(f) || f.classList.contains("new-list")) return;
+    if (f.classList.contains("share")) return; // a normal post: the page comes back
     e.preventDefault();
     const body = new URLSearchParams(new FormData(f));
     try {
@@ -164,7 +165,7 @@
   // is applied, older ones are ignored, and a gap that does not fill within
   // a moment (or another epoch) means asking for the page again.
   function receive(msg) {
-    if (msg.kind === "list") { addList(msg.listInfo); return; }
+    if (msg.kind === "list" || msg.kind === "shared") { addList(msg.listInfo); return; }
     if (msg.kind === "error") { status("live updates paused: " + msg.error); return; }
     if (msg.list !== state.list) return;
     if (msg.kind === "state") {
