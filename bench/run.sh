@@ -182,7 +182,8 @@ url_in() { grep -m1 "^$2" "$1" | grep -Eo 'http://[0-9.:]+' | head -n 1; }
 
 # start_demo NAME ARGS...: starts the demo binary from the repository's root
 # (so that it runs ./troupe.yaml, as the README's `go run ./examples/demo run`
-# does) on free ports; sets demo_pid and demo_url.
+# does) on free ports; sets demo_pid, demo_url (the gateway) and demo_admin
+# (the admin listener: metrics, pprof).
 start_demo() {
 	local name=$1
 	shift
@@ -195,6 +196,28 @@ start_demo() {
 	wait_for "$OUT/logs/$name.log" '^ready:' 120 "$demo_pid" || return 1
 	demo_url="$(url_in "$OUT/logs/$name.log" 'gateway listening on')"
 	[ -n "$demo_url" ] || { log "no gateway URL in $OUT/logs/$name.log"; return 1; }
+	demo_admin="$(url_in "$OUT/logs/$name.log" 'admin listening on')"
+	[ -n "$demo_admin" ] || { log "no admin URL in $OUT/logs/$name.log"; return 1; }
+}
+
+# sign_up URL NAME: signs a user up on the todo pages at URL as a browser
+# does, and sets user_cookie (the session, "todo_session=...") and user_list
+# (the id of the user's first list, read through an API token made on the
+# tokens page).
+sign_up() {
+	local url=$1 name=$2 jar="$OUT/tmp/cookies-$2" token
+	rm -f "$jar"
+	curl -fsS -c "$jar" -b "$jar" -o /dev/null --data-urlencode "name=$name" \
+		--data-urlencode "password=correct horse battery" "$url/signup" || return 1
+	user_cookie="$(awk '$6 == "todo_session" { print $6 "=" $7 }' "$jar")"
+	token="$(curl -fsS -b "$jar" --data-urlencode "name=bench" "$url/tokens" |
+		sed -n 's/.*<code class="secret">\([^<]*\)<\/code>.*/\1/p' | head -n 1)"
+	user_list="$(curl -fsS -H "Authorization: Bearer $token" "$url/api/lists" |
+		grep -Eo '"id": *"[^"]+"' | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')"
+	if [ -z "$user_cookie" ] || [ -z "$token" ] || [ -z "$user_list" ]; then
+		log "sign_up: no session, token or list for $name at $url"
+		return 1
+	fi
 }
 
 # start_bare: the bare net/http hello (bench/http/bare); sets bare_pid and bare_url.
@@ -377,16 +400,18 @@ rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # metric URL NAME: one series of a Prometheus text page.
 metric() { curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n { printf "%.0f\n", $2 }'; }
 
-# measure_ws NAME PID URL WSURL: the server's RSS, goroutines and heap
-# before and with WS_N idle WebSockets (bench/tools/wsidle); prints kv lines.
+# measure_ws NAME PID METRICS WSURL [WSIDLE ARGS...]: the server's RSS,
+# goroutines and heap (from METRICS/metrics) before and with WS_N idle
+# WebSockets (bench/tools/wsidle, given the ARGS); prints kv lines.
 measure_ws() {
 	local name=$1 pid=$2 url=$3 wsurl=$4
+	shift 4
 	local rss0 rss1 g0 g1 h0 h1 ws_pid
 	sleep "$MEM_SETTLE"
 	rss0="$(rss "$pid")"
 	g0="$(metric "$url" go_goroutines)"
 	h0="$(metric "$url" go_memstats_heap_inuse_bytes)"
-	"$BIN/wsidle" -url "$wsurl" -n "$WS_N" >"$OUT/logs/wsidle-$name.log" 2>&1 &
+	"$BIN/wsidle" -url "$wsurl" -n "$WS_N" "$@" >"$OUT/logs/wsidle-$name.log" 2>&1 &
 	ws_pid=$!
 	pids+=("$ws_pid")
 	if ! wait_for "$OUT/logs/wsidle-$name.log" '^open ' 600 "$ws_pid"; then
@@ -412,20 +437,24 @@ measure_ws() {
 }
 
 # mem_demo: a fresh demo at the default settings, warmed up (pages, the
-# hello burst, a live connection), then measure_ws on its /live endpoint.
+# hello burst, a live connection), then measure_ws on its /live endpoint as
+# a signed-up user.
 mem_demo() {
 	start_demo "memory-demo" || return 1
+	sign_up "$demo_url" "bench" || return 1
+	local live="${demo_url/http:/ws:}/live?list=$user_list"
+	local as=(-cookie "$user_cookie" -origin "$demo_url")
 	"$BIN/burst" -url "$demo_url/" -n 2000 -conns 50 -d 10s >/dev/null || true
 	local i
 	for i in $(seq 1 20); do
 		curl -fsS -o /dev/null "$demo_url/" || return 1
 	done
-	"$BIN/wsidle" -url "${demo_url/http:/ws:}/live?list=default" -n 50 >/dev/null 2>&1 &
+	"$BIN/wsidle" -url "$live" -n 50 "${as[@]}" >/dev/null 2>&1 &
 	local warm=$!
 	sleep 1
 	stop "$warm"
 	local rc=0
-	measure_ws demo "$demo_pid" "$demo_url" "${demo_url/http:/ws:}/live?list=default" || rc=1
+	measure_ws demo "$demo_pid" "$demo_admin" "$live" "${as[@]}" || rc=1
 	stop "$demo_pid"
 	return $rc
 }

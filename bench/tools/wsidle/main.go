@@ -12,6 +12,11 @@
 // prints "open N" on stdout; it holds them until SIGINT or SIGTERM, and
 // then closes them. It exits 1 if a connection
 // cannot be opened or drops while held.
+//
+// An endpoint that wants a signed-in user (the todo web service's /live)
+// takes the session with -cookie ("todo_session=...") and, because it checks
+// the upgrade's Origin against its allowed hosts, -origin (the page's origin,
+// "http://127.0.0.1:8080").
 package main
 
 import (
@@ -37,14 +42,23 @@ func main() {
 	conc := flag.Int("c", 64, "dials at a time")
 	first := flag.Bool("first", true, "wait for the server's first message on each connection")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time to open every connection")
+	cookie := flag.String("cookie", "", "a Cookie header for every connection (a signed-in user's session)")
+	origin := flag.String("origin", "", "an Origin header for every connection (the page's origin)")
 	flag.Parse()
-	if err := run(*url, *n, *conc, *first, *timeout); err != nil {
+	header := http.Header{}
+	if *cookie != "" {
+		header.Set("Cookie", *cookie)
+	}
+	if *origin != "" {
+		header.Set("Origin", *origin)
+	}
+	if err := run(*url, header, *n, *conc, *first, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "wsidle:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url string, n, conc int, first bool, timeout time.Duration) error {
+func run(url string, header http.Header, n, conc int, first bool, timeout time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	client := &http.Client{Transport: &http.Transport{
@@ -72,7 +86,7 @@ func run(url string, n, conc int, first bool, timeout time.Duration) error {
 				if i >= n {
 					return
 				}
-				c, err := dial(openCtx, client, url, first)
+				c, err := dial(openCtx, client, url, header, first)
 				if err != nil {
 					errOnce.Do(func() {
 						dialErr = fmt.Errorf("connection %d of %d: %w", i+1, n, err)
@@ -118,7 +132,7 @@ func run(url string, n, conc int, first bool, timeout time.Duration) error {
 // dial opens one connection, retrying up to three times (a listen queue
 // that overflows on a loaded machine refuses a few), and reads the first
 // message if first is set.
-func dial(ctx context.Context, client *http.Client, url string, first bool) (*websocket.Conn, error) {
+func dial(ctx context.Context, client *http.Client, url string, header http.Header, first bool) (*websocket.Conn, error) {
 	var err error
 	for attempt := range 4 {
 		if attempt > 0 {
@@ -129,7 +143,7 @@ func dial(ctx context.Context, client *http.Client, url string, first bool) (*we
 			}
 		}
 		var c *websocket.Conn
-		c, _, err = websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
+		c, _, err = websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client, HTTPHeader: header})
 		if err != nil {
 			continue
 		}
