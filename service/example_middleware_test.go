@@ -88,6 +88,10 @@ func ExampleMiddleware() {
 	s, err := service.Request[string](ctx, clerk, "order.cancel", "o-2")
 	fmt.Println(s, err)
 
+	// metrics counts after next returns, and the reply has gone by then:
+	// the caller can see it first. Stopping the service waits for the
+	// handlers that are still running.
+	_ = orders.Stop(ctx)
 	mu.Lock()
 	defer mu.Unlock()
 	var lines []string
