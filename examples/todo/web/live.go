@@ -21,7 +21,7 @@ import (
 // delays the others.
 //
 // An idle browser costs little more than the WebSocket library's own state
-// (its two 4 KiB buffers): once the connection is accepted the HTTP handler
+// and two small buffers (smallBuffers): once the connection is accepted the HTTP handler
 // returns, freeing its goroutine, the request and net/http's per-request
 // buffers; one goroutine per connection reads it (the library answers pings
 // and the close; browsers send nothing else); a goroutine that writes runs
@@ -221,7 +221,7 @@ func (wb *Handler) serveLive(w http.ResponseWriter, r *http.Request) {
 	}
 	// The Origin is checked by Accept (it must be this page's host) and,
 	// before, by the node's protection against other hosts and origins.
-	ws, err := websocket.Accept(w, r, nil)
+	ws, err := websocket.Accept(smallBuffers{w}, r, nil)
 	if err != nil {
 		return // Accept has answered
 	}
