@@ -44,11 +44,33 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // strictly, even when the clock steps back), and 64 random bits. It is
 // safe for concurrent use and does not block.
 func NewID() ID {
-	now := uint64(time.Now().UnixMilli()) << 16
+	b := newIDBits(time.Now())
+	var out [idLen]byte
+	encodeID(&b, &out)
+	return string(out[:])
+}
+
+// AppendNewID appends the 26 characters of a new ID (NewID) to b and
+// returns the extended slice: with b's room part of a larger allocation
+// (the bus keeps an envelope's ID beside the envelope), an ID costs no
+// allocation of its own.
+func AppendNewID(b []byte) []byte {
+	bits := newIDBits(time.Now())
+	var out [idLen]byte
+	encodeID(&bits, &out)
+	return append(b, out[:]...)
+}
+
+// idLen is the length of an ID.
+const idLen = 26
+
+// newIDBits returns the 128 bits of a new ID made at now.
+func newIDBits(now time.Time) [16]byte {
+	ms := uint64(now.UnixMilli()) << 16
 	var v uint64
 	for {
 		last := idClock.Load()
-		v = max(now, last+1)
+		v = max(ms, last+1)
 		if idClock.CompareAndSwap(last, v) {
 			break
 		}
@@ -61,21 +83,19 @@ func NewID() ID {
 	// them after 65,536 IDs in one millisecond: the IDs stay ordered).
 	binary.BigEndian.PutUint64(b[0:8], v)
 	binary.BigEndian.PutUint64(b[8:16], r)
-	return encodeID(&b)
+	return b
 }
 
 // encodeID writes 128 bits as 26 Crockford base32 characters, most
 // significant first (the first character carries the top 3 bits).
-func encodeID(b *[16]byte) string {
+func encodeID(b *[16]byte, out *[idLen]byte) {
 	hi := binary.BigEndian.Uint64(b[0:8])
 	lo := binary.BigEndian.Uint64(b[8:16])
-	var out [26]byte
-	for i := 25; i >= 0; i-- {
+	for i := idLen - 1; i >= 0; i-- {
 		out[i] = crockford[lo&31]
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return string(out[:])
 }
 
 // ValidID reports whether s has the form of an ID: 26 characters of the

@@ -47,6 +47,34 @@ func TestNewIDForm(t *testing.T) {
 	}
 }
 
+// TestAppendNewID: the characters appended are an ID of the present time,
+// after what b held, in b's own room when it has some, and later than the
+// IDs made before it.
+func TestAppendNewID(t *testing.T) {
+	prev := troupe.NewID()
+	before := time.Now().Truncate(time.Millisecond)
+	b := make([]byte, 0, 64)
+	b = append(b, "id="...)
+	out := troupe.AppendNewID(b)
+	after := time.Now()
+	if &out[0] != &b[:1][0] {
+		t.Error("AppendNewID took new memory although b had room")
+	}
+	if !strings.HasPrefix(string(out), "id=") {
+		t.Fatalf("AppendNewID lost b's contents: %q", out)
+	}
+	id := string(out[3:])
+	if !troupe.ValidID(id) {
+		t.Fatalf("ValidID(%q) = false", id)
+	}
+	if got := idTime(t, id); got.Before(before) || got.After(after) {
+		t.Errorf("ID %q encodes time %v, want between %v and %v", id, got, before, after)
+	}
+	if next := troupe.NewID(); !(prev < id && id < next) {
+		t.Errorf("IDs out of order: %q, then %q, then %q", prev, id, next)
+	}
+}
+
 func TestNewIDUniqueConcurrently(t *testing.T) {
 	const goroutines, each = 8, 5000
 	ids := make([][]troupe.ID, goroutines)

@@ -233,17 +233,16 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 		}
 	}
 	now := time.Now()
-	env := &troupe.Envelope{
+	env := withNewID(troupe.Envelope{
 		Kind:    kind,
 		Name:    name,
-		ID:      troupe.NewID(),
 		Sender:  c.member,
 		SentAt:  now,
 		Durable: ni.durable,
 		Payload: raw,
 		Value:   troupe.ValueOf(payload),
 		From:    c.member.Service,
-	}
+	}) // newenv.go
 	if terr := c.principal(ctx, env, ni); terr != nil { // identity.go
 		return nil, nil, terr
 	}
