@@ -46,7 +46,10 @@ type Msg struct {
 }
 
 // Context returns the context the handler was served with: the client's
-// context (cancelled when it closes) carrying the envelope, as ContextWith.
+// context (cancelled when it closes) carrying the envelope, as ContextWith,
+// and ended at the envelope's deadline and by Done, so that a handler's own
+// work (a database query, say) stops when the requester stops waiting. It
+// starts a timer for the deadline only when its Done is first asked for.
 func (m *Msg) Context() context.Context { return &m.ctx }
 
 // Attempt returns which delivery attempt this is, from 1. It is above 1 only
@@ -66,6 +69,7 @@ func (m *Msg) Attempt() int {
 // sends and publishes (nobody waits for a reply), after a final reply, and
 // once the request's deadline has passed (the reply is then counted as late
 // and not sent). For a durable request the final reply acknowledges it.
+// ctx carries values (the trace); that it is done does not stop the reply.
 func (m *Msg) Reply(ctx context.Context, name string, payload any) error {
 	return m.reply(ctx, name, payload, false)
 }
@@ -140,10 +144,9 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		}
 		return &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("bus: reply to %q: deadline passed", req.Name), Err: context.DeadlineExceeded}
 	}
-	env := &troupe.Envelope{
+	env := withNewID(troupe.Envelope{
 		Kind:       troupe.KindReply,
 		Name:       name,
-		ID:         troupe.NewID(),
 		ActivityID: req.ActivityID,
 		ResponseTo: req.ID,
 		Sender:     c.member,
@@ -154,7 +157,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		Payload:    raw,
 		Value:      troupe.ValueOf(payload),
 		From:       c.member.Service,
-	}
+	}) // newenv.go
 	// Counted before the reply leaves, as handler errors are; taken back
 	// if it is not sent.
 	took := now.Sub(m.at)
@@ -183,11 +186,13 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 // it: nil acknowledges it; an error asks for redelivery after a backoff, or
 // after the last attempt (Config.MaxAttempts) moves it to the dead letters.
 // For other deliveries an error is counted. Only the first call counts.
+// Done ends the handler's context (Context).
 func (m *Msg) Done(err error) {
 	if err != nil && !m.done.Load() {
 		m.c.count(m.ni).handlerErrors.Add(1)
 	}
 	m.settle(err)
+	m.ctx.release()
 }
 
 func (m *Msg) settle(err error) {
@@ -266,7 +271,7 @@ func (s *subscription) Deliver(env *troupe.Envelope, ack Acker) {
 	c.count(s.ni).received.Add(1)
 	env = localEnvelope(env, s.local) // translate.go
 	m := &Msg{Env: env, c: c, ni: s.ni, ack: ack, at: now}
-	m.ctx = msgContext{Context: c.ctx, env: env, member: &c.member}
+	m.ctx = msgContext{Context: c.ctx, env: env, member: &c.member, bounded: true}
 	if env.Principal != nil {
 		// The handler's troupe.PrincipalFrom, and what an edge sends on
 		// (identity.go).
@@ -328,11 +333,65 @@ func (s *subscription) check(env *troupe.Envelope) (troupe.Code, string) {
 	return s.checkPrincipal(env) // identity.go
 }
 
-// msgContext carries an envelope and its deadline without starting a timer.
+// msgContext carries an envelope and its deadline. A handler's context
+// (bounded) also ends at the deadline, as context.WithDeadline's would,
+// except that its timer starts only when Done is first asked for (by the
+// handler, or by a context derived from it) and stops when the handler
+// reports its outcome (Msg.Done): most handlers reply before their
+// deadline without ever waiting on Done, and so pay for no timer.
+// ContextWith's starts none: its Done is its parent's.
 type msgContext struct {
-	context.Context
-	env    *troupe.Envelope
-	member *troupe.Member // the receiving member (MemberFrom); nil from ContextWith
+	context.Context // the parent
+	env             *troupe.Envelope
+	member          *troupe.Member // the receiving member (MemberFrom); nil from ContextWith
+	bounded         bool           // a handler's: Done closes at env's deadline too
+
+	once    sync.Once
+	started atomic.Bool
+	child   context.Context // context.WithDeadline(parent, env.Deadline), once started
+	cancel  context.CancelFunc
+}
+
+// timed reports whether c's Done closes at the envelope's deadline.
+func (c *msgContext) timed() bool { return c.bounded && !c.env.Deadline.IsZero() }
+
+func (c *msgContext) start() context.Context {
+	c.once.Do(func() {
+		c.child, c.cancel = context.WithDeadline(c.Context, c.env.Deadline)
+		c.started.Store(true)
+	})
+	return c.child
+}
+
+func (c *msgContext) Done() <-chan struct{} {
+	if !c.timed() {
+		return c.Context.Done()
+	}
+	return c.start().Done()
+}
+
+func (c *msgContext) Err() error {
+	if !c.timed() {
+		return c.Context.Err()
+	}
+	if c.started.Load() {
+		return c.child.Err()
+	}
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.env.Deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// release stops the timer, if one was started: the handler is done, and
+// its context with it.
+func (c *msgContext) release() {
+	if c.started.Load() {
+		c.cancel()
+	}
 }
 
 type envKey struct{}

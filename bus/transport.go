@@ -67,7 +67,10 @@ type Port interface {
 	// once; otherwise at most once. Route returns an error wrapping
 	// troupe.ErrNoReceiver when it knows that no service is subscribed.
 	Route(ctx context.Context, env *troupe.Envelope) error
-	// Reply sends a reply envelope to the inbox of member to.
+	// Reply sends a reply envelope to the inbox of member to. ctx carries
+	// the replier's values and may be done already (a handler's context
+	// ends at the request's deadline, which the bus has checked): a
+	// transport sends the reply whether or not it is.
 	Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope) error
 	// Close detaches the member: its subscriptions end, durable
 	// deliveries not yet acknowledged go back to the service's other

@@ -94,9 +94,13 @@ func typed[In any](run func(ctx context.Context, m *bus.Msg, in In) (string, any
 	return func(ctx context.Context, m *bus.Msg) error {
 		var in In
 		if !decodeInto(m.Env, &in, plainIn) { // plain.go
-			if err := decode(m.Env, &in); err != nil {
+			// Decoded through a pointer of its own, so that in stays
+			// on the stack when the sender's value is used.
+			p := new(In)
+			if err := decode(m.Env, p); err != nil {
 				return err
 			}
+			in = *p
 		}
 		name, out, err := run(ctx, m, in)
 		if err != nil {
@@ -104,8 +108,10 @@ func typed[In any](run func(ctx context.Context, m *bus.Msg, in In) (string, any
 		}
 		if m.Env.Kind == troupe.KindRequest {
 			// A reply that cannot be sent (too late, too large) fails
-			// the delivery; serve sends no Error reply after it.
-			return m.Reply(context.WithoutCancel(ctx), name, out)
+			// the delivery; serve sends no Error reply after it. The
+			// bus sends a reply whether or not ctx is done (it checks
+			// the deadline itself).
+			return m.Reply(ctx, name, out)
 		}
 		return nil
 	}

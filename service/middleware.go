@@ -121,9 +121,9 @@ func busInvoker(c *bus.Client) Invoker {
 // serve runs h for m in the message's request process and settles m with
 // h's outcome (see Handler).
 func serve(h Handler, m *bus.Msg) {
-	ctx, cancel := withDeadline(m.Context(), m.Env)
-	defer cancel()
-	err := h(ctx, m)
+	// The message's context ends at its deadline, and when m is settled
+	// below (bus.Msg.Context).
+	err := h(m.Context(), m)
 	if err == nil && m.Env.Kind == troupe.KindRequest && !m.Replied() {
 		err = &troupe.Error{Code: troupe.CodeInternal, Msg: fmt.Sprintf("%s: the handler returned without a reply", m.Env.Name)}
 	}
