@@ -22,7 +22,9 @@ import (
 // servers, the gateways and the hellos, not the benchmark's client) spent
 // per request: on a machine with fewer cores than processes the requests per
 // second fall as processes are added whatever they cost, and the CPU per
-// request says whether the instances themselves cost more. Every process connects to the same
+// request says whether the instances themselves cost more (it is also
+// reported per kind of process: nats, gateway, hello, and the benchmark's
+// own client, which shares the machine). Every process connects to the same
 // server of the cluster, so that the count does not depend on which server
 // each happened to pick (a request that crosses a route between servers is
 // counted at both). b.N is the number of Hello requests, sent by 64 clients
@@ -38,12 +40,12 @@ func BenchmarkReplicas(b *testing.B) {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
 			common := []string{"-nats", cluster.servers[0].url(), "-nats-credentials", cluster.creds, "-nats-replicas", "3",
 				"-addr", "127.0.0.1:0", "-log-level", "error"}
-			var gateways, procs []*proc
+			var gateways, hellos []*proc
 			for i := range n {
 				hello := startProc(b, demo, fmt.Sprintf("hello-%d", i), nil, append([]string{"-only", "hello", "-data", b.TempDir()}, common...)...)
 				gateway := startProc(b, demo, fmt.Sprintf("gateway-%d", i), nil, append([]string{"-only", "gateway", "-data", b.TempDir()}, common...)...)
 				gateways = append(gateways, gateway)
-				procs = append(procs, hello, gateway)
+				hellos = append(hellos, hello)
 			}
 			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			send := func(total int) (failed int64) {
@@ -69,25 +71,40 @@ func BenchmarkReplicas(b *testing.B) {
 				return fails.Load()
 			}
 			send(500) // warm up: connections, subscriptions' interest
-			pids := cluster.pids()
-			for _, p := range procs {
-				pids = append(pids, p.cmd.Process.Pid)
+			// The CPU time of each kind of process, and of this one
+			// (the client).
+			kinds := [][]int{cluster.pids(), procPids(gateways), procPids(hellos), {os.Getpid()}}
+			names := []string{"nats", "gateway", "hello", "client"}
+			cpu := func() (out []time.Duration) {
+				for _, pids := range kinds {
+					out = append(out, cpuTime(b, pids))
+				}
+				return out
 			}
 			in0, out0 := cluster.msgs(b)
-			cpu0 := cpuTime(b, pids)
+			cpu0 := cpu()
 			b.ResetTimer()
 			start := time.Now()
 			failed := send(b.N)
 			elapsed := time.Since(start)
 			b.StopTimer()
 			in1, out1 := cluster.msgs(b)
-			cpu1 := cpuTime(b, pids)
+			cpu1 := cpu()
 			if failed > 0 {
 				b.Errorf("%d of %d requests failed", failed, b.N)
 			}
+			perReq := func(d time.Duration) float64 { return d.Seconds() * 1e6 / float64(b.N) }
+			var sum time.Duration // the servers, gateways and hellos
+			for i, name := range names {
+				d := cpu1[i] - cpu0[i]
+				b.ReportMetric(perReq(d), name+"-cpu-us/req")
+				if name != "client" {
+					sum += d
+				}
+			}
 			b.ReportMetric(float64(in1-in0+out1-out0)/float64(b.N), "msgs/req")
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-			b.ReportMetric((cpu1-cpu0).Seconds()*1e6/float64(b.N), "cpu-us/req")
+			b.ReportMetric(perReq(sum), "cpu-us/req")
 			for _, g := range gateways {
 				g.kill()
 			}
@@ -106,6 +123,14 @@ func (c *natsCluster) msgs(tb testing.TB) (in, out int64) {
 		in, out = in+i, out+o
 	}
 	return in, out
+}
+
+// procPids returns the process ids of procs.
+func procPids(procs []*proc) (out []int) {
+	for _, p := range procs {
+		out = append(out, p.cmd.Process.Pid)
+	}
+	return out
 }
 
 // pids returns the process ids of the cluster's servers.
