@@ -101,17 +101,24 @@ func encodeID(b *[16]byte, out *[idLen]byte) {
 // ValidID reports whether s has the form of an ID: 26 characters of the
 // Crockford base32 alphabet (upper case), the first no greater than '7'.
 func ValidID(s string) bool {
-	if len(s) != 26 || s[0] > '7' {
+	if len(s) != idLen || s[0] > '7' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' && c != 'I' && c != 'L' && c != 'O' && c != 'U') {
+		if !idChar[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// idChar tells the bytes of the Crockford alphabet.
+var idChar = func() (t [256]bool) {
+	for i := 0; i < len(crockford); i++ {
+		t[crockford[i]] = true
+	}
+	return t
+}()
 
 // instanceAlphabet spells instance suffixes: lower-case Crockford base32, so
 // that an instance id is a valid service name (ValidServiceName).

@@ -37,11 +37,11 @@ func (env *Envelope) AppendJSON(buf []byte) ([]byte, error) {
 	buf = append(buf, `","instance":"`...)
 	buf = append(buf, env.Sender.Instance...)
 	buf = append(buf, `"},"sentAt":`...)
-	buf = env.SentAt.UTC().AppendFormat(append(buf, '"'), time.RFC3339Nano)
+	buf = appendUTC(append(buf, '"'), env.SentAt)
 	buf = append(buf, '"')
 	if !env.Deadline.IsZero() {
 		buf = append(buf, `,"deadline":`...)
-		buf = env.Deadline.UTC().AppendFormat(append(buf, '"'), time.RFC3339Nano)
+		buf = appendUTC(append(buf, '"'), env.Deadline)
 		buf = append(buf, '"')
 	}
 	if len(env.Headers) > 0 {
@@ -315,19 +315,109 @@ func (d *canonical) str(v *string) bool {
 
 func (d *canonical) time(t *time.Time) bool {
 	var s string
-	if !d.str(&s) || len(s) == 0 || s[len(s)-1] != 'Z' {
+	if !d.str(&s) {
 		return false
 	}
-	// Only the form Time.MarshalJSON writes for a UTC time: for it,
-	// time.Parse and Time.UnmarshalJSON agree.
-	p, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return false
+	p, ok := parseUTC(s)
+	if ok {
+		*t = p
 	}
-	var buf [40]byte
-	if string(p.AppendFormat(buf[:0], time.RFC3339Nano)) != s {
-		return false
+	return ok
+}
+
+// appendUTC appends t in UTC as t.UTC().AppendFormat(b, time.RFC3339Nano)
+// does, for a year in 0-9999 (plainTime): the fraction of a second without
+// its trailing zeros, none for a whole second.
+func appendUTC(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
+	b = append2(b, int(month), '-')
+	b = append2(b, day, 'T')
+	b = append2(b, hour, ':')
+	b = append2(b, minute, ':')
+	b = append2(b, sec, 0)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 9
+		for frac[n] == '0' {
+			n--
+		}
+		b = append(b, frac[:n+1]...)
 	}
-	*t = p
-	return true
+	return append(b, 'Z')
+}
+
+// append2 appends v's two digits, then sep unless it is 0.
+func append2(b []byte, v int, sep byte) []byte {
+	b = append(b, byte('0'+v/10), byte('0'+v%10))
+	if sep != 0 {
+		b = append(b, sep)
+	}
+	return b
+}
+
+// parseUTC reads exactly the form appendUTC writes, and reports whether s
+// had it; for those strings it returns what time.Parse(time.RFC3339Nano, s)
+// returns (a date and a clock in range, as time.Parse checks them).
+func parseUTC(s string) (time.Time, bool) {
+	// 2006-01-02T15:04:05[.999999999]Z
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	digits := func(s string) (int, bool) {
+		v := 0
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
+		month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if frac := s[19 : len(s)-1]; frac != "" {
+		// A dot, 1 to 9 digits, the last not 0 (appendUTC trims them).
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 || frac[len(frac)-1] == '0' {
+			return time.Time{}, false
+		}
+		v, ok := digits(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			v *= 10
+		}
+		ns = v
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, ns, time.UTC), true
+}
+
+// daysIn returns the number of days in month m of year.
+func daysIn(m time.Month, year int) int {
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + int((m+m/8)%2)
 }

@@ -3,6 +3,7 @@ package troupe
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -170,4 +171,47 @@ func BenchmarkCodec(b *testing.B) {
 			_ = env.Validate()
 		}
 	})
+}
+
+// TestUTCTimeCodec: appendUTC writes what AppendFormat(time.RFC3339Nano)
+// writes for UTC, and parseUTC accepts exactly those strings, returning what
+// time.Parse returns.
+func TestUTCTimeCodec(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	times := []time.Time{
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 100, time.UTC),
+		time.Date(2026, 12, 1, 14, 0, 0, 120000000, time.FixedZone("x", -7200)),
+	}
+	for range 10000 {
+		times = append(times, time.Unix(r.Int64N(253402300800), r.Int64N(1e9)).Round(time.Duration(1)<<r.IntN(31)))
+	}
+	for _, at := range times {
+		want := at.UTC().AppendFormat(nil, time.RFC3339Nano)
+		if got := appendUTC(nil, at); string(got) != string(want) {
+			t.Fatalf("appendUTC(%v) = %s, want %s", at, got, want)
+		}
+		p, ok := parseUTC(string(want))
+		if !ok || p != at.UTC() {
+			t.Fatalf("parseUTC(%s) = %v, %v; want %v", want, p, ok, at.UTC())
+		}
+	}
+	for _, s := range []string{
+		"2026-01-01T00:00:00Z", "2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2026-12-31T23:59:59.5Z",
+		"2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-00-01T00:00:00Z", "2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z",
+		"2026-01-01T00:00:60Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00.10Z", "2026-01-01T00:00:00.0Z",
+		"2026-01-01T00:00:00.1234567891Z", "2026-01-01T00:00:00+00:00", "2026-01-01t00:00:00Z",
+		"2026-01-01T00:00:00z", "+026-01-01T00:00:00Z", "2026-1-01T00:00:00Z", "2026-01-01T00:00:0xZ",
+		"2026-01-01T00:00:00.1x3Z", "2026-01-01 00:00:00Z", "",
+	} {
+		// The old test: time.Parse, then the same string back.
+		p, err := time.Parse(time.RFC3339Nano, s)
+		want := err == nil && string(p.AppendFormat(nil, time.RFC3339Nano)) == s
+		got, ok := parseUTC(s)
+		if ok != want || ok && got != p {
+			t.Errorf("parseUTC(%q) = %v, %v; time.Parse: %v, %v, canonical %v", s, got, ok, p, err, want)
+		}
+	}
 }
