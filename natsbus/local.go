@@ -58,6 +58,12 @@ type local struct {
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
+
+	// changes is the server's count of subscriptions made and removed
+	// when the table was last built (built): a tick that finds it the
+	// same has nothing to rebuild.
+	changes uint64
+	built   bool
 }
 
 // newLocal starts the shortcut for a Transport over an embedded server.
@@ -147,7 +153,40 @@ func (l *local) route(name string) *localRoute { return (*l.routes.Load())[name]
 func (l *local) refresh() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.built {
+		if n, ok := l.fingerprint(); ok && n == l.changes {
+			return // no subscription or member came or went
+		}
+	}
 	l.refreshLocked()
+}
+
+// fingerprint sums what the table is built from and may change without a
+// local subscription's add or remove: how many subscriptions the server
+// has made and removed, in every account (read without walking them: a
+// change in any of them changes the sum), and the local members that are
+// open, with their connections' client ids.
+func (l *local) fingerprint() (uint64, bool) {
+	srv := l.t.cfg.Server
+	if srv == nil {
+		return 0, false
+	}
+	sz, err := srv.ns.Subsz(&server.SubszOptions{})
+	if err != nil || sz.SublistStats == nil {
+		return 0, false
+	}
+	n := sz.NumInserts + sz.NumRemoves
+	l.t.mu.Lock()
+	for _, p := range l.t.members {
+		if !p.opened.Load() {
+			continue
+		}
+		if id, err := p.nc.GetClientID(); err == nil {
+			n += 1<<40 + id*0x9e3779b97f4a7c15 // one open member, and which connection
+		}
+	}
+	l.t.mu.Unlock()
+	return n, true
 }
 
 // refreshLocked is refresh with l.mu held.
@@ -157,6 +196,9 @@ func (l *local) refreshLocked() {
 	if srv == nil || t.cfg.App == nil {
 		return
 	}
+	// Taken before the table is read: a change while it is built is seen
+	// by the next tick.
+	l.changes, l.built = l.fingerprint()
 	cids := map[uint64]bool{}
 	var members []troupe.Member
 	t.mu.Lock()

@@ -139,3 +139,41 @@ func newBus(t *testing.T, app *troupe.App, tr bus.Transport) *bus.Bus {
 	t.Cleanup(func() { _ = b.Close(context.Background()) })
 	return b
 }
+
+// TestShortcutReturnsWhenTheTapLeaves: the shortcut's table is rebuilt when
+// a subscription goes as when one comes (it is not rebuilt on a tick that
+// finds none changed): once the tap unsubscribes, members of one process
+// reach each other without the server again.
+func TestShortcutReturnsWhenTheTapLeaves(t *testing.T) {
+	f := newLocalFixture(t)
+	cred, _ := f.srv.Credentials(natsbus.AdminUser)
+	opt, err := cred.Option()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(f.srv.ClientURL(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var seen atomic.Int64
+	sub, err := nc.Subscribe("troupe.shop.msg.>", func(*nats.Msg) { seen.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool {
+		f.requests(t, 10)
+		return seen.Load() > 0
+	})
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool {
+		before := f.srv.Stats()
+		f.requests(t, 20)
+		return f.srv.Stats().InMsgs == before.InMsgs
+	})
+}
