@@ -318,40 +318,75 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 	}
 	now := store.Now()
 	t := store.Todo{ID: troupe.NewID(), ListID: nt.ListID, Title: nt.Title, CreatedAt: now, UpdatedAt: now, Version: 1}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if nt.IdempotencyKey != "" {
-			// A concurrent create with the same key waits here until the
-			// first one commits or rolls back.
-			tag, err := tx.Exec(ctx, `INSERT INTO todo_requests (key, todo_id, created_at) VALUES ($1, $2, $3)
-				ON CONFLICT (key) DO NOTHING`, nt.IdempotencyKey, t.ID, now)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				var id string
-				if err := tx.QueryRow(ctx, `SELECT todo_id FROM todo_requests WHERE key = $1`, nt.IdempotencyKey).Scan(&id); err != nil {
-					return err
-				}
-				t, err = scanTodo(tx.QueryRow(ctx, `SELECT `+todoColumns+` FROM todos WHERE id = $1`, id))
-				if errors.Is(err, pgx.ErrNoRows) {
-					return troupe.Errorf(troupe.CodeNotFound, "todo %q: created by this request and deleted since", id)
-				}
-				return err
-			}
-		}
-		seq, err := nextChange(ctx, tx, t.ListID)
-		if err != nil {
-			return err
-		}
-		t.ListSeq = seq
-		_, err = tx.Exec(ctx, `INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
-			VALUES ($1, $2, $3, FALSE, $4, $4, 1)`, t.ID, t.ListID, t.Title, now)
-		return err
-	})
+	// One statement, so one round trip, and the list's row (whose next
+	// change number the todo takes) is locked only while the server runs
+	// it and commits: writes to one list follow each other without waiting
+	// for the client in between. With a key, the request's row goes in with
+	// the todo; a create with a key already used fails on the key's unique
+	// index (after waiting for a concurrent one with it to commit or roll
+	// back), changes nothing, and is answered with the todo made first.
+	q := createTodo
+	args := []any{t.ID, t.ListID, t.Title, now}
+	if nt.IdempotencyKey != "" {
+		q = createTodoOnce
+		args = append(args, nt.IdempotencyKey)
+	}
+	var seq int64
+	err = s.pool.QueryRow(ctx, q, args...).Scan(&seq)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Todo{}, store.ListNotFound(nt.ListID)
+	case nt.IdempotencyKey != "" && isUniqueViolation(err, "todo_requests_pkey"):
+		t, err = s.createdBy(ctx, nt.IdempotencyKey)
+	case err == nil:
+		t.ListSeq = uint64(seq)
+	}
 	if err != nil {
 		return store.Todo{}, s.wrap("create", err)
 	}
 	return t, nil
+}
+
+// The statements of Create: the list's next change number, the todo, and
+// with a key ($5) the request's row.
+const (
+	createTodo = `WITH next AS (
+		UPDATE lists SET changes = changes + 1 WHERE id = $2::text RETURNING changes
+	), todo AS (
+		INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
+		SELECT $1::text, $2::text, $3::text, FALSE, $4::timestamptz, $4::timestamptz, 1 FROM next
+	)
+	SELECT changes FROM next`
+	createTodoOnce = `WITH next AS (
+		UPDATE lists SET changes = changes + 1 WHERE id = $2::text RETURNING changes
+	), todo AS (
+		INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
+		SELECT $1::text, $2::text, $3::text, FALSE, $4::timestamptz, $4::timestamptz, 1 FROM next
+	), request AS (
+		INSERT INTO todo_requests (key, todo_id, created_at) SELECT $5::text, $1::text, $4::timestamptz FROM next
+	)
+	SELECT changes FROM next`
+)
+
+// createdBy returns the todo that the create with key made (ListSeq 0: it
+// is no new change).
+func (s *Store) createdBy(ctx context.Context, key string) (store.Todo, error) {
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT todo_id FROM todo_requests WHERE key = $1`, key).Scan(&id); err != nil {
+		return store.Todo{}, err
+	}
+	t, err := scanTodo(s.pool.QueryRow(ctx, `SELECT `+todoColumns+` FROM todos WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Todo{}, troupe.Errorf(troupe.CodeNotFound, "todo %q: created by this request and deleted since", id)
+	}
+	return t, err
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique violation of
+// the constraint named.
+func isUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
 }
 
 // Get returns one todo.
