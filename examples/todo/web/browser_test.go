@@ -105,11 +105,33 @@ var live = chromedp.Poll[chromedp.Void](`document.getElementById("app")?.dataset
 const itemJS = `[...document.querySelectorAll("li.todo")].find(li => li.querySelector(".title").textContent === %q)`
 
 func (d driver) step(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t := d.t
-	t.Helper()
+	d.t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	d.check(tab, what, chromedp.Do(ctx, actions...))
+}
+
+// await is step for actions that only wait, right after one that navigates
+// the page without waiting for it (a form's submission): an evaluation that
+// the navigation interrupts is made again on the new page, until the step's
+// time is up.
+func (d driver) await(tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, actions...)
+	for err != nil && ctx.Err() == nil && strings.Contains(err.Error(), "Inspected target navigated or closed") {
+		err = chromedp.Do(ctx, actions...)
+	}
+	d.check(tab, what, err)
+}
+
+// check fails the test if a step's actions failed, with the page's state and
+// a screenshot.
+func (d driver) check(tab context.Context, what string, err error) {
+	t := d.t
+	t.Helper()
+	if err != nil {
 		dctx, dcancel := context.WithTimeout(tab, 5*time.Second)
 		state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({url: location.href, live: document.getElementById("app")?.dataset, status: document.querySelector(".live")?.textContent, items: [...document.querySelectorAll("li.todo")].map(li => li.textContent.trim())})`))
 		dcancel()
@@ -139,7 +161,7 @@ func (d driver) signUp(tab context.Context, base, name string) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), name),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
 		chromedp.Submit(chromedp.CSS(`form`)))
-	d.step(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
+	d.await(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
 		chromedp.Poll[chromedp.Void](`document.querySelector(".userbar .who")?.textContent === `+fmt.Sprintf("%q", name), every),
 		live)
 }
@@ -224,7 +246,7 @@ func (d driver) logIn(tab context.Context, base, name, password string) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), name),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
 		chromedp.Submit(chromedp.CSS(`form`)))
-	d.step(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
+	d.await(tab, name+"'s page", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
 		chromedp.Poll[chromedp.Void](`document.querySelector(".userbar .who")?.textContent === `+fmt.Sprintf("%q", name), every),
 		live)
 }

@@ -46,7 +46,7 @@ func TestBrowserTwoUsers(t *testing.T) {
 	d.step(ann, "ann makes a list",
 		chromedp.SendKeys(chromedp.CSS(`form.new-list input[name=name]`), "Private"),
 		chromedp.Submit(chromedp.CSS(`form.new-list`)))
-	d.step(ann, "ann's private list", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
+	d.await(ann, "ann's private list", chromedp.WaitVisible(chromedp.CSS(".userbar .who")),
 		chromedp.Poll[chromedp.Void](`document.querySelector("h1")?.textContent === "Private"`, every), live)
 	private := d.eval(ann, `document.getElementById("app").dataset.list`)
 	add(ann, "ann", "ann's secret")
@@ -66,7 +66,7 @@ func TestBrowserTwoUsers(t *testing.T) {
 	d.step(ann, "ann shares it with bob",
 		chromedp.SendKeys(chromedp.CSS(`form.share input[name=user]`), "bob"),
 		chromedp.Submit(chromedp.CSS(`form.share`)))
-	d.step(ann, "ann's page after sharing", chromedp.WaitVisible(chromedp.CSS(".userbar .who")), live)
+	d.await(ann, "ann's page after sharing", chromedp.WaitVisible(chromedp.CSS(".userbar .who")), live)
 	d.step(bob, "bob sees the shared list appear", chromedp.Poll[chromedp.Void](fmt.Sprintf(listIDJS, "Todo")+` !== undefined && `+
 		`[...document.querySelectorAll("a.list-link")].length === 2`, every))
 	for name, tab := range map[string]context.Context{"bob": bob} {
