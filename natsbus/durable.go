@@ -57,7 +57,7 @@ func (p *port) publishDurable(ctx context.Context, msg *nats.Msg, env *troupe.En
 	}
 	wait := 25 * time.Millisecond
 	for {
-		_, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(p.t.subj.stream()))
+		err := p.publishStored(ctx, msg, env, deadline)
 		if err == nil || !(errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)) ||
 			time.Now().Add(wait).After(deadline) {
 			return err
@@ -68,6 +68,40 @@ func (p *port) publishDurable(ctx context.Context, msg *nats.Msg, env *troupe.En
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
+
+// publishStored publishes msg once and waits for the stream's
+// acknowledgement that it is stored, until ctx ends or deadline. It
+// publishes asynchronously, so that the durable sends of all the callers
+// of a port share its connection's pipeline rather than making a request
+// each, and each caller still returns only once its own message is stored.
+// The client library is told not to publish again by itself
+// (publishDurable does, after an election), so that msg's data, a buffer
+// Route reuses, is never read once this returns. When too many publishes
+// are waiting for their acknowledgements it falls back to one synchronous
+// publish.
+func (p *port) publishStored(ctx context.Context, msg *nats.Msg, env *troupe.Envelope, deadline time.Time) error {
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(p.t.subj.stream())}
+	f, err := p.js.PublishMsgAsync(msg, append(opts, jetstream.WithRetryAttempts(0))...)
+	if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+		_, err = p.js.PublishMsg(ctx, msg, opts...)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nats.ErrTimeout
 	}
 }
 

@@ -506,7 +506,11 @@ func (p *port) open(ctx context.Context, inbox bus.Deliverer) error {
 		return err
 	}
 	p.nc = nc
-	if p.js, err = jetstream.New(nc); err != nil {
+	// An asynchronous durable publish that the server never acknowledges
+	// (it went away) is given up by the client library after
+	// leaderPatience, so that its place among the publishes waiting for
+	// acknowledgements is freed (durable.go, publishStored).
+	if p.js, err = jetstream.New(nc, jetstream.WithPublishAsyncTimeout(leaderPatience)); err != nil {
 		nc.Close()
 		return fmt.Errorf("natsbus: join %s: %w", p.m, err)
 	}
