@@ -52,6 +52,32 @@ func (f *localFixture) requests(t *testing.T, n int) {
 	}
 }
 
+// tap subscribes an operator's connection (the admin user's) to every
+// message of the app, and counts what it sees; the connection closes when
+// the test ends.
+func (f *localFixture) tap(t *testing.T) (*nats.Conn, *nats.Subscription, *atomic.Int64) {
+	t.Helper()
+	cred, _ := f.srv.Credentials(natsbus.AdminUser)
+	opt, err := cred.Option()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(f.srv.ClientURL(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	seen := new(atomic.Int64)
+	sub, err := nc.Subscribe("troupe.shop.msg.>", func(*nats.Msg) { seen.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return nc, sub, seen
+}
+
 // TestShortcut: members of one process that share the embedded server
 // reach each other without it, while no other process takes part.
 func TestShortcut(t *testing.T) {
@@ -101,25 +127,8 @@ func TestShortcutYieldsToAnotherProcess(t *testing.T) {
 // operator's tap) sees every message: nothing skips the server then.
 func TestShortcutYieldsToATap(t *testing.T) {
 	f := newLocalFixture(t)
-	cred, _ := f.srv.Credentials(natsbus.AdminUser)
-	opt, err := cred.Option()
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(f.srv.ClientURL(), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	var seen atomic.Int64
-	sub, err := nc.Subscribe("troupe.shop.msg.>", func(*nats.Msg) { seen.Add(1) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sub, seen := f.tap(t)
 	defer sub.Unsubscribe()
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
 	eventually(t, func() bool {
 		f.requests(t, 10)
 		return seen.Load() > 0
@@ -146,21 +155,7 @@ func newBus(t *testing.T, app *troupe.App, tr bus.Transport) *bus.Bus {
 // reach each other without the server again.
 func TestShortcutReturnsWhenTheTapLeaves(t *testing.T) {
 	f := newLocalFixture(t)
-	cred, _ := f.srv.Credentials(natsbus.AdminUser)
-	opt, err := cred.Option()
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(f.srv.ClientURL(), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	var seen atomic.Int64
-	sub, err := nc.Subscribe("troupe.shop.msg.>", func(*nats.Msg) { seen.Add(1) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, sub, seen := f.tap(t)
 	eventually(t, func() bool {
 		f.requests(t, 10)
 		return seen.Load() > 0
