@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -468,6 +469,9 @@ func (d *dedup) add(id troupe.ID) {
 	if old := d.ring[d.next]; old != "" {
 		delete(d.ids, old)
 	}
+	// A copy of its own: an ID the bus made shares the memory of its
+	// envelope (newenv.go), which the ring would otherwise keep alive.
+	id = strings.Clone(id)
 	d.ring[d.next] = id
 	d.ids[id] = struct{}{}
 	d.next = (d.next + 1) % dedupSize
