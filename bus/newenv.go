@@ -14,11 +14,10 @@ type envelopeWithID struct {
 }
 
 // withNewID returns e in memory of its own with a new ID whose characters
-// share that memory. They are written
-// once, before the envelope is handed out, and never change. The ID keeps
-// the whole allocation alive (about 300 bytes) as long as it is kept, so
-// whatever keeps many IDs for long (the durable deduplication ring, msg.go)
-// keeps copies of its own.
+// share that memory. They are written once, before the envelope is handed
+// out, and never change. The ID keeps the whole allocation alive (about 300
+// bytes) as long as it is kept, so whatever keeps many IDs for long (the
+// durable deduplication ring, msg.go) keeps copies of its own.
 func withNewID(e troupe.Envelope) *troupe.Envelope {
 	p := &envelopeWithID{Envelope: e}
 	b := troupe.AppendNewID(p.id[:0])

@@ -59,9 +59,8 @@ type local struct {
 	done    chan struct{}
 	once    sync.Once
 
-	// changes is the server's count of subscriptions made and removed
-	// when the table was last built (built): a tick that finds it the
-	// same has nothing to rebuild.
+	// changes is the fingerprint of what the table was last built from
+	// (built): a tick that finds the same one has nothing to rebuild.
 	changes uint64
 	built   bool
 }
