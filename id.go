@@ -52,8 +52,8 @@ func NewID() ID {
 
 // AppendNewID appends the 26 characters of a new ID (NewID) to b and
 // returns the extended slice: with b's room part of a larger allocation
-// (the bus keeps an envelope's ID beside the envelope), an ID costs no
-// allocation of its own.
+// (the bus makes its IDs in slabs of eight), an ID costs no allocation of
+// its own.
 func AppendNewID(b []byte) []byte {
 	bits := newIDBits(time.Now())
 	var out [idLen]byte

@@ -233,7 +233,8 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 		}
 	}
 	now := time.Now()
-	env := withNewID(troupe.Envelope{
+	env := &troupe.Envelope{
+		ID:      newID(), // newenv.go
 		Kind:    kind,
 		Name:    name,
 		Sender:  c.member,
@@ -242,7 +243,7 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 		Payload: raw,
 		Value:   troupe.ValueOf(payload),
 		From:    c.member.Service,
-	}) // newenv.go
+	}
 	if terr := c.principal(ctx, env, ni); terr != nil { // identity.go
 		return nil, nil, terr
 	}

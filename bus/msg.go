@@ -145,7 +145,8 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		}
 		return &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("bus: reply to %q: deadline passed", req.Name), Err: context.DeadlineExceeded}
 	}
-	env := withNewID(troupe.Envelope{
+	env := &troupe.Envelope{
+		ID:         newID(), // newenv.go
 		Kind:       troupe.KindReply,
 		Name:       name,
 		ActivityID: req.ActivityID,
@@ -158,7 +159,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		Payload:    raw,
 		Value:      troupe.ValueOf(payload),
 		From:       c.member.Service,
-	}) // newenv.go
+	}
 	// Counted before the reply leaves, as handler errors are; taken back
 	// if it is not sent.
 	took := now.Sub(m.at)
@@ -469,8 +470,8 @@ func (d *dedup) add(id troupe.ID) {
 	if old := d.ring[d.next]; old != "" {
 		delete(d.ids, old)
 	}
-	// A copy of its own: an ID the bus made shares the memory of its
-	// envelope (newenv.go), which the ring would otherwise keep alive.
+	// A copy of its own: an ID the bus made shares a slab with seven
+	// others (newenv.go), which the ring would otherwise keep alive.
 	id = strings.Clone(id)
 	d.ring[d.next] = id
 	d.ids[id] = struct{}{}

@@ -1,26 +1,37 @@
 package bus
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/troupe-go/troupe"
 )
 
-// envelopeWithID is an envelope the bus makes with room for its ID's
-// characters beside it, so that the two cost one allocation.
-type envelopeWithID struct {
-	troupe.Envelope
-	id [26]byte
+// The IDs of the envelopes the bus makes are strings over the characters of
+// an idSlab, idsPerSlab IDs each, so that an ID costs an allocation only
+// once in idsPerSlab. A slab holds no pointers: an ID kept for long (a
+// handler's idempotency key in a user's map, say) keeps its slab alive,
+// 208 bytes, and never the envelope, payload or value it was made for.
+// The characters of an ID are written once, before it is handed out, and a
+// full slab is never written again.
+const idsPerSlab = 8
+
+type idSlab struct {
+	buf [idsPerSlab * 26]byte
+	n   int // IDs handed out
 }
 
-// withNewID returns e in memory of its own with a new ID whose characters
-// share that memory. They are written once, before the envelope is handed
-// out, and never change. The ID keeps the whole allocation alive (about 300
-// bytes) as long as it is kept, so whatever keeps many IDs for long (the
-// durable deduplication ring, msg.go) keeps copies of its own.
-func withNewID(e troupe.Envelope) *troupe.Envelope {
-	p := &envelopeWithID{Envelope: e}
-	b := troupe.AppendNewID(p.id[:0])
-	p.ID = unsafe.String(unsafe.SliceData(b), len(b))
-	return &p.Envelope
+var idSlabs = sync.Pool{New: func() any { return new(idSlab) }}
+
+// newID returns a new ID (troupe.NewID) in a slab's memory.
+func newID() troupe.ID {
+	s := idSlabs.Get().(*idSlab)
+	if s.n == idsPerSlab {
+		s = new(idSlab)
+	}
+	at := s.n * 26
+	b := troupe.AppendNewID(s.buf[at:at:len(s.buf)])
+	s.n++
+	idSlabs.Put(s)
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
