@@ -243,23 +243,7 @@ func TestAttackWithTheNATSCLI(t *testing.T) {
 	})
 
 	t.Run("ForgedAndReplayedReplies", func(t *testing.T) {
-		w, err := r.b.Join(context.Background(), "web", "w-replies")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx := context.Background()
-		call1, err := w.Call(ctx, "stock.get", "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer call1.Cancel()
-		first := <-r.reqs
-		call2, err := w.Call(ctx, "stock.get", "b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer call2.Cancel()
-		second := <-r.reqs
+		call1, call2, first, second := r.twoCalls(t, "w-replies")
 		stockMember := troupe.Member{Service: "stock", Instance: "s1"}
 
 		// orders may answer web (web sends it order.place), under its own
@@ -298,7 +282,7 @@ func TestAttackWithTheNATSCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantReply(t, call2, "real b")
-		nctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		nctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		if rep, err := call1.Next(nctx); err == nil {
 			t.Errorf("the replayed reply reached the caller: %s", rep.Payload)

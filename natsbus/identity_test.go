@@ -167,29 +167,36 @@ func TestRefusalAnsweredByTheBus(t *testing.T) {
 	quietFor(t, r.reqs, "a delivery of the refused request")
 }
 
+// twoCalls has a web member named instance call stock.get twice ("a",
+// then "b") and returns both calls, cancelled when the test ends, and the
+// two requests as stock's handler got them, unanswered.
+func (r *identityRig) twoCalls(t *testing.T, instance string) (call1, call2 *bus.Call, first, second *bus.Msg) {
+	t.Helper()
+	w, err := r.b.Join(context.Background(), "web", instance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if call1, err = w.Call(ctx, "stock.get", "a"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(call1.Cancel)
+	first = <-r.reqs
+	if call2, err = w.Call(ctx, "stock.get", "b"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(call2.Cancel)
+	second = <-r.reqs
+	return call1, call2, first, second
+}
+
 // TestForgedReply: orders (which may answer web, since web sends it
 // order.place) answers web's stock.get request in stock's name, and
 // replays a reply of one request on another's subject. web's bus takes
 // neither; stock's real reply arrives.
 func TestForgedReply(t *testing.T) {
 	r := newIdentityRig(t)
-	w, err := r.b.Join(context.Background(), "web", "w1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	call, err := w.Call(ctx, "stock.get", "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer call.Cancel()
-	first := <-r.reqs
-	call2, err := w.Call(ctx, "stock.get", "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer call2.Cancel()
-	second := <-r.reqs
+	call, call2, first, second := r.twoCalls(t, "w1")
 	orders := rawConn(t, r.srv, "orders")
 	forged := replyFor(first.Env, troupe.Member{Service: "stock", Instance: "s1"}, "forged")
 	data, _ := forged.MarshalJSON()
@@ -217,7 +224,7 @@ func TestForgedReply(t *testing.T) {
 		call *bus.Call
 		want string
 	}{{call, "real a"}, {call2, "real b"}} {
-		rep, err := tt.call.Next(ctx)
+		rep, err := tt.call.Next(context.Background())
 		if err != nil {
 			t.Fatalf("Next: %v", err)
 		}
