@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,6 +80,42 @@ func errText(err error) string {
 	return string(troupe.CodeOf(err))
 }
 
+// waitFor returns the trail once it has n entries (waiting at most 10 s,
+// a bound for a hung test).
+func (tr *trail) waitFor(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := tr.get()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// sides splits a trail into the calling interceptors' entries and the
+// serving side's (interceptors and handler), each in its order.
+func sides(log []string) (calling, serving []string) {
+	for _, e := range log {
+		if strings.HasPrefix(e, "c") || strings.HasPrefix(e, "<c") {
+			calling = append(calling, e)
+		} else {
+			serving = append(serving, e)
+		}
+	}
+	return calling, serving
+}
+
+// index maps each entry of a trail to its position.
+func index(log []string) map[string]int {
+	at := make(map[string]int, len(log))
+	for i, e := range log {
+		at[e] = i
+	}
+	return at
+}
+
 // TestMiddlewareOrder checks that interceptors run outermost first on both
 // sides, see the context and envelope, and that headers set by a calling
 // interceptor reach the serving ones.
@@ -111,8 +148,21 @@ func TestMiddlewareOrder(t *testing.T) {
 		"<c2 reply=stock err=nil",
 		"<c1 reply=stock err=nil",
 	}
-	if diff := cmp.Diff(want, tr.get()); diff != "" {
-		t.Errorf("trail (-want +got):\n%s", diff)
+	// The handler's reply leaves from inside the serving interceptors, so
+	// the caller's side may finish before they have: wait for all of them,
+	// then check each side's order, and that the request was served after
+	// it was sent and answered after the handler ran.
+	got := tr.waitFor(t, len(want))
+	wantCaller, wantServer := sides(want)
+	gotCaller, gotServer := sides(got)
+	if diff := cmp.Diff(wantCaller, gotCaller); diff != "" {
+		t.Errorf("the calling side's trail (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantServer, gotServer); diff != "" {
+		t.Errorf("the serving side's trail (-want +got):\n%s", diff)
+	}
+	if at := index(got); !(at["c2>request stock.get target=stock"] < at["s1>stock.get trace=t1"] && at["handler"] < at["<c2 reply=stock err=nil"]) {
+		t.Errorf("trail out of causal order: %q", got)
 	}
 
 	// An error the handler returns passes back through the interceptors
