@@ -166,3 +166,71 @@ func TestStopServesTheQueued(t *testing.T) {
 		t.Errorf("Stop: %v", err)
 	}
 }
+
+// TestStopLetsHandlersSend: a handler that is running when its service
+// begins to stop may still send and publish: its event goes out with its
+// reply, and the other services see both.
+func TestStopLetsHandlersSend(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			app := &troupe.App{
+				Name: "stopsend",
+				Services: []troupe.ServiceDecl{
+					{Name: "web", Sends: []string{"stock.list"}, Receives: []string{"stock.changed"}},
+					{Name: "stock", Receives: []string{"stock.list"}, Sends: []string{"stock.changed"}},
+				},
+			}
+			r := newRig(t, transport, app)
+			started, release := make(chan struct{}), make(chan struct{})
+			st := r.start(service.Config{Name: "stock"}, func(s *service.Service) {
+				if err := service.Handle(s, "stock.list", "stock.list", func(ctx context.Context, _ struct{}) (struct{}, error) {
+					close(started)
+					<-release
+					return struct{}{}, s.Publish(ctx, "stock.changed", struct{}{})
+				}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			changed := make(chan struct{}, 1)
+			r.start(service.Config{Name: "web"}, func(s *service.Service) {
+				if err := service.On(s, "stock.changed", func(context.Context, struct{}) error {
+					changed <- struct{}{}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			web, err := r.bus.Join(t.Context(), "web", "web-caller")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer web.Close()
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			replied := make(chan error, 1)
+			go func() {
+				env, err := web.Request(ctx, "stock.list", struct{}{})
+				if err == nil && env.Err() != nil {
+					err = env.Err()
+				}
+				replied <- err
+			}()
+			<-started
+			stopped := make(chan error, 1)
+			go func() { stopped <- st.Stop(ctx) }()
+			time.Sleep(50 * time.Millisecond) // Stop is under way: the handler still runs
+			close(release)
+			if err := <-replied; err != nil {
+				t.Errorf("the request in progress when Stop began: %v, want its reply", err)
+			}
+			if err := <-stopped; err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				t.Error("the event the handler published while its service stopped never arrived")
+			}
+		})
+	}
+}

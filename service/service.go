@@ -270,7 +270,8 @@ func (s *Service) subscribe(e *entry) error {
 // (no new message is delivered to it; those already on their way are), then
 // stops the supervision tree, so that the messages being handled finish
 // (within the actor runtime's shutdown timeout) and their replies go out,
-// and only then closes its bus client. It waits until all is done or ctx
+// and only then closes its bus client. Until then the handlers may still
+// send, publish and make requests. It waits until all is done or ctx
 // ends. The service's other instances take the new messages meanwhile.
 func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Lock()
@@ -281,7 +282,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.state = stopped
 	client, top := s.client, s.top
-	if out := s.out.Swap(nil); out != nil {
+	if out := s.out.Load(); out != nil {
 		out.closing.Store(true) // what fails from here on is not the targets' fault
 	}
 	s.mu.Unlock()
@@ -299,6 +300,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	if serr := actor.Stop(ctx, top); serr != nil && !errors.Is(serr, actor.ErrNoProcess) {
 		err = errors.Join(err, serr)
 	}
+	// The handlers have returned: from here on a call is refused at once
+	// rather than by the closed client.
+	s.out.Store(nil)
 	err = errors.Join(err, client.Close())
 	for _, e := range s.entries() {
 		e.lim.Close() // what still waits is shed
