@@ -41,45 +41,10 @@ func freePorts(t *testing.T, n int) []int {
 func TestClusterNothingLost(t *testing.T) {
 	const n = 5000
 	app := shop()
-	ports := freePorts(t, 3)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	var (
-		srvs  = map[string]*natsbus.Server{}
-		urls  []string
-		creds map[string]natsbus.Credential
-	)
-	for i, p := range ports {
-		name := fmt.Sprintf("n%d", i)
-		srv, err := natsbus.RunServer(natsbus.ServerConfig{
-			App: app, Credentials: creds, Name: name, DataDir: t.TempDir(),
-			Cluster: natsbus.ClusterConfig{Name: "test", Port: p, Routes: routes},
-		})
-		if err != nil {
-			t.Fatalf("RunServer %s: %v", name, err)
-		}
-		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-		if creds == nil {
-			creds = srv.Users()
-		}
-		srvs[name] = srv
-		urls = append(urls, srv.ClientURL())
-	}
+	srvs, urls, creds := startCluster(t, app)
 	url := strings.Join(urls, ",")
-	cfg := natsbus.Config{URL: url, Credentials: natsbus.CredentialsFrom(creds), App: app,
-		AckWait: time.Second, Replicas: 3, Logger: quiet}
-	// JetStream needs a meta leader before streams can be made.
-	var tr *natsbus.Transport
-	eventually(t, func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var err error
-		tr, err = natsbus.New(ctx, cfg)
-		return err == nil
-	})
-	t.Cleanup(func() { _ = tr.Close(context.Background()) })
+	tr := clusterTransport(t, natsbus.Config{URL: url, Credentials: natsbus.CredentialsFrom(creds), App: app,
+		AckWait: time.Second, Replicas: 3, Logger: quiet})
 
 	got := newProcessed()
 	orders := join(t, tr, "orders", "o1", newInbox())
@@ -124,6 +89,129 @@ func TestClusterNothingLost(t *testing.T) {
 	}
 	t.Logf("%d Route attempts failed during the fail-over and were retried", len(errs))
 	eventually(t, func() bool { return got.missing(accepted) == 0 })
+}
+
+// startCluster runs three clustered servers for app on loopback, shut down
+// at the end of the test, and returns them by name, their client URLs and
+// the users' credentials.
+func startCluster(t *testing.T, app *troupe.App) (map[string]*natsbus.Server, []string, map[string]natsbus.Credential) {
+	t.Helper()
+	ports := freePorts(t, 3)
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	var (
+		srvs  = map[string]*natsbus.Server{}
+		urls  []string
+		creds map[string]natsbus.Credential
+	)
+	for i, p := range ports {
+		name := fmt.Sprintf("n%d", i)
+		srv, err := natsbus.RunServer(natsbus.ServerConfig{
+			App: app, Credentials: creds, Name: name, DataDir: t.TempDir(),
+			Cluster: natsbus.ClusterConfig{Name: "test", Port: p, Routes: routes},
+		})
+		if err != nil {
+			t.Fatalf("RunServer %s: %v", name, err)
+		}
+		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+		if creds == nil {
+			creds = srv.Users()
+		}
+		srvs[name] = srv
+		urls = append(urls, srv.ClientURL())
+	}
+	return srvs, urls, creds
+}
+
+// clusterTransport makes a Transport for cfg once the cluster can make
+// streams (JetStream needs a meta leader first); it is closed at the end of
+// the test.
+func clusterTransport(t *testing.T, cfg natsbus.Config) *natsbus.Transport {
+	t.Helper()
+	var tr *natsbus.Transport
+	eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		tr, err = natsbus.New(ctx, cfg)
+		return err == nil
+	})
+	t.Cleanup(func() { _ = tr.Close(context.Background()) })
+	return tr
+}
+
+// TestClusterLeaveLosesNothing restarts the members of a durable receiver
+// one after another, as a rolling upgrade does, while envelopes flow: each
+// member is on its own server of a three-server cluster and the sender on
+// another, so deliveries cross routes from the consumer's leader. A member
+// that leaves must take nothing with it: with AckWait at a minute, an
+// envelope sent to a member's inbox as it went would be redelivered only
+// after that minute; every accepted envelope must be processed well before.
+func TestClusterLeaveLosesNothing(t *testing.T) {
+	app := shop()
+	_, urls, creds := startCluster(t, app)
+	cfg := func(url string) natsbus.Config {
+		return natsbus.Config{URL: url, Credentials: natsbus.CredentialsFrom(creds), App: app,
+			AckWait: time.Minute, Replicas: 3, PullExpiry: 500 * time.Millisecond, Logger: quiet}
+	}
+	var trs []*natsbus.Transport
+	for _, u := range urls {
+		trs = append(trs, clusterTransport(t, cfg(u)))
+	}
+	got := newProcessed()
+	member := func(i, gen int) bus.Port {
+		p := join(t, trs[i%2], "orders", fmt.Sprintf("o%d-%d", i%2, gen), newInbox())
+		if err := p.Subscribe("order.place", bus.OneInstance, got); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	members := []bus.Port{member(0, 0), member(1, 0)}
+	web := join(t, trs[2], "web", "w1", newInbox())
+	var loads []*loader
+	for range 4 {
+		loads = append(loads, startLoader(web, "order.place", troupe.Member{Service: "web", Instance: "w1"}, 0))
+	}
+	count := func() int {
+		c := 0
+		for _, l := range loads {
+			c += l.count()
+		}
+		return c
+	}
+	eventually(t, func() bool { return count() >= 200 })
+	const restarts = 6
+	for gen := 1; gen <= restarts; gen++ {
+		i := gen % 2
+		before := count()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := members[i].Leave(ctx); err != nil {
+			t.Fatalf("Leave: %v", err)
+		}
+		cancel()
+		if err := members[i].Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		members[i] = member(i, gen)
+		eventually(t, func() bool { return count() >= before+200 }) // the load went on through it
+	}
+	var accepted []troupe.ID
+	for _, l := range loads {
+		close(l.stop)
+		<-l.done
+		accepted = append(accepted, l.accepted...)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for got.missing(accepted) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d accepted envelopes were not processed within 20 s of the last one (AckWait is a minute): lost on the way to a member that left",
+				got.missing(accepted), len(accepted))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%d envelopes through %d restarts of the receiver's members, none waiting for a redelivery", len(accepted), restarts)
 }
 
 // streamLeader returns the name of the server leading the durable stream.

@@ -106,29 +106,28 @@ func (p *port) publishStored(ctx context.Context, msg *nats.Msg, env *troupe.Env
 }
 
 // consume attaches d to the service's durable consumer for name.
-func (p *port) consume(ctx context.Context, name string, d bus.Deliverer) (jetstream.ConsumeContext, error) {
+func (p *port) consume(ctx context.Context, name string, d bus.Deliverer) (*puller, error) {
 	cfg := p.t.consumerConfig(p.m.Service, name)
 	cons, err := p.js.CreateOrUpdateConsumer(ctx, p.t.subj.stream(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: subscribe %q: consumer %s: %w", name, cfg.Durable, err)
 	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
+	deliver := func(msg jetstream.Msg) {
 		if !p.enter() {
-			return // the server redelivers it after AckWait
+			_ = msg.Nak() // the member is closing: to another instance
+			return
 		}
 		defer p.leave()
 		p.deliverDurable(name, msg, d)
-	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, nats.ErrConnectionClosed) {
+	}
+	failed := func(err error) {
+		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) {
 			p.t.log.Debug("natsbus: consumer", "member", p.m.String(), "name", name, "err", err)
 			return
 		}
 		p.t.log.Warn("natsbus: consumer", "member", p.m.String(), "name", name, "err", err)
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("natsbus: subscribe %q: consume: %w", name, err)
 	}
-	return cc, nil
+	return startPuller(p.nc, cons, p.t.cfg.PullExpiry, deliver, failed), nil
 }
 
 func (p *port) deliverDurable(name string, msg jetstream.Msg, d bus.Deliverer) {

@@ -44,6 +44,13 @@ type Config struct {
 	// AckWait is how long a durable delivery may stay unsettled before
 	// NATS redelivers it (default 30s).
 	AckWait time.Duration
+	// PullExpiry is how long each request a member makes for its durable
+	// envelopes lasts on the server (default 2s; the member makes the next
+	// as soon as one ends). A member that leaves asks for nothing more and
+	// waits for its last request to end, so that no envelope is on its way
+	// to it as it goes: a shorter PullExpiry leaves sooner and asks more
+	// often while idle.
+	PullExpiry time.Duration
 	// Backoff, if set, replaces AckWait for successive redeliveries after
 	// a timeout (JetStream's consumer BackOff).
 	Backoff []time.Duration
@@ -129,6 +136,9 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.PullExpiry <= 0 {
+		cfg.PullExpiry = defaultPullExpiry
 	}
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
@@ -485,7 +495,7 @@ type port struct {
 	stopping  bool                 // no new deliveries start
 	inbox     bus.Deliverer        // where replies to the member go
 	subs      []*nats.Subscription // subs[0] is the reply subscription
-	consumers []jetstream.ConsumeContext
+	consumers []*puller
 	unsettled map[*acker]struct{}
 	left      bool // Leave was called: no subscriptions but replies
 
@@ -625,7 +635,7 @@ func (p *port) Subscribe(name string, mode bus.Delivery, d bus.Deliverer) error 
 		_ = sub.Unsubscribe()
 		return fmt.Errorf("natsbus: subscribe %q: %w", name, err)
 	}
-	var cc jetstream.ConsumeContext
+	var cc *puller
 	if p.t.isDurable(name) {
 		if cc, err = p.consume(ctx, name, d); err != nil {
 			_ = sub.Unsubscribe()
@@ -637,7 +647,7 @@ func (p *port) Subscribe(name string, mode bus.Delivery, d bus.Deliverer) error 
 	if p.closed {
 		_ = sub.Unsubscribe()
 		if cc != nil {
-			cc.Stop()
+			_ = cc.stop(context.Background(), true)
 		}
 		return fmt.Errorf("natsbus: subscribe %q: %w", name, errClosed)
 	}
@@ -760,8 +770,9 @@ func (p *port) Reply(ctx context.Context, to troupe.Member, env *troupe.Envelope
 
 // Leave drains the member's subscriptions and consumers (but its reply
 // subscription): the server routes nothing new to it, and what the client
-// already holds is still delivered. It returns when the drains are done or
-// ctx ends.
+// already holds is still delivered. It returns when the drains are done,
+// which for a durable consumer is when its last pull request has ended
+// (within Config.PullExpiry), or when ctx ends.
 func (p *port) Leave(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed || p.left {
@@ -791,16 +802,27 @@ func (p *port) Leave(ctx context.Context) error {
 		}()
 		done = append(done, ch)
 	}
+	// Each durable consumer asks for nothing more and waits for its last
+	// pull request to end (pull.go), all of them at once.
+	left := make(chan error, len(consumers))
 	for _, cc := range consumers {
-		cc.Drain()
-		done = append(done, cc.Closed())
+		go func() { left <- cc.stop(ctx, false) }()
 	}
+	var err error
 	for _, ch := range done {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("natsbus: leave %s: %w", p.m, ctx.Err())
+			err = ctx.Err()
 		}
+	}
+	for range consumers {
+		if lerr := <-left; lerr != nil {
+			err = lerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("natsbus: leave %s: %w", p.m, err)
 	}
 	return nil
 }
@@ -821,14 +843,11 @@ func (p *port) Close() error {
 		p.t.local.remove(p)
 	}
 
-	for _, cc := range consumers {
-		cc.Stop()
-	}
 	for _, s := range subs {
 		_ = s.Unsubscribe()
 	}
 	for _, cc := range consumers {
-		<-cc.Closed()
+		_ = cc.stop(context.Background(), true)
 	}
 	p.mu.Lock()
 	p.stopping = true

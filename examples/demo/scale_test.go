@@ -352,7 +352,7 @@ func (l *load) one(ctx context.Context, client *http.Client, turn int, path, bod
 		default:
 			l.counts.failed++
 			if len(l.counts.failures) < 10 {
-				l.counts.failures = append(l.counts.failures, fmt.Sprintf("%s %s %d %s %v", time.Now().Format("15:04:05.000"), path, status, data, err))
+				l.counts.failures = append(l.counts.failures, fmt.Sprintf("%s %s %q %d %s %v", time.Now().Format("15:04:05.000"), path, title, status, data, err))
 			}
 		}
 		l.mu.Unlock()
