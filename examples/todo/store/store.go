@@ -66,6 +66,12 @@ type NewTodo struct {
 	ListID string
 	// Title is normalized with [NormalizeTitle].
 	Title string
+	// User, if not empty, is the user the todo is created for: the list
+	// must be one it may see (its own or one shared with it, as
+	// [Accounts.ListFor] says), or Create fails with not_found and makes
+	// nothing. The check is made in the create's own statement, so that
+	// the todo service needs no ListFor round trip before it.
+	User string
 	// IdempotencyKey, if not empty, makes the create idempotent: a second
 	// Create with the same key makes nothing and returns the todo the first
 	// one made (even if its other fields differ). The todo service passes the
@@ -235,7 +241,8 @@ type Store interface {
 	// created, the default list first, whoever owns them: an operator's
 	// view. What a user sees is Accounts.ListsFor; the todo service
 	// checks Accounts.ListFor before every call below that names a list
-	// or a todo, so that another user's list is not found.
+	// or a todo (Create checks it itself, given NewTodo.User), so that
+	// another user's list is not found.
 	Lists(ctx context.Context, p Page) (ListsPage, error)
 	// GetList returns one list.
 	GetList(ctx context.Context, id string) (List, error)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -243,6 +244,11 @@ func (s *Store) CreateListFor(ctx context.Context, user, name string) (store.Lis
 
 // visible is the condition that user ($2) may see a list.
 const visible = `(owner = $2 OR EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = lists.id AND m.user_id = $2))`
+
+// visibleTo is visible with the user in param (such as "$5::text").
+func visibleTo(param string) string {
+	return strings.ReplaceAll(visible, "$2", param)
+}
 
 const listColumns = `lists.id, lists.name, lists.created_at, lists.owner, lists.changes`
 

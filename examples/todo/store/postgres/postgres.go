@@ -325,12 +325,16 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 	// the todo; a create with a key already used fails on the key's unique
 	// index (after waiting for a concurrent one with it to commit or roll
 	// back), changes nothing, and is answered with the todo made first.
-	q := createTodo
+	// With a user, the list's row is updated only if the user may see
+	// it: no row, no todo, not found.
 	args := []any{t.ID, t.ListID, t.Title, now}
+	if nt.User != "" {
+		args = append(args, nt.User)
+	}
 	if nt.IdempotencyKey != "" {
-		q = createTodoOnce
 		args = append(args, nt.IdempotencyKey)
 	}
+	q := createStatements[createKind{key: nt.IdempotencyKey != "", user: nt.User != ""}]
 	var seq int64
 	err = s.pool.QueryRow(ctx, q, args...).Scan(&seq)
 	switch {
@@ -347,26 +351,46 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 	return t, nil
 }
 
-// The statements of Create: the list's next change number, the todo, and
-// with a key ($5) the request's row.
-const (
-	createTodo = `WITH next AS (
-		UPDATE lists SET changes = changes + 1 WHERE id = $2::text RETURNING changes
+// createStatements are Create's statements, by whether it has a key and a
+// user.
+var createStatements = map[createKind]string{}
+
+type createKind struct{ key, user bool }
+
+func init() {
+	for _, key := range []bool{false, true} {
+		for _, user := range []bool{false, true} {
+			createStatements[createKind{key, user}] = createStatement(key, user)
+		}
+	}
+}
+
+// createStatement returns the statement of a Create: the list's next change
+// number (if the user may see the list), the todo, and with a key the
+// request's row. $1–$4 are the todo's id, list, title and time, then come
+// the user if user and the key if key.
+func createStatement(key, user bool) string {
+	n := 4
+	where := `id = $2::text`
+	if user {
+		n++
+		where += ` AND ` + visibleTo(fmt.Sprintf("$%d::text", n))
+	}
+	q := `WITH next AS (
+		UPDATE lists SET changes = changes + 1 WHERE ` + where + ` RETURNING changes
 	), todo AS (
 		INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
 		SELECT $1::text, $2::text, $3::text, FALSE, $4::timestamptz, $4::timestamptz, 1 FROM next
-	)
+	)`
+	if key {
+		n++
+		q += fmt.Sprintf(`, request AS (
+		INSERT INTO todo_requests (key, todo_id, created_at) SELECT $%d::text, $1::text, $4::timestamptz FROM next
+	)`, n)
+	}
+	return q + `
 	SELECT changes FROM next`
-	createTodoOnce = `WITH next AS (
-		UPDATE lists SET changes = changes + 1 WHERE id = $2::text RETURNING changes
-	), todo AS (
-		INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
-		SELECT $1::text, $2::text, $3::text, FALSE, $4::timestamptz, $4::timestamptz, 1 FROM next
-	), request AS (
-		INSERT INTO todo_requests (key, todo_id, created_at) SELECT $5::text, $1::text, $4::timestamptz FROM next
-	)
-	SELECT changes FROM next`
-)
+}
 
 // createdBy returns the todo that the create with key made (ListSeq 0: it
 // is no new change).

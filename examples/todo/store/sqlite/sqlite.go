@@ -370,6 +370,17 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 		return store.Todo{}, s.wrap("create", err)
 	}
 	defer tx.Rollback()
+	if nt.User != "" {
+		// In the create's transaction, so that the list's sharing cannot
+		// change between the check and the todo.
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = ? AND `+visible, nt.ListID, nt.User, nt.User).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.Todo{}, store.ListNotFound(nt.ListID)
+		} else if err != nil {
+			return store.Todo{}, s.wrap("create", err)
+		}
+	}
 	if nt.IdempotencyKey != "" {
 		var id string
 		err := tx.QueryRowContext(ctx, `SELECT todo_id FROM todo_requests WHERE key = ?`, nt.IdempotencyKey).Scan(&id)

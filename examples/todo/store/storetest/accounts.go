@@ -281,6 +281,27 @@ func testSharing(t *testing.T, s store.Store) {
 	}
 	_, err = s.ListFor(ctx, cy.ID, work.ID)
 	wantCode(t, "ListFor(cy, work)", err, troupe.CodeNotFound)
+	// A create for a user checks the list as ListFor does, and one the
+	// user may not see makes nothing, not even a change number.
+	for _, u := range []store.User{ann, bob} {
+		if td, err := s.Create(ctx, store.NewTodo{ListID: work.ID, Title: "for " + u.Name, User: u.ID}); err != nil || td.ListID != work.ID {
+			t.Errorf("Create for %s = %+v %v", u.Name, td, err)
+		}
+	}
+	before, err := s.GetList(ctx, work.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ list, user string }{{work.ID, cy.ID}, {store.DefaultListID, cy.ID}, {work.ID, "nobody"}} {
+		_, err := s.Create(ctx, store.NewTodo{ListID: c.list, Title: "not mine", User: c.user, IdempotencyKey: "k-" + c.user})
+		wantCode(t, "Create for a user who may not see the list", err, troupe.CodeNotFound)
+	}
+	if after, err := s.GetList(ctx, work.ID); err != nil || after.Seq != before.Seq {
+		t.Errorf("the list's change number after refused creates: %d %v, want %d", after.Seq, err, before.Seq)
+	}
+	if l, err := s.List(ctx, work.ID, store.FilterAll, store.Page{}); err != nil || l.Counts.Total != 2 {
+		t.Errorf("work holds %d todos %v, want the 2 created for ann and bob", l.Counts.Total, err)
+	}
 	// Only the owner shares.
 	_, err = s.ShareList(ctx, bob.ID, work.ID, "cy")
 	wantCode(t, "ShareList by a user it was shared with", err, troupe.CodeNotFound)
