@@ -121,7 +121,8 @@ func (p *port) consume(ctx context.Context, name string, d bus.Deliverer) (*pull
 		p.deliverDurable(name, msg, d)
 	}
 	failed := func(err error) {
-		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) {
+		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+			errors.Is(err, nats.ErrReconnectBufExceeded) { // the connection is away: the reconnect logs
 			p.t.log.Debug("natsbus: consumer", "member", p.m.String(), "name", name, "err", err)
 			return
 		}
