@@ -75,16 +75,27 @@ func (p *port) rememberRaw(id troupe.ID, subject string, until time.Time) {
 	if p.raw == nil {
 		p.raw = map[troupe.ID]rawReply{}
 	}
+	// A scan happens only once the earliest deadline has passed, so that
+	// many requests in flight at once do not each scan all the others.
 	if len(p.raw) >= rawPrune {
-		now := time.Now()
-		for k, r := range p.raw {
-			if now.After(r.until) {
-				delete(p.raw, k)
+		if now := time.Now(); now.After(p.rawNext) {
+			p.rawScans++
+			next := time.Time{}
+			for k, r := range p.raw {
+				if now.After(r.until) {
+					delete(p.raw, k)
+				} else if next.IsZero() || r.until.Before(next) {
+					next = r.until
+				}
 			}
+			p.rawNext = next
 		}
 	}
 	if len(p.raw) < rawMax {
 		p.raw[id] = rawReply{subject: subject, until: until}
+		if len(p.raw) == 1 || until.Before(p.rawNext) {
+			p.rawNext = until
+		}
 		p.rawAny.Store(true)
 	}
 }

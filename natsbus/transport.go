@@ -502,9 +502,11 @@ type port struct {
 	replyPrefix string // of the member's reply subjects, with the last '.'
 	closed      bool
 
-	rawMu  sync.Mutex
-	raw    map[troupe.ID]rawReply // identity.go: raw clients' reply subjects
-	rawAny atomic.Bool            // raw has had an entry
+	rawMu    sync.Mutex
+	raw      map[troupe.ID]rawReply // identity.go: raw clients' reply subjects
+	rawNext  time.Time              // no entry of raw expires before it
+	rawScans int                    // times raw was scanned for expired entries
+	rawAny   atomic.Bool            // raw has had an entry
 	opened atomic.Bool            // nc and js are set
 }
 
