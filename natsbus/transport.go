@@ -507,7 +507,7 @@ type port struct {
 	rawNext  time.Time              // no entry of raw expires before it
 	rawScans int                    // times raw was scanned for expired entries
 	rawAny   atomic.Bool            // raw has had an entry
-	opened atomic.Bool            // nc and js are set
+	opened   atomic.Bool            // nc and js are set
 }
 
 var _ bus.Port = (*port)(nil)
