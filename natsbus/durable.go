@@ -108,11 +108,10 @@ func (p *port) publishStored(ctx context.Context, msg *nats.Msg, env *troupe.Env
 // consume attaches d to the service's durable consumer for name.
 func (p *port) consume(ctx context.Context, name string, d bus.Deliverer) (*puller, error) {
 	cfg := p.t.consumerConfig(p.m.Service, name)
-	cons, err := p.js.CreateOrUpdateConsumer(ctx, p.t.subj.stream(), cfg)
-	if err != nil {
+	if _, err := p.js.CreateOrUpdateConsumer(ctx, p.t.subj.stream(), cfg); err != nil {
 		return nil, fmt.Errorf("natsbus: subscribe %q: consumer %s: %w", name, cfg.Durable, err)
 	}
-	deliver := func(msg jetstream.Msg) {
+	deliver := func(msg *nats.Msg) {
 		if !p.enter() {
 			_ = msg.Nak() // the member is closing: to another instance
 			return
@@ -128,24 +127,28 @@ func (p *port) consume(ctx context.Context, name string, d bus.Deliverer) (*pull
 		}
 		p.t.log.Warn("natsbus: consumer", "member", p.m.String(), "name", name, "err", err)
 	}
-	return startPuller(p.nc, cons, p.t.cfg.PullExpiry, deliver, failed), nil
+	pl, err := startPuller(p.nc, p.t.subj.stream(), cfg.Durable, p.t.cfg.PullExpiry, deliver, failed)
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: subscribe %q: consumer %s: %w", name, cfg.Durable, err)
+	}
+	return pl, nil
 }
 
-func (p *port) deliverDurable(name string, msg jetstream.Msg, d bus.Deliverer) {
+func (p *port) deliverDurable(name string, msg *nats.Msg, d bus.Deliverer) {
 	attempt := uint64(1)
 	if md, err := msg.Metadata(); err == nil {
 		attempt = md.NumDelivered
 	}
-	env := p.t.decode(msg.Subject(), name, msg.Data())
+	env := p.t.decode(msg.Subject, name, msg.Data)
 	if env == nil {
 		// Redelivering it would not make it any better.
-		_ = msg.TermWithReason("malformed or refused envelope")
+		_ = termWithReason(msg, "malformed or refused envelope")
 		return
 	}
 	// The stream keeps the subject it was published on, whose sender
 	// token the server's permissions bound to the publishing user; the
 	// bus refuses (and terminates) an envelope that claims another.
-	env.From, _ = p.t.subj.sender(msg.Subject())
+	env.From, _ = p.t.subj.sender(msg.Subject)
 	a := &acker{p: p, msg: msg, env: env, attempt: attempt}
 	if attempt > uint64(p.t.cfg.MaxDeliver) {
 		// The last attempt was not settled in time (a crash, a hang).
@@ -168,7 +171,7 @@ func (p *port) deliverDurable(name string, msg jetstream.Msg, d bus.Deliverer) {
 // acker settles one durable delivery.
 type acker struct {
 	p       *port
-	msg     jetstream.Msg
+	msg     *nats.Msg
 	env     *troupe.Envelope
 	attempt uint64
 	done    atomic.Bool
@@ -238,7 +241,7 @@ func (a *acker) deadLetter(reason string) error {
 	svc := p.m.Service
 	msg := &nats.Msg{
 		Subject: t.subj.dead(svc, a.env.Name),
-		Data:    a.msg.Data(),
+		Data:    a.msg.Data,
 		Header: nats.Header{
 			HeaderReason:   {reason},
 			HeaderService:  {svc},
@@ -251,7 +254,7 @@ func (a *acker) deadLetter(reason string) error {
 		_ = a.msg.NakWithDelay(t.cfg.AckWait)
 		return fmt.Errorf("natsbus: dead letter %s: %w", a.env.ID, err)
 	}
-	if err := a.msg.TermWithReason(reason); err != nil {
+	if err := termWithReason(a.msg, reason); err != nil {
 		return fmt.Errorf("natsbus: dead letter %s: %w", a.env.ID, err)
 	}
 	t.deadLetters.Add(1)
@@ -261,4 +264,11 @@ func (a *acker) deadLetter(reason string) error {
 		t.cfg.OnDeadLetter(a.env, svc, reason)
 	}
 	return nil
+}
+
+// termWithReason terminates a durable delivery, telling the server why
+// (JetStream's "+TERM reason" acknowledgement, which the client library
+// offers only on its own consumers' messages).
+func termWithReason(msg *nats.Msg, reason string) error {
+	return msg.Respond([]byte("+TERM " + reason))
 }
