@@ -17,8 +17,10 @@ const pullBatch = 500
 const defaultPullExpiry = 2 * time.Second
 
 // pullGrace is how long past its expiry a pull request is waited for
-// before it is taken as lost with the server that held it.
-const pullGrace = 5 * time.Second
+// before it is taken as lost with the server that held it (or dropped by
+// the consumer's leader, which does so without a word when the inbox's
+// interest has not reached it).
+const pullGrace = 3 * time.Second
 
 // A puller brings one durable consumer's envelopes to a member. It asks
 // with JetStream pull requests ($JS.API.CONSUMER.MSG.NEXT), one at a time,
@@ -89,6 +91,11 @@ func startPuller(nc *nats.Conn, stream, consumer string, expiry time.Duration, d
 		return nil, err
 	}
 	sub.SetPendingLimits(-1, 64<<20)
+	// The server has the inbox before the first request names it.
+	if err := nc.FlushTimeout(10 * time.Second); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, err
+	}
 	pl.sub = sub
 	pl.conns = nc.StatusChanged(nats.CONNECTED)
 	go pl.run()
