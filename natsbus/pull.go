@@ -225,10 +225,9 @@ func (pl *puller) ask(r *pullReq) error {
 	return nil
 }
 
-// stop asks for nothing more and waits until every request made has ended
-// and what they brought has been delivered, or until ctx ends; then, or
-// right away if abandon, the inbox goes.
-func (pl *puller) stop(ctx context.Context, abandon bool) error {
+// leave asks for nothing more; the inbox goes once every request made has
+// ended and what they brought has been delivered (wait).
+func (pl *puller) leave() {
 	pl.mu.Lock()
 	pl.leaving = true
 	pl.mu.Unlock()
@@ -236,15 +235,23 @@ func (pl *puller) stop(ctx context.Context, abandon bool) error {
 	case pl.wake <- struct{}{}:
 	default:
 	}
-	if abandon {
-		pl.goneOne.Do(func() { close(pl.gone) })
-	}
+}
+
+// wait waits until the inbox has gone after leave, or until ctx ends, when
+// it abandons the requests still on the server.
+func (pl *puller) wait(ctx context.Context) error {
 	select {
 	case <-pl.done:
 		return nil
 	case <-ctx.Done():
-		pl.goneOne.Do(func() { close(pl.gone) })
-		<-pl.done
+		pl.abandon()
 		return ctx.Err()
 	}
+}
+
+// abandon drops the inbox at once (what is on its way to it is redelivered
+// after AckWait) and returns once it has gone.
+func (pl *puller) abandon() {
+	pl.goneOne.Do(func() { close(pl.gone) })
+	<-pl.done
 }

@@ -649,7 +649,7 @@ func (p *port) Subscribe(name string, mode bus.Delivery, d bus.Deliverer) error 
 	if p.closed {
 		_ = sub.Unsubscribe()
 		if cc != nil {
-			_ = cc.stop(context.Background(), true)
+			cc.abandon()
 		}
 		return fmt.Errorf("natsbus: subscribe %q: %w", name, errClosed)
 	}
@@ -804,11 +804,10 @@ func (p *port) Leave(ctx context.Context) error {
 		}()
 		done = append(done, ch)
 	}
-	// Each durable consumer asks for nothing more and waits for its last
-	// pull request to end (pull.go), all of them at once.
-	left := make(chan error, len(consumers))
+	// Each durable consumer asks for nothing more and keeps its inbox
+	// until its last pull request has ended (pull.go), all at once.
 	for _, cc := range consumers {
-		go func() { left <- cc.stop(ctx, false) }()
+		cc.leave()
 	}
 	var err error
 	for _, ch := range done {
@@ -818,8 +817,8 @@ func (p *port) Leave(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
-	for range consumers {
-		if lerr := <-left; lerr != nil {
+	for _, cc := range consumers {
+		if lerr := cc.wait(ctx); lerr != nil {
 			err = lerr
 		}
 	}
@@ -849,7 +848,7 @@ func (p *port) Close() error {
 		_ = s.Unsubscribe()
 	}
 	for _, cc := range consumers {
-		_ = cc.stop(context.Background(), true)
+		cc.abandon()
 	}
 	p.mu.Lock()
 	p.stopping = true
