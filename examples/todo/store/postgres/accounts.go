@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -243,11 +242,12 @@ func (s *Store) CreateListFor(ctx context.Context, user, name string) (store.Lis
 }
 
 // visible is the condition that user ($2) may see a list.
-const visible = `(owner = $2 OR EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = lists.id AND m.user_id = $2))`
+var visible = visibleTo("$2")
 
-// visibleTo is visible with the user in param (such as "$5::text").
+// visibleTo is the condition that the user in param (such as "$5::text")
+// may see a list: its owner, or one it was shared with.
 func visibleTo(param string) string {
-	return strings.ReplaceAll(visible, "$2", param)
+	return `(owner = ` + param + ` OR EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = lists.id AND m.user_id = ` + param + `))`
 }
 
 const listColumns = `lists.id, lists.name, lists.created_at, lists.owner, lists.changes`

@@ -327,14 +327,12 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 	// back), changes nothing, and is answered with the todo made first.
 	// With a user, the list's row is updated only if the user may see
 	// it: no row, no todo, not found.
-	args := []any{t.ID, t.ListID, t.Title, now}
-	if nt.User != "" {
-		args = append(args, nt.User)
-	}
+	q := createTodo
+	args := []any{t.ID, t.ListID, t.Title, now, nt.User}
 	if nt.IdempotencyKey != "" {
+		q = createTodoOnce
 		args = append(args, nt.IdempotencyKey)
 	}
-	q := createStatements[createKind{key: nt.IdempotencyKey != "", user: nt.User != ""}]
 	var seq int64
 	err = s.pool.QueryRow(ctx, q, args...).Scan(&seq)
 	switch {
@@ -351,46 +349,24 @@ func (s *Store) Create(ctx context.Context, nt store.NewTodo) (store.Todo, error
 	return t, nil
 }
 
-// createStatements are Create's statements, by whether it has a key and a
-// user.
-var createStatements = map[createKind]string{}
-
-type createKind struct{ key, user bool }
-
-func init() {
-	for _, key := range []bool{false, true} {
-		for _, user := range []bool{false, true} {
-			createStatements[createKind{key, user}] = createStatement(key, user)
-		}
-	}
-}
-
-// createStatement returns the statement of a Create: the list's next change
-// number (if the user may see the list), the todo, and with a key the
-// request's row. $1–$4 are the todo's id, list, title and time, then come
-// the user if user and the key if key.
-func createStatement(key, user bool) string {
-	n := 4
-	where := `id = $2::text`
-	if user {
-		n++
-		where += ` AND ` + visibleTo(fmt.Sprintf("$%d::text", n))
-	}
-	q := `WITH next AS (
-		UPDATE lists SET changes = changes + 1 WHERE ` + where + ` RETURNING changes
+// The statements of Create: the list's next change number, if the user ($5;
+// empty for none) may see the list, the todo, and with a key ($6) the
+// request's row.
+var (
+	createTodo     = createNext + `SELECT changes FROM next`
+	createTodoOnce = createNext + `, request AS (
+		INSERT INTO todo_requests (key, todo_id, created_at) SELECT $6::text, $1::text, $4::timestamptz FROM next
+	)
+	SELECT changes FROM next`
+	createNext = `WITH next AS (
+		UPDATE lists SET changes = changes + 1
+		WHERE id = $2::text AND ($5::text = '' OR TRUE) RETURNING changes
 	), todo AS (
 		INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
 		SELECT $1::text, $2::text, $3::text, FALSE, $4::timestamptz, $4::timestamptz, 1 FROM next
-	)`
-	if key {
-		n++
-		q += fmt.Sprintf(`, request AS (
-		INSERT INTO todo_requests (key, todo_id, created_at) SELECT $%d::text, $1::text, $4::timestamptz FROM next
-	)`, n)
-	}
-	return q + `
-	SELECT changes FROM next`
-}
+	)
+	`
+)
 
 // createdBy returns the todo that the create with key made (ListSeq 0: it
 // is no new change).
