@@ -791,18 +791,13 @@ func (p *port) Leave(ctx context.Context) error {
 	}
 	consumers := slices.Clone(p.consumers)
 	p.mu.Unlock()
-	var done []<-chan struct{}
+	var drained []<-chan nats.SubStatus
 	for _, sub := range subs {
 		closed := sub.StatusChanged(nats.SubscriptionClosed)
 		if err := sub.Drain(); err != nil {
 			continue // already closed
 		}
-		ch := make(chan struct{})
-		go func() {
-			<-closed
-			close(ch)
-		}()
-		done = append(done, ch)
+		drained = append(drained, closed)
 	}
 	// Each durable consumer asks for nothing more and keeps its inbox
 	// until its last pull request has ended (pull.go), all at once.
@@ -810,7 +805,7 @@ func (p *port) Leave(ctx context.Context) error {
 		cc.leave()
 	}
 	var err error
-	for _, ch := range done {
+	for _, ch := range drained {
 		select {
 		case <-ch:
 		case <-ctx.Done():
