@@ -91,8 +91,14 @@ func (p *port) publishStored(ctx context.Context, msg *nats.Msg, env *troupe.Env
 	if err != nil {
 		return err
 	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+	// A timer only when ctx does not end by the deadline itself (a
+	// request's context usually does).
+	var timeout <-chan time.Time
+	if d, ok := ctx.Deadline(); !ok || d.After(deadline) {
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		timeout = timer.C
+	}
 	select {
 	case <-f.Ok():
 		return nil
@@ -100,7 +106,7 @@ func (p *port) publishStored(ctx context.Context, msg *nats.Msg, env *troupe.Env
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-timer.C:
+	case <-timeout:
 		return nats.ErrTimeout
 	}
 }
