@@ -360,7 +360,7 @@ var (
 	SELECT changes FROM next`
 	createNext = `WITH next AS (
 		UPDATE lists SET changes = changes + 1
-		WHERE id = $2::text AND ($5::text = '' OR TRUE) RETURNING changes
+		WHERE id = $2::text AND ($5::text = '' OR ` + visibleTo("$5::text") + `) RETURNING changes
 	), todo AS (
 		INSERT INTO todos (id, list_id, title, completed, created_at, updated_at, version)
 		SELECT $1::text, $2::text, $3::text, FALSE, $4::timestamptz, $4::timestamptz, 1 FROM next
