@@ -88,8 +88,7 @@ type Bus struct {
 	closeOnce sync.Once
 
 	schemas    *schema.Set         // payload validators by name (schema.go)
-	inproc     bool                // the transport is an *InProc (schema.go)
-	checked    sync.Map            // *troupe.Envelope → struct{}: validated here, being routed in-process
+	checked    sync.Map            // *troupe.Envelope → struct{}: validated here, in its transport call (schema.go)
 	translated map[string][]string // app name → "service/local" (translate.go)
 
 	taps taps // observers of the traffic (tap.go)
@@ -187,7 +186,6 @@ func New(cfg Config) (*Bus, error) {
 		b.tr = NewInProc()
 		b.ownsTr = true
 	}
-	_, b.inproc = b.tr.(*InProc)
 	return b, nil
 }
 

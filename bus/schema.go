@@ -26,18 +26,19 @@ import (
 // Each refusal is counted and logged as any other. MessageDecl.NoValidate
 // turns the check off for one name.
 
-// In process, an envelope that a Client of this Bus validated reaches the
-// receiving Client of the same Bus as the same *troupe.Envelope, in the same
-// call (InProc delivers in the sender's goroutine): the receiving side does
-// not check the same bytes against the same schema again. routeChecked and
+// An envelope that a Client of this Bus validated and that the transport
+// hands, as the same *troupe.Envelope and within the same call, to a
+// receiving Client of the same Bus (InProc always does, and natsbus's
+// in-process shortcut does for members of one process) is not checked
+// against the same schema again on the receiving side. routeChecked and
 // replyChecked mark such an envelope for the duration of the transport's
-// call; anything else that arrives (another Bus on a shared InProc, a
-// redelivery, a raw port, any other transport) is checked on arrival.
+// call; anything else that arrives (another Bus on a shared transport, a
+// redelivery, a raw port, an envelope decoded from the wire) is checked on
+// arrival.
 
-// routeChecked routes env, marking it as validated here if it was and the
-// transport is in-process.
+// routeChecked routes env, marking it as validated here if it was.
 func (b *Bus) routeChecked(ctx context.Context, port Port, env *troupe.Envelope, validated bool) error {
-	if validated && b.inproc {
+	if validated {
 		b.checked.Store(env, struct{}{})
 		defer b.checked.Delete(env)
 	}
@@ -46,19 +47,16 @@ func (b *Bus) routeChecked(ctx context.Context, port Port, env *troupe.Envelope,
 
 // replyChecked sends the reply env, marked as routeChecked marks.
 func (b *Bus) replyChecked(ctx context.Context, port Port, to troupe.Member, env *troupe.Envelope) error {
-	if b.inproc && env.Name != troupe.ErrorName && (b.schemas.Validator(env.Name) != nil) {
+	if env.Name != troupe.ErrorName && b.schemas.Validator(env.Name) != nil {
 		b.checked.Store(env, struct{}{})
 		defer b.checked.Delete(env)
 	}
 	return port.Reply(ctx, to, env)
 }
 
-// validatedHere reports whether env is being routed in-process by a Client
-// of b that validated it.
+// validatedHere reports whether env is being routed by a Client of b that
+// validated it, in this call.
 func (b *Bus) validatedHere(env *troupe.Envelope) bool {
-	if !b.inproc {
-		return false
-	}
 	_, ok := b.checked.Load(env)
 	return ok
 }

@@ -335,3 +335,61 @@ func BenchmarkDurable(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkShortcutSchema measures a request with a payload schema on its
+// request and its reply between two members of one process over the
+// in-process shortcut (no server on the way), with validation on and off
+// (the same schemas with validate: false, the same-run baseline). Each
+// payload is checked once, when sent: the receiving side trusts what its
+// own bus checked in the same call (bus/schema.go).
+func BenchmarkShortcutSchema(b *testing.B) {
+	payload := json.RawMessage(`{"type":"object","required":["list","title"],"additionalProperties":false,
+		"properties":{"list":{"type":"string","minLength":1},"title":{"type":"string","maxLength":500}}}`)
+	for _, validate := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[validate], func(b *testing.B) {
+			app := &troupe.App{
+				Name: "bench",
+				Services: []troupe.ServiceDecl{
+					{Name: "client", Sends: []string{"echo"}},
+					{Name: "server", Receives: []string{"echo"}},
+				},
+				Messages: []troupe.MessageDecl{
+					{Name: "echo", Payload: payload, Replies: []string{"echoed"}, NoValidate: !validate},
+					{Name: "echoed", Payload: payload, NoValidate: !validate},
+				},
+			}
+			srv := runServer(b, natsbus.ServerConfig{App: app})
+			bb := newBus(b, app, newTransport(b, natsbus.Config{Server: srv, App: app, Logger: quiet}))
+			ctx := context.Background()
+			s, err := bb.Join(ctx, "server", "s1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Handle("echo", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+				_ = m.Reply(ctx, "echoed", m.Env.Payload)
+			})); err != nil {
+				b.Fatal(err)
+			}
+			c, err := bb.Join(ctx, "client", "c1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := json.RawMessage(`{"list":"default","title":"buy milk"}`)
+			eventually(b, func() bool { // until the shortcut's table has the name
+				before := srv.Stats().InMsgs
+				if _, err := c.Request(ctx, "echo", req); err != nil {
+					b.Fatal(err)
+				}
+				return srv.Stats().InMsgs == before
+			})
+			b.ReportAllocs()
+			cpu0 := cputime.Now()
+			for b.Loop() {
+				if _, err := c.Request(ctx, "echo", req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cputime.Report(b, cpu0)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package natsbus_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync/atomic"
 	"testing"
 
@@ -139,7 +140,7 @@ func TestShortcutYieldsToATap(t *testing.T) {
 }
 
 // newBus is a bus for app over tr, closed when the test ends.
-func newBus(t *testing.T, app *troupe.App, tr bus.Transport) *bus.Bus {
+func newBus(t testing.TB, app *troupe.App, tr bus.Transport) *bus.Bus {
 	t.Helper()
 	b, err := bus.New(bus.Config{App: app, Transport: tr, Logger: quiet})
 	if err != nil {
@@ -171,4 +172,57 @@ func TestShortcutReturnsWhenTheTapLeaves(t *testing.T) {
 		f.requests(t, 20)
 		return f.srv.Stats().InMsgs == before.InMsgs
 	})
+}
+
+// TestShortcutChecksSchemasOnArrival: the receiving side of the shortcut
+// skips the schema check only for what its own bus validated when it was
+// sent. A bus without the schema, sharing the Transport, cannot slip a
+// payload past a bus that has it, though the envelope never reaches the
+// server.
+func TestShortcutChecksSchemasOnArrival(t *testing.T) {
+	lax := shop()
+	strict := shop()
+	strict.Messages = []troupe.MessageDecl{{Name: "stock.set", Payload: json.RawMessage(`{"type":"object","required":["qty"]}`)}}
+	srv := runServer(t, natsbus.ServerConfig{App: strict})
+	tr := newTransport(t, natsbus.Config{Server: srv, App: strict})
+	sender, receiver := newBus(t, lax, tr), newBus(t, strict, tr)
+	ctx := context.Background()
+	stock, err := receiver.Join(ctx, "stock", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *bus.Msg, 4)
+	if err := stock.Handle("stock.set", bus.HandlerFunc(func(_ context.Context, m *bus.Msg) { got <- m })); err != nil {
+		t.Fatal(err)
+	}
+	web, err := sender.Join(ctx, "web", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once the shortcut's table has the name, a valid send is handled
+	// without the server.
+	eventually(t, func() bool {
+		before := srv.Stats().InMsgs
+		if err := web.Send(ctx, "stock.set", map[string]int{"qty": 1}); err != nil {
+			t.Fatal(err)
+		}
+		<-got
+		return srv.Stats().InMsgs == before
+	})
+	before := srv.Stats().InMsgs
+	if err := web.Send(ctx, "stock.set", map[string]string{"sku": "A"}); err != nil {
+		t.Fatalf("Send on the lax bus: %v", err)
+	}
+	// The shortcut delivers in the sender's goroutine: by now it is refused.
+	select {
+	case m := <-got:
+		t.Fatalf("the strict bus delivered %s", m.Env.Payload)
+	default:
+	}
+	if n := receiver.Stats().Messages["stock.set"].Refusals; n != 1 {
+		t.Errorf("refusals at the strict bus = %d, want 1", n)
+	}
+	if n := srv.Stats().InMsgs - before; n != 0 {
+		t.Errorf("the server received %d messages: the send did not take the shortcut", n)
+	}
 }
