@@ -194,7 +194,7 @@ func (v *Validator) Validate(payload []byte) error {
 	if len(payload) == 0 {
 		payload = []byte("null")
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
+	doc, err := decodeDoc(payload) // doc.go
 	if err != nil {
 		return fmt.Errorf("payload is not JSON: %w", err)
 	}
