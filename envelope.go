@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // WireVersion is the version of the envelope's wire form that this package
@@ -254,7 +256,7 @@ func (e *Envelope) Validate() error {
 			return bad("%v", err)
 		}
 	}
-	if len(e.Payload) > 0 && !json.Valid(e.Payload) {
+	if len(e.Payload) > 0 && !strictjson.Valid(e.Payload) {
 		return bad("payload is not valid JSON")
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // The envelope's wire codec. marshalSlow and decodeSlow (envelope.go) are the
@@ -137,7 +139,7 @@ func plainEnvelope(env *Envelope) bool {
 			return false
 		}
 	}
-	return len(env.Payload) == 0 || json.Valid(env.Payload)
+	return len(env.Payload) == 0 || strictjson.Valid(env.Payload)
 }
 
 // plainString reports whether s is printable ASCII that JSON writes as is.

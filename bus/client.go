@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // A Client is one member (service instance) of the bus: it sends requests,
@@ -301,7 +302,7 @@ func (b *Bus) encode(payload any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("payload is %d bytes (at most %d)", len(raw), b.maxSize)
 	}
 	if _, ok := payload.(json.RawMessage); ok || isBytes(payload) {
-		if !json.Valid(raw) {
+		if !strictjson.Valid(raw) {
 			return nil, errors.New("payload is not valid JSON")
 		}
 	}

@@ -93,7 +93,7 @@ func decodeObject(body []byte, maxDepth int) ([]member, error) {
 	if err := checkDepth(body, maxDepth); err != nil {
 		return nil, err
 	}
-	if !json.Valid(body) {
+	if !strictjson.Valid(body) {
 		var v json.RawMessage
 		err := json.Unmarshal(body, &v)
 		if err == nil { // cannot happen: Valid and Unmarshal agree

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 type buffer = bytes.Buffer
@@ -164,7 +165,7 @@ func encodeReply(env *troupe.Envelope) ([]byte, error) {
 	if len(p) == 0 || string(p) == "null" || string(p) == "{}" {
 		return append(out, '}'), nil
 	}
-	if !json.Valid(p) {
+	if !strictjson.Valid(p) {
 		return nil, troupe.Errorf(troupe.CodeInternal, "reply %s has a payload that is not valid JSON", env.Name)
 	}
 	if p[0] != '{' {

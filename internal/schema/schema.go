@@ -25,6 +25,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // docURL is the URL under which an App's schemas are compiled.
@@ -245,7 +246,7 @@ func pointerToken(s string) string {
 
 // decode reads a schema's JSON as the validator wants it.
 func decode(raw json.RawMessage) (any, error) {
-	if !json.Valid(raw) {
+	if !strictjson.Valid(raw) {
 		return nil, errors.New("not valid JSON")
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
