@@ -2,11 +2,9 @@ package troupe
 
 import (
 	"crypto/rand"
-	"encoding/binary"
-	mrand "math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/ids"
 )
 
 // An ID is a 26-character identifier in the form of a ULID (Crockford base32
@@ -21,87 +19,25 @@ import (
 // answer it.
 type ID = string
 
-// idClock is the last (milliseconds << 16 | sequence) this process gave
-// out: the first 64 bits of the last ID. Each NewID takes a value above it.
-var idClock atomic.Uint64
-
-// idRand hands out secure generators: math/rand/v2's ChaCha8 is a
-// cryptographically strong generator (its documentation says so), each one
-// seeded from crypto/rand and used by one goroutine at a time. It is about
-// three times as fast as reading crypto/rand for every ID.
-var idRand = sync.Pool{New: func() any {
-	var seed [32]byte
-	// crypto/rand.Read never returns an error (it panics itself when the
-	// system's generator fails, since Go 1.24).
-	_, _ = rand.Read(seed[:])
-	return mrand.NewChaCha8(seed)
-}}
-
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 // NewID returns a new ID: 48 bits of Unix milliseconds, a 16-bit sequence
 // within the millisecond (so that the IDs of one process increase
 // strictly, even when the clock steps back), and 64 random bits. It is
 // safe for concurrent use and does not block.
 func NewID() ID {
-	b := newIDBits(time.Now())
-	var out [idLen]byte
-	encodeID(&b, &out)
-	return string(out[:])
+	var out [ids.Len]byte
+	return string(ids.AppendAt(out[:0], time.Now()))
 }
 
 // AppendNewID appends the 26 characters of a new ID (NewID) to b and
 // returns the extended slice: with b's room part of a larger allocation
 // (the bus makes its IDs in slabs of eight), an ID costs no allocation of
 // its own.
-func AppendNewID(b []byte) []byte {
-	bits := newIDBits(time.Now())
-	var out [idLen]byte
-	encodeID(&bits, &out)
-	return append(b, out[:]...)
-}
-
-// idLen is the length of an ID.
-const idLen = 26
-
-// newIDBits returns the 128 bits of a new ID made at now.
-func newIDBits(now time.Time) [16]byte {
-	ms := uint64(now.UnixMilli()) << 16
-	var v uint64
-	for {
-		last := idClock.Load()
-		v = max(ms, last+1)
-		if idClock.CompareAndSwap(last, v) {
-			break
-		}
-	}
-	g := idRand.Get().(*mrand.ChaCha8)
-	r := g.Uint64()
-	idRand.Put(g)
-	var b [16]byte
-	// v's top 48 bits are the milliseconds (the sequence may carry into
-	// them after 65,536 IDs in one millisecond: the IDs stay ordered).
-	binary.BigEndian.PutUint64(b[0:8], v)
-	binary.BigEndian.PutUint64(b[8:16], r)
-	return b
-}
-
-// encodeID writes 128 bits as 26 Crockford base32 characters, most
-// significant first (the first character carries the top 3 bits).
-func encodeID(b *[16]byte, out *[idLen]byte) {
-	hi := binary.BigEndian.Uint64(b[0:8])
-	lo := binary.BigEndian.Uint64(b[8:16])
-	for i := idLen - 1; i >= 0; i-- {
-		out[i] = crockford[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-}
+func AppendNewID(b []byte) []byte { return ids.AppendAt(b, time.Now()) }
 
 // ValidID reports whether s has the form of an ID: 26 characters of the
 // Crockford base32 alphabet (upper case), the first no greater than '7'.
 func ValidID(s string) bool {
-	if len(s) != idLen || s[0] > '7' {
+	if len(s) != ids.Len || s[0] > '7' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -114,8 +50,8 @@ func ValidID(s string) bool {
 
 // idChar tells the bytes of the Crockford alphabet.
 var idChar = func() (t [256]bool) {
-	for i := 0; i < len(crockford); i++ {
-		t[crockford[i]] = true
+	for i := 0; i < len(ids.Alphabet); i++ {
+		t[ids.Alphabet[i]] = true
 	}
 	return t
 }()

@@ -235,7 +235,7 @@ func (c *Client) prepare(ctx context.Context, kind troupe.Kind, name string, pay
 	}
 	now := time.Now()
 	env := &troupe.Envelope{
-		ID:      newID(), // newenv.go
+		ID:      newID(now), // newenv.go
 		Kind:    kind,
 		Name:    name,
 		Sender:  c.member,

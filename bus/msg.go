@@ -146,7 +146,7 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 		return &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("bus: reply to %q: deadline passed", req.Name), Err: context.DeadlineExceeded}
 	}
 	env := &troupe.Envelope{
-		ID:         newID(), // newenv.go
+		ID:         newID(now), // newenv.go
 		Kind:       troupe.KindReply,
 		Name:       name,
 		ActivityID: req.ActivityID,

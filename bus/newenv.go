@@ -2,9 +2,11 @@ package bus
 
 import (
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/ids"
 )
 
 // The IDs of the envelopes the bus makes are strings over the characters of
@@ -23,14 +25,15 @@ type idSlab struct {
 
 var idSlabs = sync.Pool{New: func() any { return new(idSlab) }}
 
-// newID returns a new ID (troupe.NewID) in a slab's memory.
-func newID() troupe.ID {
+// newID returns a new ID (troupe.NewID) made at now, the clock reading of
+// the envelope it is for, in a slab's memory.
+func newID(now time.Time) troupe.ID {
 	s := idSlabs.Get().(*idSlab)
 	if s.n == idsPerSlab {
 		s = new(idSlab)
 	}
 	at := s.n * 26
-	b := troupe.AppendNewID(s.buf[at:at:len(s.buf)])
+	b := ids.AppendAt(s.buf[at:at:len(s.buf)], now)
 	s.n++
 	idSlabs.Put(s)
 	return unsafe.String(unsafe.SliceData(b), len(b))

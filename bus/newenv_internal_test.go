@@ -3,13 +3,16 @@ package bus
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/troupe-go/troupe"
 )
 
 // TestNewIDInSlabs: the IDs the bus makes from its slabs are valid,
 // distinct and increasing, from many goroutines at once, and none changes
-// after it is handed out, however many are made after it.
+// after it is handed out, however many are made after it. They increase
+// with troupe.NewID's, in whatever order both are made, even from a clock
+// reading a second old.
 func TestNewIDInSlabs(t *testing.T) {
 	const goroutines, each = 8, 1000
 	ids := make([][]troupe.ID, goroutines)
@@ -17,8 +20,15 @@ func TestNewIDInSlabs(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
-			for range each {
-				id := newID()
+			for i := range each {
+				now := time.Now()
+				if g%2 == 1 {
+					now = now.Add(-time.Second)
+				}
+				id := newID(now)
+				if i%3 == 2 {
+					id = troupe.NewID()
+				}
 				ids[g] = append(ids[g], id)
 				copies[g] = append(copies[g], string([]byte(id)))
 			}
