@@ -624,7 +624,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start 
 	}
 	env, err := g.request(ctx, r, name, payload) // trace.go
 	cancel()
-	rt.lim.Done(began, !time.Now().Before(deadline))
+	rt.lim.Done(began, deadline)
 	if err == nil && env == nil {
 		err = troupe.Errorf(troupe.CodeInternal, "no reply")
 	}

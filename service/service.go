@@ -450,8 +450,7 @@ func (j *job) finish() {
 	if j.e == nil || j.e.lim == nil {
 		return
 	}
-	d := j.m.Env.Deadline
-	j.e.lim.Done(j.start, !d.IsZero() && time.Now().After(d))
+	j.e.lim.Done(j.start, j.m.Env.Deadline)
 }
 
 var (

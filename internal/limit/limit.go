@@ -171,7 +171,7 @@ func (l *Limiter) Wait(ctx context.Context, deadline time.Time) (start time.Time
 			if err := <-ch; err != nil {
 				return time.Time{}, err
 			}
-			l.Done(time.Now(), false)
+			l.Done(time.Now(), time.Time{})
 			return time.Time{}, ctx.Err()
 		}
 	}
@@ -241,13 +241,14 @@ func (l *Limiter) errorf(format string, args ...any) error {
 }
 
 // Done ends a request that was run (started at start): its slot goes to the
-// next request in the queue that may still be served. late says that the
-// request missed its deadline.
-func (l *Limiter) Done(start time.Time, late bool) {
+// next request in the queue that may still be served. A deadline (zero for
+// none) that has passed by now counts the request as late.
+func (l *Limiter) Done(start, deadline time.Time) {
 	if l == nil {
 		return
 	}
 	now := time.Now()
+	late := !deadline.IsZero() && !now.Before(deadline)
 	var run *entry
 	var shed []*entry
 	l.mu.Lock()

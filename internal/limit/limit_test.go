@@ -81,13 +81,13 @@ func TestConcurrencyAndOrder(t *testing.T) {
 	if st := l.Stats(); st.InFlight != 2 || st.Queued != 2 || st.Arrived != 4 {
 		t.Errorf("stats %+v, want 2 in flight, 2 queued, 4 arrived", st)
 	}
-	l.Done(time.Now(), false)
+	l.Done(time.Now(), time.Time{})
 	c.wantRan(t, "third after a slot freed")
 	d.wantWaiting(t, "fourth, still behind")
-	l.Done(time.Now(), false)
+	l.Done(time.Now(), time.Time{})
 	d.wantRan(t, "fourth after another")
-	l.Done(time.Now(), false)
-	l.Done(time.Now(), false)
+	l.Done(time.Now(), time.Time{})
+	l.Done(time.Now(), time.Time{})
 	if st := l.Stats(); st.InFlight != 0 || st.Queued != 0 || st.Shed != 0 {
 		t.Errorf("stats after all done %+v, want nothing in flight or queued, nothing shed", st)
 	}
@@ -137,7 +137,7 @@ func TestShedOnArrivalWhenTheTurnIsTooFar(t *testing.T) {
 	l := New(Config{Concurrency: 1, Queue: 100, MaxWait: time.Hour})
 	defer l.Close()
 	do(l, time.Time{}).wantRan(t, "first")
-	l.Done(time.Now().Add(-2*time.Hour), false) // it took two hours
+	l.Done(time.Now().Add(-2*time.Hour), time.Time{}) // it took two hours
 	do(l, time.Time{}).wantRan(t, "second")
 	err := do(l, time.Time{}).wantShed(t, "a turn two hours away")
 	if !strings.Contains(err.Error(), "its turn would come in about 2h0m0s") {
@@ -151,7 +151,7 @@ func TestShedOnArrivalWhenTheTurnIsTooFar(t *testing.T) {
 	for range 4 {
 		do(l4, time.Time{}).wantRan(t, "one of four")
 	}
-	l4.Done(time.Now().Add(-3*time.Hour), false) // three hours each
+	l4.Done(time.Now().Add(-3*time.Hour), time.Time{}) // three hours each
 	do(l4, time.Time{}).wantRan(t, "in the freed slot")
 	do(l4, time.Time{}).wantWaiting(t, "first in line: 45 minutes")
 	do(l4, time.Time{}).wantWaiting(t, "second in line: 1h30m")
@@ -163,7 +163,7 @@ func TestShedOnArrivalWhenTheTurnIsTooFar(t *testing.T) {
 	l2 := New(Config{Concurrency: 1, Queue: 100, MaxWait: time.Hour})
 	defer l2.Close()
 	do(l2, time.Time{}).wantRan(t, "first")
-	l2.Done(time.Now().Add(-time.Minute), false) // it took a minute
+	l2.Done(time.Now().Add(-time.Minute), time.Time{}) // it took a minute
 	do(l2, time.Time{}).wantRan(t, "second")
 	err = do(l2, time.Now().Add(30*time.Second)).wantShed(t, "a deadline in 30 s, a minute of work ahead")
 	if !strings.Contains(err.Error(), "would miss its deadline") {
@@ -190,11 +190,11 @@ func TestWait(t *testing.T) {
 	for l.Stats().Queued != 1 {
 		time.Sleep(time.Millisecond)
 	}
-	l.Done(start, false)
+	l.Done(start, time.Time{})
 	if err := <-got; err != nil {
 		t.Fatalf("second Wait: %v", err)
 	}
-	l.Done(second, true)
+	l.Done(second, time.Now().Add(-time.Millisecond)) // its deadline has passed
 	if st := l.Stats(); st.InFlight != 0 || st.Late != 1 {
 		t.Errorf("stats %+v, want none in flight, one late", st)
 	}
@@ -219,7 +219,7 @@ func TestWait(t *testing.T) {
 	if err := <-got; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Wait: %v, want context.Canceled", err)
 	}
-	l.Done(hold, false)
+	l.Done(hold, time.Time{})
 	if st := l.Stats(); st.InFlight != 0 || st.Queued != 0 {
 		t.Errorf("after the cancelled waiter: %+v, want nothing in flight or queued", st)
 	}
@@ -250,7 +250,7 @@ func TestConcurrentUse(t *testing.T) {
 				}
 				mu.Unlock()
 				if ok {
-					l.Done(time.Now(), false)
+					l.Done(time.Now(), time.Time{})
 				}
 			}
 		})
@@ -280,10 +280,10 @@ func TestDrain(t *testing.T) {
 		}
 	}
 	notYet("with a request queued")
-	l.Done(time.Now(), false)
+	l.Done(time.Now(), time.Time{})
 	queued.wantRan(t, "queued, after the first")
 	notYet("with a request in progress")
-	l.Done(time.Now(), false)
+	l.Done(time.Now(), time.Time{})
 	if err := <-done; err != nil {
 		t.Errorf("Drain: %v", err)
 	}
@@ -302,7 +302,7 @@ func TestDrain(t *testing.T) {
 func TestNilAndClose(t *testing.T) {
 	var none *Limiter
 	do(none, time.Time{}).wantRan(t, "a nil limiter")
-	none.Done(time.Now(), false)
+	none.Done(time.Now(), time.Time{})
 	if _, err := none.Wait(t.Context(), time.Time{}); err != nil {
 		t.Errorf("Wait on a nil limiter: %v", err)
 	}
