@@ -312,7 +312,7 @@ group_nats() {
 				step nats "RequestReply-$conn-$side" "$r" gobench natsbus gobench "$BIN/natsbus.test" \
 					-test.bench "^BenchmarkRequestReply\$/^$conn\$/^$side\$" -test.benchtime "${NATS_RR_N}x"
 			done
-			for side in raw raw-sync natsbus; do
+			for side in raw raw-sync raw-same natsbus; do
 				step nats "Durable-$conn-$side" "$r" gobench natsbus gobench "$BIN/natsbus.test" \
 					-test.bench "^BenchmarkDurable\$/^$conn\$/^$side\$" -test.benchtime "${NATS_DUR_N}x"
 			done
