@@ -64,10 +64,17 @@ const Password = "correct horse battery staple"
 // Password), logs them in, makes them an API token, and returns them.
 func (a *App) SignUp(tb testing.TB, name string) *User {
 	tb.Helper()
+	return SignUp(tb, a.Client, name)
+}
+
+// SignUp is App.SignUp through c, a member that may send what the web
+// service sends, as an edge.
+func SignUp(tb testing.TB, c *bus.Client, name string) *User {
+	tb.Helper()
 	ctx := context.Background()
 	req := func(ctx context.Context, msg string, payload, rep any) {
 		tb.Helper()
-		env, err := a.Client.Request(ctx, msg, payload)
+		env, err := c.Request(ctx, msg, payload)
 		if err != nil {
 			tb.Fatalf("%s for %s: %v", msg, name, err)
 		}
