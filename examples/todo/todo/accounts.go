@@ -23,7 +23,9 @@ import (
 // session, whose token the web service keeps in a cookie; a user makes API
 // tokens for the REST API. The gateway and the web service ask
 // account.authenticate who a token belongs to. The store keeps only hashes
-// of session and API tokens.
+// of session and API tokens. Each instance caches who an API token belongs
+// to (tokenCache); deleting a token publishes token.revoked, which every
+// instance receives and which drops its user's entries.
 
 // The requests of accounts.
 const (
@@ -60,6 +62,13 @@ var (
 	TokenDelete  = service.Endpoint[TokenRef, TokenRef]{Name: MsgTokenDelete, Reply: ReplyTokenDeleted}
 	ListShare    = service.Endpoint[ShareList, Shared]{Name: MsgListShare, Reply: ReplyShared}
 )
+
+// The event of accounts, which the service sends to all its own instances
+// (Broadcast): one of the user's API tokens was deleted.
+const EventTokenRevoked = "token.revoked"
+
+// TokenRevoked is the event token.revoked.
+var TokenRevoked = service.Event[Revoked]{Name: EventTokenRevoked}
 
 // AccountReceives lists the requests of accounts, for the manifest.
 var AccountReceives = []string{MsgSignUp, MsgLogin, MsgLogout, MsgAuthenticate, MsgTokenCreate, MsgTokens, MsgTokenDelete, MsgListShare}
@@ -111,6 +120,12 @@ type Tokens struct {
 // TokenRef names a token: token.delete.
 type TokenRef struct {
 	ID string `json:"id"`
+}
+
+// Revoked is the event token.revoked: one of User's API tokens was
+// deleted. It names the user only, never a token or its hash.
+type Revoked struct {
+	User string `json:"user"`
 }
 
 // ShareList is the request list.share: let the user named User see and
@@ -253,7 +268,7 @@ func (t *server) authenticate(ctx context.Context, req TokenOf) (troupe.Principa
 	case "session":
 		u, err = t.st.SessionUser(ctx, hashSecret(req.Token))
 	case "bearer", "":
-		u, err = t.st.TokenUser(ctx, hashSecret(req.Token))
+		u, err = t.tokenUser(ctx, sha256.Sum256([]byte(req.Token)))
 	default:
 		return troupe.Principal{}, troupe.Errorf(troupe.CodeBadRequest, "kind: want session or bearer")
 	}
@@ -261,6 +276,21 @@ func (t *server) authenticate(ctx context.Context, req TokenOf) (troupe.Principa
 		return troupe.Principal{}, err
 	}
 	return principalOf(u), nil
+}
+
+// tokenUser returns the user of the API token whose secret hashes to
+// secret: from the cache, or from the store, whose answer it then caches.
+func (t *server) tokenUser(ctx context.Context, secret [sha256.Size]byte) (store.User, error) {
+	u, gen, ok := t.tokens.get(secret)
+	if ok {
+		return u, nil
+	}
+	u, err := t.st.TokenUser(ctx, secret[:])
+	if err != nil {
+		return store.User{}, err
+	}
+	t.tokens.put(secret, u, gen)
+	return u, nil
 }
 
 func (t *server) tokenCreate(ctx context.Context, req CreateToken) (NewToken, error) {
@@ -290,7 +320,22 @@ func (t *server) tokenDelete(ctx context.Context, req TokenRef) (TokenRef, error
 	if err != nil {
 		return TokenRef{}, err
 	}
-	return req, t.st.DeleteToken(ctx, p.ID, req.ID)
+	if err := t.st.DeleteToken(ctx, p.ID, req.ID); err != nil {
+		return TokenRef{}, err
+	}
+	// Refused here at once, and by the other instances when the event
+	// reaches them.
+	t.tokens.forget(p.ID)
+	if err := TokenRevoked.Publish(context.WithoutCancel(ctx), t.svc, Revoked{User: p.ID}); err != nil {
+		t.log.Warn("todo: publish failed", "event", EventTokenRevoked, "user", p.ID, "err", err)
+	}
+	return req, nil
+}
+
+// tokenRevoked handles token.revoked, from this instance or another.
+func (t *server) tokenRevoked(_ context.Context, ev Revoked) error {
+	t.tokens.forget(ev.User)
+	return nil
 }
 
 func (t *server) listShare(ctx context.Context, req ShareList) (Shared, error) {

@@ -37,6 +37,11 @@
 // Writes and listings of one instance are serialized against each other, so
 // a listing and its sequence number always agree.
 //
+// One more event, token.revoked, is the service's own: each instance caches
+// who an API token belongs to, and deleting a token sends token.revoked to
+// every instance (a broadcast), which drops the cached answers about the
+// token's user.
+//
 // # Redelivery
 //
 // todo.create may be declared durable: the service passes the bus message id

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/troupe-go/troupe"
@@ -74,13 +75,22 @@ var (
 // AllEvents lists the service's events, for the services that follow them.
 var AllEvents = []service.Event[Event]{TodoCreated, TodoUpdated, TodoDeleted, TodoCleared, ListCreated}
 
-// Receives lists every request name the service handles, for its manifest
-// declaration.
-var Receives = append([]string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}, AccountReceives...)
+// Receives lists every name the service handles, for its manifest
+// declaration: its requests and token.revoked.
+var Receives = slices.Concat([]string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}, AccountReceives, Broadcast)
 
-// Events lists every event name the service publishes, for its manifest
-// declaration (its sends) and for the services that follow it.
+// Events lists the events the service publishes for the services that
+// follow it.
 var Events = []string{EventCreated, EventUpdated, EventDeleted, EventCleared, EventListCreated}
+
+// Sends lists every name the service sends, for its manifest declaration:
+// its Events and token.revoked.
+var Sends = slices.Concat(Events, Broadcast)
+
+// Broadcast lists the names every instance of the service receives, for its
+// manifest declaration: token.revoked, which the service sends to its own
+// instances (accounts.go).
+var Broadcast = []string{EventTokenRevoked}
 
 // Limits are the service's receiving-side limits (service.Config.Limits),
 // applied when its Config sets none: the store does its reads through a few
@@ -109,6 +119,11 @@ type Options struct {
 	// Logger receives a record for each event that could not be published.
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// TokenCacheFor is the longest an instance answers from memory who an
+	// API token belongs to (tokencache.go): how long a deleted token may
+	// still work on an instance that missed its token.revoked event. Zero
+	// means DefaultTokenCacheFor; a negative value turns the cache off.
+	TokenCacheFor time.Duration
 }
 
 // New returns the todo service with its handlers registered.
@@ -125,8 +140,11 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	if cfg.Limits == nil {
 		cfg.Limits = Limits
 	}
+	if opt.TokenCacheFor == 0 {
+		opt.TokenCacheFor = DefaultTokenCacheFor
+	}
 	s := service.New(cfg)
-	t := &server{st: opt.Store, svc: s, log: opt.Logger}
+	t := &server{st: opt.Store, svc: s, log: opt.Logger, tokens: newTokenCache(opt.TokenCacheFor)}
 	errs := []error{
 		ListAll.Handle(s, t.listAll),
 		ListCreate.Handle(s, t.listCreate),
@@ -145,10 +163,12 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 		TokenList.Handle(s, t.tokenList),
 		TokenDelete.Handle(s, t.tokenDelete),
 		ListShare.Handle(s, t.listShare),
+		TokenRevoked.On(s, t.tokenRevoked),
 	}
 	for _, e := range AllEvents {
 		s.Sends(e)
 	}
+	s.Sends(TokenRevoked)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("todo: %w", err)
 	}
@@ -158,11 +178,13 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 // server holds the handlers' state. It has no lock: the store numbers each
 // change of a list in the change's own transaction (store.Store, "Changes"),
 // so that events and listings carry the database's order, the same for every
-// instance of the service; writes to different lists run in parallel.
+// instance of the service; writes to different lists run in parallel. Only
+// the token cache, the instance's own, has a lock.
 type server struct {
-	st  store.Store
-	svc *service.Service
-	log *slog.Logger
+	st     store.Store
+	svc    *service.Service
+	log    *slog.Logger
+	tokens *tokenCache // nil: off
 }
 
 func (t *server) listAll(ctx context.Context, req ListLists) (Lists, error) {
