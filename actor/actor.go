@@ -208,6 +208,7 @@ type System struct {
 // NewSystem returns a System ready to spawn processes.
 func NewSystem(cfg Config) *System {
 	s := &System{log: cfg.Logger, names: make(map[string]*process)}
+	readProcs()
 	s.runners.init()
 	s.timers.init(s)
 	if s.log == nil {

@@ -26,6 +26,37 @@ func TestSendAskReply(t *testing.T) {
 	}
 }
 
+// TestOneProc: with GOMAXPROCS=1 (a container limited to one CPU), where
+// the waiters yield instead of polling, asks are answered and messages of
+// a stream arrive in order, from a new system and from one made before the
+// change.
+func TestOneProc(t *testing.T) {
+	before, _ := newSystem(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	after, _ := newSystem(t)
+	for _, sys := range []*actor.System{before, after} {
+		echo := spawn(t, sys, actor.BehaviorFunc(func(ctx *actor.Context, msg any) { ctx.Reply(msg) }), actor.Options{})
+		for i := range 2000 {
+			got, err := actor.Ask(ctxT(t), echo, i)
+			if err != nil || got != i {
+				t.Fatalf("Ask %d = %v, %v", i, got, err)
+			}
+		}
+		got := make(chan int, 1000)
+		sink := spawn(t, sys, actor.BehaviorFunc(func(_ *actor.Context, msg any) { got <- msg.(int) }), actor.Options{})
+		for i := range 1000 {
+			if err := actor.Send(sink, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 1000 {
+			if n := <-got; n != i {
+				t.Fatalf("message %d arrived as the %dth", n, i)
+			}
+		}
+	}
+}
+
 func TestPerPairFIFO(t *testing.T) {
 	sys, _ := newSystem(t)
 	const senders, n = 4, 5000

