@@ -26,12 +26,16 @@ func FuzzValid(f *testing.F) {
 	})
 }
 
-// TestValidIsSure checks that the usual payloads are read by Valid itself.
+// TestValidIsSure checks that the usual payloads are read by Valid itself,
+// and that Decode reads those without escapes.
 func TestValidIsSure(t *testing.T) {
-	for _, s := range validSeeds[:3] {
-		v := validator{data: []byte(s)}
-		if ok, sure := v.value(0); !ok || !sure {
+	for i, s := range validSeeds[:3] {
+		sc := scanner{data: []byte(s)}
+		if _, ok, sure := sc.document(); !ok || !sure {
 			t.Errorf("Valid(%s): ok %v, sure %v", s, ok, sure)
+		}
+		if _, ok := Decode([]byte(s)); ok != (i < 2) {
+			t.Errorf("Decode(%s) reads it: %v, want %v", s, ok, i < 2)
 		}
 	}
 }
