@@ -45,7 +45,8 @@ func bareHello(w http.ResponseWriter, r *http.Request) {
 // service.
 func benchGateway(b *testing.B) *Gateway {
 	tb := newTestBus(b)
-	g, err := New(Config{App: testApp(), Bus: tb, Logger: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	// Its own metrics on, as a node's gateway has them.
+	g, err := New(Config{App: testApp(), Bus: tb, Logger: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry(), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +75,11 @@ func BenchmarkHandler(b *testing.B) {
 			}()
 			for b.Loop() {
 				w := httptest.NewRecorder()
-				h.ServeHTTP(w, httptest.NewRequest("POST", "/", strings.NewReader(`{"type":"Hello"}`)))
+				// An allowed host (protect.go) and the body's type, as a
+				// client sends them.
+				req := httptest.NewRequest("POST", "http://localhost/", strings.NewReader(`{"type":"Hello"}`))
+				req.Header.Set("Content-Type", "application/json")
+				h.ServeHTTP(w, req)
 				if w.Code != 200 {
 					b.Fatalf("status %d: %s", w.Code, w.Body)
 				}
