@@ -195,7 +195,7 @@ func (v *Validator) Validate(payload []byte) error {
 	if len(payload) == 0 {
 		payload = []byte("null")
 	}
-	doc, err := decodeDoc(payload) // doc.go
+	doc, err := decodeDoc(payload) // decode.go
 	if err != nil {
 		return fmt.Errorf("payload is not JSON: %w", err)
 	}
