@@ -120,6 +120,9 @@ func (pl *puller) receive(msg *nats.Msg) {
 		}
 		return
 	}
+	// Handed on before it is counted: once the last of a batch is
+	// counted, a leaving puller may drop the inbox.
+	pl.deliver(msg)
 	pl.mu.Lock()
 	if r := pl.cur; r != nil {
 		if r.left--; r.left <= 0 {
@@ -127,7 +130,6 @@ func (pl *puller) receive(msg *nats.Msg) {
 		}
 	}
 	pl.mu.Unlock()
-	pl.deliver(msg)
 }
 
 // end forgets a request that has ended, well or not. pl.mu is held.
