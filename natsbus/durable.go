@@ -28,17 +28,26 @@ const (
 func (p *port) routeDurable(ctx context.Context, env *troupe.Envelope, data []byte) error {
 	msg := &nats.Msg{Subject: p.t.subj.durable(p.m.Service, env.Name), Data: data, Header: nats.Header{}}
 	if err := p.publishDurable(ctx, msg, env); err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) {
-			return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: route %q: not stored: %s", env.Name, apiErr.Description), Err: err}
-		}
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
-			return &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("natsbus: route %q: no storage acknowledgement (it may or may not be stored; retrying with the same id is safe)", env.Name), Err: err}
-		}
-		return unavailable("route", env.Name, err)
+		return notStored(env.Name, err)
 	}
 	return nil
 }
+
+// notStored is the error of a durable Route of name that failed with err.
+func notStored(name string, err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return &troupe.Error{Code: troupe.CodeUnavailable, Msg: fmt.Sprintf("natsbus: route %q: not stored: %s", name, apiErr.Description), Err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+		return &troupe.Error{Code: troupe.CodeTimeout, Msg: fmt.Sprintf("natsbus: route %q: no storage acknowledgement (it may or may not be stored; retrying with the same id is safe)", name), Err: err}
+	}
+	return unavailable("route", name, err)
+}
+
+// futureSlack is how far past a publish's deadline jetstream's own end of
+// its future may come for publishStored to rely on it.
+const futureSlack = 10 * time.Millisecond
 
 // leaderPatience bounds how long a durable publish waits for the stream to
 // have a leader again (an election after a server left) when its context
@@ -91,10 +100,13 @@ func (p *port) publishStored(ctx context.Context, msg *nats.Msg, env *troupe.Env
 	if err != nil {
 		return err
 	}
-	// A timer only when ctx does not end by the deadline itself (a
-	// request's context usually does).
+	// A timer only when neither ctx (a request's usually does) nor the
+	// future itself ends by the deadline: jetstream ends a future with
+	// ErrAsyncPublishTimeout leaderPatience after its publish
+	// (transport.go), which is the deadline of a first try without an
+	// earlier one.
 	var timeout <-chan time.Time
-	if d, ok := ctx.Deadline(); !ok || d.After(deadline) {
+	if d, ok := ctx.Deadline(); (!ok || d.After(deadline)) && time.Until(deadline) < leaderPatience-futureSlack {
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
 		timeout = timer.C
