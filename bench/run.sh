@@ -332,7 +332,7 @@ group_todo() {
 		return 0
 	fi
 	for r in $(seq 1 "$ROUNDS"); do
-		for side in stack store; do
+		for side in stack store store-same; do
 			step todo "CreateConcurrent-postgres-$side" "$r" gobench todo gobench "$BIN/web.test" \
 				-test.bench "^BenchmarkCreateConcurrent\$/^postgres\$/^$side\$" -test.benchtime "${TODO_N}x"
 		done

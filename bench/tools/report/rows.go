@@ -115,6 +115,8 @@ var rows = []row{
 	{Group: "todo", What: "todo creates through the whole stack on PostgreSQL, 8 clients, vs the store alone", Unit: "creates/s",
 		Subject: "todo/CreateConcurrent/postgres/stack", Baseline: "todo/CreateConcurrent/postgres/store", BaseName: "store alone",
 		Goals: []goal{ratioAtLeast(0.8)}},
+	{Group: "todo", What: "the same vs the store called as the todo service calls it: for a user, whose right to the list is checked, with the request's id as idempotency key (reference)", Unit: "creates/s",
+		Subject: "todo/CreateConcurrent/postgres/stack", Baseline: "todo/CreateConcurrent/postgres/store-same", BaseName: "store alone, the service's call"},
 
 	{Group: "actor", What: "actor W1: one outside sender to one counter", Unit: "msgs/s",
 		Subject: "actor/W1/troupe", Baseline: "actor/W1/*", Goals: []goal{ratioAtLeast(1.3)}},
