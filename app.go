@@ -30,6 +30,14 @@ type App struct {
 	// {"token": T}, its reply's a Principal. The gateway sends it (Parse
 	// adds it to an implicit gateway's sends).
 	Authenticate string `json:",omitempty"`
+	// Revoked, if set, is the event that says a user's credentials
+	// changed (a token deleted): a node's gateway then keeps each answer
+	// to Authenticate for a while and drops a user's answers, on every
+	// gateway instance, when the event names the user in its payload's
+	// "user" (an event without one drops every answer). The gateway
+	// receives it as a broadcast (Parse adds it to an implicit gateway's
+	// receives and broadcast). Without it the gateway asks every time.
+	Revoked string `json:",omitempty"`
 }
 
 // MessageDecl describes one message name: what its payload must look like,

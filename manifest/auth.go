@@ -21,6 +21,7 @@ import (
 //	    sensitive: [password]      # never shown in crash reports and logs
 //	gateway:
 //	  authenticate: account.authenticate  # who a bearer token belongs to
+//	  revoked: token.revoked              # a user's credentials changed: drop what is cached
 //	  routes:
 //	    - {method: GET, path: /api/me, message: me, principal: true}
 //
@@ -116,10 +117,25 @@ func (p *parser) authenticate(app *troupe.App, n *yaml.Node) {
 	p.pos.authenticate = deref(n)
 }
 
+// revoked reads the gateway's revoked event.
+func (p *parser) revoked(app *troupe.App, n *yaml.Node) {
+	name, ok := p.scalar(n, "gateway: revoked")
+	if !ok {
+		return
+	}
+	if err := troupe.ValidName(name); err != nil {
+		p.errorf(n, "gateway: revoked: bad message %v", err)
+		return
+	}
+	app.Revoked = name
+	p.pos.revoked = deref(n)
+}
+
 // checkAuth checks what the identity keys declare against the services:
 // the authenticate message has a receiver and is among the gateway's sends
-// (added to an implicit gateway's).
+// (added to an implicit gateway's), and the revoked event (checkRevoked).
 func (p *parser) checkAuth(app *troupe.App) {
+	defer p.checkRevoked(app)
 	if app.Authenticate == "" {
 		return
 	}
@@ -131,6 +147,7 @@ func (p *parser) checkAuth(app *troupe.App) {
 	if gw == nil {
 		app.Services = append(app.Services, troupe.ServiceDecl{Name: troupe.GatewayService, Sends: []string{app.Authenticate}})
 		p.pos.sends[svcName{troupe.GatewayService, app.Authenticate}] = pos{n.Line, n.Column}
+		p.pos.implicitGateway = true
 		return
 	}
 	if !slices.Contains(gw.Sends, app.Authenticate) {
@@ -140,5 +157,49 @@ func (p *parser) checkAuth(app *troupe.App) {
 			return
 		}
 		p.errorf(n, "service %q is declared, so its sends must list the authenticate message %q", troupe.GatewayService, app.Authenticate)
+	}
+}
+
+// checkRevoked checks the revoked event: it needs authenticate (whose
+// answers it drops), a sender, and no service's durable delivery (the
+// gateway receives it as a broadcast, which is never durable); it is
+// among the gateway's receives and broadcast (added to an implicit
+// gateway's).
+func (p *parser) checkRevoked(app *troupe.App) {
+	name := app.Revoked
+	if name == "" {
+		return
+	}
+	n := p.pos.revoked
+	if app.Authenticate == "" {
+		p.errorf(n, "gateway: revoked: %q drops cached answers to authenticate, and there is no gateway: authenticate", name)
+		return
+	}
+	sent := false
+	for _, s := range app.Services {
+		sent = sent || slices.Contains(s.Sends, name)
+		if slices.Contains(s.Durable, name) {
+			p.errorf(n, "gateway: revoked: %q is durable for service %q; every gateway receives it as a broadcast, which is not durable", name, s.Name)
+		}
+	}
+	if !sent {
+		p.errorf(n, "gateway: revoked: message %q is sent by no service; add it to the sends of the service that revokes credentials", name)
+	}
+	gw := app.Service(troupe.GatewayService)
+	if gw == nil { // no authenticate message to add it to: reported above
+		return
+	}
+	if p.pos.implicitGateway {
+		if !slices.Contains(gw.Receives, name) {
+			gw.Receives = append(gw.Receives, name)
+			p.pos.receives[svcName{troupe.GatewayService, name}] = pos{n.Line, n.Column}
+		}
+		if !slices.Contains(gw.Broadcast, name) {
+			gw.Broadcast = append(gw.Broadcast, name)
+		}
+		return
+	}
+	if !slices.Contains(gw.Receives, name) || !slices.Contains(gw.Broadcast, name) {
+		p.errorf(n, "service %q is declared, so its receives and broadcast must list the revoked event %q", troupe.GatewayService, name)
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	gatewayKeys = []string{"routes", "authenticate"}
+	gatewayKeys = []string{"routes", "authenticate", "revoked"}
 	routeKeys   = []string{"method", "path", "types", "message", "principal"}
 	// methods are the HTTP methods a REST route may use.
 	methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -40,6 +40,8 @@ func (p *parser) gateway(app *troupe.App, n *yaml.Node) []route {
 			routes = p.routes(f.v)
 		case "authenticate":
 			p.authenticate(app, f.v) // auth.go
+		case "revoked":
+			p.revoked(app, f.v) // auth.go
 		}
 	}
 	return routes

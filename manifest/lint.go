@@ -186,6 +186,7 @@ type positions struct {
 	// implicitGateway says the gateway service was added by Parse (while
 	// parsing only; auth.go).
 	authenticate    *yaml.Node
+	revoked         *yaml.Node
 	implicitGateway bool
 }
 
