@@ -67,12 +67,23 @@ type BusAuthenticator struct {
 	// CacheFor keeps each answer this long, so that a burst of requests
 	// with the same credentials asks once. Zero asks every time: a
 	// revoked token or ended session is refused at once. A cached answer
-	// may outlive its revocation by CacheFor.
+	// outlives its revocation by up to CacheFor unless the revocation
+	// reaches Revoke (or Revoked, Forget) first: a node's gateway caches
+	// only where the manifest names the event that says so
+	// (troupe.App.Revoked), and calls Revoked on every instance.
 	CacheFor time.Duration
 
 	mu    sync.Mutex
 	cache map[credential]cached
+	// revocations counts Revoke calls: an answer asked for before one and
+	// arriving after it may be the revoked credentials', and is not
+	// cached.
+	revocations uint64
 }
+
+// DefaultAuthCacheFor is how long a node's gateway keeps an answer when
+// the manifest names a revoked event.
+const DefaultAuthCacheFor = time.Minute
 
 var _ Authenticator = (*BusAuthenticator)(nil)
 
@@ -140,6 +151,9 @@ func (a *BusAuthenticator) Authenticate(ctx context.Context, r *http.Request) (*
 			return c.p, nil
 		}
 	}
+	a.mu.Lock()
+	asked := a.revocations
+	a.mu.Unlock()
 	env, err := a.Bus.Request(ctx, a.Message, map[string]string{"token": tok, "kind": kind})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: authenticate: %w", err)
@@ -153,13 +167,43 @@ func (a *BusAuthenticator) Authenticate(ctx context.Context, r *http.Request) (*
 	}
 	if a.CacheFor > 0 {
 		a.mu.Lock()
-		if a.cache == nil || len(a.cache) >= maxCached {
-			a.cache = make(map[credential]cached)
+		if a.revocations == asked {
+			if a.cache == nil || len(a.cache) >= maxCached {
+				a.cache = make(map[credential]cached)
+			}
+			a.cache[key] = cached{p: &p, until: time.Now().Add(a.CacheFor)}
 		}
-		a.cache[key] = cached{p: &p, until: time.Now().Add(a.CacheFor)}
 		a.mu.Unlock()
 	}
 	return &p, nil
+}
+
+// Revoke drops the cached answers naming user (Principal.ID), or every
+// cached answer if user is empty. An answer asked for before the call and
+// arriving after it is returned to its request but not cached.
+func (a *BusAuthenticator) Revoke(user string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.revocations++
+	for k, c := range a.cache {
+		if user == "" || c.p.ID == user {
+			delete(a.cache, k)
+		}
+	}
+}
+
+// Revoked handles the payload of one revoked event (troupe.App.Revoked):
+// an object whose "user" names the user whose answers to drop. Any other
+// payload drops every answer: a revocation is never lost to a payload the
+// gateway does not understand.
+func (a *BusAuthenticator) Revoked(payload json.RawMessage) {
+	var ev struct {
+		User string `json:"user"`
+	}
+	if json.Unmarshal(payload, &ev) != nil {
+		ev.User = ""
+	}
+	a.Revoke(ev.User)
 }
 
 // Forget drops the cached answer for a token, as a service that ends a
@@ -167,6 +211,7 @@ func (a *BusAuthenticator) Authenticate(ctx context.Context, r *http.Request) (*
 func (a *BusAuthenticator) Forget(token string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.revocations++
 	for k := range a.cache {
 		if k.token == token {
 			delete(a.cache, k)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,6 +172,88 @@ func TestBusAuthenticatorCache(t *testing.T) {
 	if _, err := bad.Authenticate(context.Background(), r); !errors.Is(err, troupe.ErrInternal) {
 		t.Errorf("a reply without an id: %v, want internal", err)
 	}
+}
+
+// TestBusAuthenticatorRevoke: Revoke drops the named user's answers and
+// only those, Revoked reads the user from the event's payload and drops
+// every answer for a payload without one, and an answer asked for before a
+// revocation and arriving after it is returned but not cached.
+func TestBusAuthenticatorRevoke(t *testing.T) {
+	var mu sync.Mutex
+	asked := map[string]int{}
+	var hold chan struct{} // non-nil: the next answer waits for it
+	var holding chan struct{}
+	req := requesterFunc(func(ctx context.Context, name string, payload any) (*troupe.Envelope, error) {
+		tok := payload.(map[string]string)["token"]
+		mu.Lock()
+		asked[tok]++
+		h, hd := hold, holding
+		hold = nil
+		mu.Unlock()
+		if h != nil {
+			close(hd)
+			<-h
+		}
+		return &troupe.Envelope{Name: "principal", Payload: []byte(`{"id":"` + strings.TrimSuffix(tok, "-token") + `"}`)}, nil
+	})
+	a := &BusAuthenticator{Bus: req, Message: "who", CacheFor: time.Hour}
+	auth := func(tok string) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		p, err := a.Authenticate(context.Background(), r)
+		if want := strings.TrimSuffix(tok, "-token"); err != nil || p == nil || p.ID != want {
+			t.Fatalf("Authenticate(%s) = %+v, %v, want %s", tok, p, err, want)
+		}
+	}
+	want := func(when string, ann, bob int) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if asked["ann-token"] != ann || asked["bob-token"] != bob {
+			t.Errorf("%s: asked about ann %d and bob %d times, want %d and %d", when, asked["ann-token"], asked["bob-token"], ann, bob)
+		}
+	}
+	auth("ann-token")
+	auth("bob-token")
+	auth("ann-token")
+	want("cached", 1, 1)
+
+	a.Revoked(json.RawMessage(`{"user":"ann"}`))
+	auth("ann-token")
+	auth("bob-token")
+	want("after ann's revocation", 2, 1)
+
+	a.Revoked(json.RawMessage(`{"kind":"no user"}`))
+	auth("ann-token")
+	auth("bob-token")
+	want("after a revocation without a user", 3, 2)
+	a.Revoked(json.RawMessage(`not json`))
+	auth("bob-token")
+	want("after a revocation that is not JSON", 3, 3)
+
+	a.Revoke("")
+	mu.Lock()
+	hold, holding = make(chan struct{}), make(chan struct{})
+	h, hd := hold, holding
+	mu.Unlock()
+	done := make(chan struct{})
+	var crossed error
+	go func() {
+		defer close(done)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer ann-token")
+		_, crossed = a.Authenticate(context.Background(), r)
+	}()
+	<-hd // the answer is on its way
+	a.Revoke("ann")
+	close(h)
+	<-done
+	if crossed != nil {
+		t.Fatalf("the answer that crossed a revocation: %v, want ann", crossed)
+	}
+	auth("ann-token")
+	want("after an answer that crossed a revocation", 5, 3)
 }
 
 type requesterFunc func(ctx context.Context, name string, payload any) (*troupe.Envelope, error)
