@@ -133,7 +133,10 @@ type HTTPConfig struct {
 	TrustedOrigins []string
 	// Authenticator says who sends each request to the gateway's routes.
 	// Nil means the manifest's: a gateway.BusAuthenticator that asks the
-	// message of gateway authenticate (troupe.App.Authenticate), if any.
+	// message of gateway authenticate (troupe.App.Authenticate), if any,
+	// and, where the manifest names a revoked event (troupe.App.Revoked),
+	// keeps each answer for gateway.DefaultAuthCacheFor and drops a
+	// user's answers when the event names the user.
 	Authenticator gateway.Authenticator
 	// AdminAddr is the admin listener's address: the dashboard, the
 	// metrics, Go's profiler, and what only operators should reach
@@ -425,7 +428,20 @@ func (n *Node) startHTTP(ctx context.Context, withGateway bool, al alarms) error
 		gcfg.Bus = client
 		gcfg.Authenticator = cfg.HTTP.Authenticator
 		if gcfg.Authenticator == nil && n.app.Authenticate != "" {
-			gcfg.Authenticator = &gateway.BusAuthenticator{Bus: client, Message: n.app.Authenticate}
+			auth := &gateway.BusAuthenticator{Bus: client, Message: n.app.Authenticate}
+			if n.app.Revoked != "" {
+				// Every gateway instance receives the revoked event (a
+				// broadcast): answers may be kept, and are dropped on it.
+				auth.CacheFor = gateway.DefaultAuthCacheFor
+				err := client.Handle(n.app.Revoked, bus.HandlerFunc(func(_ context.Context, m *bus.Msg) {
+					auth.Revoked(m.Env.Payload)
+					m.Done(nil)
+				}))
+				if err != nil {
+					return fmt.Errorf("host: gateway: revoked: %w", err)
+				}
+			}
+			gcfg.Authenticator = auth
 		}
 	} else {
 		noRoutes := *n.app

@@ -149,6 +149,9 @@ type Options struct {
 	Store   store.Store
 	Web     web.Options
 	Timeout time.Duration // the bus's and the gateway's budget; default 2 s
+	// NATS runs the node on an embedded NATS server with each service's
+	// own credentials, as troupe run does, instead of the in-process bus.
+	NATS bool
 	Logger  *slog.Logger  // default: discard
 }
 
@@ -182,7 +185,7 @@ func Start(tb testing.TB, opt Options) *App {
 		Only:     []string{"todo", "web", troupe.GatewayService},
 		DataDir:  tb.TempDir(),
 		Timeout:  opt.Timeout,
-		InProc:   true,
+		InProc:   !opt.NATS,
 		HTTP:     host.HTTPConfig{Addr: "127.0.0.1:0"},
 		Logger:   opt.Logger,
 	})
