@@ -151,8 +151,8 @@ type Options struct {
 	Timeout time.Duration // the bus's and the gateway's budget; default 2 s
 	// NATS runs the node on an embedded NATS server with each service's
 	// own credentials, as troupe run does, instead of the in-process bus.
-	NATS bool
-	Logger  *slog.Logger  // default: discard
+	NATS   bool
+	Logger *slog.Logger // default: discard
 }
 
 // Start runs the application until the test ends.
