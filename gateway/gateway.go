@@ -608,10 +608,8 @@ func restStatus(r *http.Request) int {
 func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start time.Time, name string, payload json.RawMessage, ok int) {
 	pattern := rt.pattern
 	deadline := start.Add(g.cfg.Timeout)
-	ctx, cancel := context.WithDeadline(r.Context(), deadline)
-	began, err := rt.lim.Wait(ctx, deadline)
+	began, err := g.turn(r, rt, deadline)
 	if err != nil {
-		cancel()
 		if r.Context().Err() != nil && time.Now().Before(deadline) {
 			g.cfg.Logger.Debug("gateway: client gone", "route", pattern, "type", name)
 			return
@@ -622,8 +620,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start 
 		g.fail(w, r, pattern, start, err)
 		return
 	}
-	env, err := g.request(ctx, r, name, payload) // trace.go
-	cancel()
+	env, err := g.request(r, name, payload, deadline) // trace.go
 	rt.lim.Done(began, deadline)
 	if err == nil && env == nil {
 		err = troupe.Errorf(troupe.CodeInternal, "no reply")
@@ -655,6 +652,18 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start 
 	}
 	writeJSON(w, ok, out)
 	g.observe(pattern, "", start)
+}
+
+// turn waits for the route's limiter to let r's request go, until
+// deadline, and returns when it did (for Done). A free slot costs no
+// timer; a wait runs under a context that ends at the deadline.
+func (g *Gateway) turn(r *http.Request, rt *route, deadline time.Time) (time.Time, error) {
+	if rt.lim.TryAcquire() {
+		return time.Now(), nil
+	}
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
+	return rt.lim.Wait(ctx, deadline)
 }
 
 func (g *Gateway) observe(pattern string, code troupe.Code, start time.Time) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/troupe-go/troupe"
 )
@@ -27,23 +28,35 @@ const (
 )
 
 // request sends the bus request of an HTTP request, with its trace context
-// when it has a valid one.
-func (g *Gateway) request(ctx context.Context, r *http.Request, name string, payload json.RawMessage) (*troupe.Envelope, error) {
-	tp := r.Header.Get(headerTraceParent)
+// when it has a valid one, and waits for its reply until deadline. With an
+// EnvelopeRequester the deadline is the envelope's (brought forward if the
+// bus's own would be later), which the bus keeps with a timer of its own
+// while r's context still ends the wait if the client goes: no context
+// timer per request. A plain Requester gets a context that ends at the
+// deadline.
+func (g *Gateway) request(r *http.Request, name string, payload json.RawMessage, deadline time.Time) (*troupe.Envelope, error) {
+	ctx := r.Context()
 	er, ok := g.cfg.Bus.(EnvelopeRequester)
-	if !ok || !validTraceParent(tp) {
+	if !ok {
+		ctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
 		return g.cfg.Bus.Request(ctx, name, payload)
 	}
 	env, err := er.Prepare(ctx, troupe.KindRequest, name, payload)
 	if err != nil {
 		return nil, err
 	}
-	if env.Headers == nil {
-		env.Headers = make(map[string]string, 2)
+	if env.Deadline.IsZero() || deadline.Before(env.Deadline) {
+		env.Deadline = deadline
 	}
-	env.Headers[headerTraceParent] = tp
-	if ts := r.Header.Get(headerTraceState); ts != "" && len(ts) <= maxTraceState && printable(ts) {
-		env.Headers[headerTraceState] = ts
+	if tp := r.Header.Get(headerTraceParent); validTraceParent(tp) {
+		if env.Headers == nil {
+			env.Headers = make(map[string]string, 2)
+		}
+		env.Headers[headerTraceParent] = tp
+		if ts := r.Header.Get(headerTraceState); ts != "" && len(ts) <= maxTraceState && printable(ts) {
+			env.Headers[headerTraceState] = ts
+		}
 	}
 	return er.RequestEnvelope(ctx, env)
 }
