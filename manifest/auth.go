@@ -103,32 +103,18 @@ func (p *parser) sensitive(n *yaml.Node, where string) []string {
 	return out
 }
 
-// authenticate reads the gateway's authenticate message.
-func (p *parser) authenticate(app *troupe.App, n *yaml.Node) {
-	name, ok := p.scalar(n, "gateway: authenticate")
+// gatewayMessage reads the message name of gateway key (authenticate,
+// revoked) into *name and where it was written into *at.
+func (p *parser) gatewayMessage(n *yaml.Node, key string, name *string, at **yaml.Node) {
+	v, ok := p.scalar(n, "gateway: "+key)
 	if !ok {
 		return
 	}
-	if err := troupe.ValidName(name); err != nil {
-		p.errorf(n, "gateway: authenticate: bad message %v", err)
+	if err := troupe.ValidName(v); err != nil {
+		p.errorf(n, "gateway: %s: bad message %v", key, err)
 		return
 	}
-	app.Authenticate = name
-	p.pos.authenticate = deref(n)
-}
-
-// revoked reads the gateway's revoked event.
-func (p *parser) revoked(app *troupe.App, n *yaml.Node) {
-	name, ok := p.scalar(n, "gateway: revoked")
-	if !ok {
-		return
-	}
-	if err := troupe.ValidName(name); err != nil {
-		p.errorf(n, "gateway: revoked: bad message %v", err)
-		return
-	}
-	app.Revoked = name
-	p.pos.revoked = deref(n)
+	*name, *at = v, deref(n)
 }
 
 // checkAuth checks what the identity keys declare against the services:

@@ -39,9 +39,9 @@ func (p *parser) gateway(app *troupe.App, n *yaml.Node) []route {
 		case "routes":
 			routes = p.routes(f.v)
 		case "authenticate":
-			p.authenticate(app, f.v) // auth.go
+			p.gatewayMessage(f.v, "authenticate", &app.Authenticate, &p.pos.authenticate) // auth.go
 		case "revoked":
-			p.revoked(app, f.v) // auth.go
+			p.gatewayMessage(f.v, "revoked", &app.Revoked, &p.pos.revoked)
 		}
 	}
 	return routes
