@@ -143,17 +143,16 @@ func (a *BusAuthenticator) Authenticate(ctx context.Context, r *http.Request) (*
 		return nil, err
 	}
 	key := credential{kind, tok}
+	var asked uint64 // the revocations before the question, when answers are kept
 	if a.CacheFor > 0 {
 		a.mu.Lock()
 		c, ok := a.cache[key]
+		asked = a.revocations
 		a.mu.Unlock()
 		if ok && time.Now().Before(c.until) {
 			return c.p, nil
 		}
 	}
-	a.mu.Lock()
-	asked := a.revocations
-	a.mu.Unlock()
 	env, err := a.Bus.Request(ctx, a.Message, map[string]string{"token": tok, "kind": kind})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: authenticate: %w", err)
