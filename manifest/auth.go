@@ -185,7 +185,7 @@ func (p *parser) checkRevoked(app *troupe.App) {
 		}
 		return
 	}
-	if !slices.Contains(gw.Receives, name) || !slices.Contains(gw.Broadcast, name) {
+	if !app.MayReceive(troupe.GatewayService, name) || !app.Broadcasts(troupe.GatewayService, name) {
 		p.errorf(n, "service %q is declared, so its receives and broadcast must list the revoked event %q", troupe.GatewayService, name)
 	}
 }
