@@ -91,9 +91,10 @@ func Stream[Req, Rep any](s *Service, name, reply string, h func(ctx context.Con
 // returns run's error unanswered; serve answers it after the interceptors.
 func typed[In any](run func(ctx context.Context, m *bus.Msg, in In) (string, any, error)) Handler {
 	plainIn := isPlain(reflect.TypeFor[In]())
+	zeroIn := zeroFromEmpty(reflect.TypeFor[In]())
 	return func(ctx context.Context, m *bus.Msg) error {
 		var in In
-		if !decodeInto(m.Env, &in, plainIn) { // plain.go
+		if !decodeInto(m.Env, &in, plainIn) && !(zeroIn && emptyObject(m.Env.Payload)) { // plain.go
 			// Decoded through a pointer of its own, so that in stays
 			// on the stack when the sender's value is used.
 			p := new(In)

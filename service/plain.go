@@ -92,3 +92,20 @@ func decodeInto[T any](env *troupe.Envelope, v *T, plainT bool) (ok bool) {
 	*v = tv
 	return true
 }
+
+// zeroFromEmpty reports whether decoding the JSON object {} into a zero t
+// leaves it as it is: t is a struct (whatever its fields: {} names none)
+// that decodes itself in no way of its own. A request without fields (the
+// gateway sends {"type":"Hello"} as the payload {}) then needs no decoding.
+func zeroFromEmpty(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	pt := reflect.PointerTo(t)
+	return !t.Implements(jsonUnmarshaler) && !pt.Implements(jsonUnmarshaler) &&
+		!t.Implements(textUnmarshaler) && !pt.Implements(textUnmarshaler)
+}
+
+// emptyObject reports whether a payload is the empty JSON object, as
+// written without spaces.
+func emptyObject(p json.RawMessage) bool { return len(p) == 2 && p[0] == '{' && p[1] == '}' }

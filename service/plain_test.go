@@ -88,3 +88,63 @@ func TestDecodeIntoIsARoundTrip(t *testing.T) {
 		t.Error("a value of another type was copied")
 	}
 }
+
+type selfDecoding struct{ Got bool }
+
+func (s *selfDecoding) UnmarshalJSON([]byte) error { s.Got = true; return nil }
+
+type textDecoding struct{ V int }
+
+func (*textDecoding) UnmarshalText([]byte) error { return nil }
+
+// TestZeroFromEmpty holds the shortcut to encoding/json: where it says {}
+// leaves a zero value as it is, decoding {} does exactly that, without an
+// error; the types that decode themselves are left to encoding/json.
+func TestZeroFromEmpty(t *testing.T) {
+	for _, tt := range []struct {
+		v    any
+		want bool
+	}{
+		{plainReq{}, true},
+		{struct{}{}, true},
+		{withSlice{}, true},
+		{withSkip{}, true},
+		{withHidden{}, true},
+		{withEmbed{}, true},
+		{withTime{}, true},
+		{custom{}, true}, // it encodes itself, but decodes as any struct
+		{selfDecoding{}, false},
+		{textDecoding{}, false},
+		{"s", false},
+		{0, false},
+		{map[string]int{}, false},
+		{[]int{}, false},
+		{&plainReq{}, false},
+	} {
+		typ := reflect.TypeOf(tt.v)
+		got := zeroFromEmpty(typ)
+		if got != tt.want {
+			t.Errorf("zeroFromEmpty(%T) = %v, want %v", tt.v, got, tt.want)
+		}
+		if !got {
+			continue
+		}
+		p := reflect.New(typ)
+		if err := json.Unmarshal([]byte(`{}`), p.Interface()); err != nil {
+			t.Errorf("%T: decoding {}: %v", tt.v, err)
+		}
+		if !p.Elem().IsZero() {
+			t.Errorf("%T: decoding {} gave %+v, want the zero value", tt.v, p.Elem())
+		}
+	}
+	for _, p := range []string{`{}`} {
+		if !emptyObject(json.RawMessage(p)) {
+			t.Errorf("emptyObject(%s) = false", p)
+		}
+	}
+	for _, p := range []string{``, `{ }`, `{"a":1}`, `[]`, `null`, `{}x`} {
+		if emptyObject(json.RawMessage(p)) {
+			t.Errorf("emptyObject(%s) = true", p)
+		}
+	}
+}
