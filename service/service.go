@@ -331,7 +331,9 @@ func (s *Service) dispatch(e *entry, m *bus.Msg) {
 		return
 	}
 	if e.lim.TryAcquire() { // no closures on the way of most messages
-		s.run(e, m, time.Now())
+		// Its turn came as it was delivered, which is the clock reading
+		// the bus took an instant ago: no second one.
+		s.run(e, m, m.Delivered())
 		return
 	}
 	e.lim.Do(m.Env.Deadline, func() { s.run(e, m, time.Now()) }, func(err error) { shed(m, err, s) })
