@@ -23,9 +23,9 @@ import (
 // session, whose token the web service keeps in a cookie; a user makes API
 // tokens for the REST API. The gateway and the web service ask
 // account.authenticate who a token belongs to. The store keeps only hashes
-// of session and API tokens. Each instance caches who an API token belongs
-// to (tokenCache); deleting a token publishes token.revoked, which every
-// instance receives and which drops its user's entries.
+// of session and API tokens. The service keeps no answers: the gateway
+// does (the manifest's gateway revoked, docs/gateway.md), and deleting a
+// token publishes token.revoked, on which every gateway drops its user's.
 
 // The requests of accounts.
 const (
@@ -63,8 +63,9 @@ var (
 	ListShare    = service.Endpoint[ShareList, Shared]{Name: MsgListShare, Reply: ReplyShared}
 )
 
-// The event of accounts, which the service sends to all its own instances
-// (Broadcast): one of the user's API tokens was deleted.
+// The event of accounts: one of the user's API tokens was deleted. It is
+// the manifest's gateway revoked, which every gateway instance receives
+// (a broadcast) to drop what it kept of who the user's tokens belong to.
 const EventTokenRevoked = "token.revoked"
 
 // TokenRevoked is the event token.revoked.
@@ -268,7 +269,7 @@ func (t *server) authenticate(ctx context.Context, req TokenOf) (troupe.Principa
 	case "session":
 		u, err = t.st.SessionUser(ctx, hashSecret(req.Token))
 	case "bearer", "":
-		u, err = t.tokenUser(ctx, sha256.Sum256([]byte(req.Token)))
+		u, err = t.st.TokenUser(ctx, hashSecret(req.Token))
 	default:
 		return troupe.Principal{}, troupe.Errorf(troupe.CodeBadRequest, "kind: want session or bearer")
 	}
@@ -276,21 +277,6 @@ func (t *server) authenticate(ctx context.Context, req TokenOf) (troupe.Principa
 		return troupe.Principal{}, err
 	}
 	return principalOf(u), nil
-}
-
-// tokenUser returns the user of the API token whose secret hashes to
-// secret: from the cache, or from the store, whose answer it then caches.
-func (t *server) tokenUser(ctx context.Context, secret [sha256.Size]byte) (store.User, error) {
-	u, gen, ok := t.tokens.get(secret)
-	if ok {
-		return u, nil
-	}
-	u, err := t.st.TokenUser(ctx, secret[:])
-	if err != nil {
-		return store.User{}, err
-	}
-	t.tokens.put(secret, u, gen)
-	return u, nil
 }
 
 func (t *server) tokenCreate(ctx context.Context, req CreateToken) (NewToken, error) {
@@ -323,19 +309,12 @@ func (t *server) tokenDelete(ctx context.Context, req TokenRef) (TokenRef, error
 	if err := t.st.DeleteToken(ctx, p.ID, req.ID); err != nil {
 		return TokenRef{}, err
 	}
-	// Refused here at once, and by the other instances when the event
-	// reaches them.
-	t.tokens.forget(p.ID)
+	// The store refuses it at once; every gateway drops what it kept of
+	// the user's tokens when the event reaches it.
 	if err := TokenRevoked.Publish(context.WithoutCancel(ctx), t.svc, Revoked{User: p.ID}); err != nil {
 		t.log.Warn("todo: publish failed", "event", EventTokenRevoked, "user", p.ID, "err", err)
 	}
 	return req, nil
-}
-
-// tokenRevoked handles token.revoked, from this instance or another.
-func (t *server) tokenRevoked(_ context.Context, ev Revoked) error {
-	t.tokens.forget(ev.User)
-	return nil
 }
 
 func (t *server) listShare(ctx context.Context, req ShareList) (Shared, error) {

@@ -37,10 +37,10 @@
 // Writes and listings of one instance are serialized against each other, so
 // a listing and its sequence number always agree.
 //
-// One more event, token.revoked, is the service's own: each instance caches
-// who an API token belongs to, and deleting a token sends token.revoked to
-// every instance (a broadcast), which drops the cached answers about the
-// token's user.
+// One more event, token.revoked, is for the gateway: deleting an API token
+// publishes it, naming the token's user, and every gateway instance, which
+// keeps who a token belongs to for a minute, drops its answers about the
+// user (the manifest's gateway revoked, docs/gateway.md).
 //
 // # Redelivery
 //

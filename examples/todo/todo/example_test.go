@@ -32,7 +32,7 @@ func Example() {
 	defer st.Close()
 
 	app := &troupe.App{Name: "example", Services: []troupe.ServiceDecl{
-		{Name: "todo", Receives: todo.Receives, Sends: todo.Sends, Broadcast: todo.Broadcast},
+		{Name: "todo", Receives: todo.Receives, Sends: todo.Sends},
 		{Name: "client", Edge: true, Sends: []string{todo.MsgSignUp, todo.MsgListAll, todo.MsgCreate, todo.MsgList}},
 	}}
 	b, _ := bus.New(bus.Config{App: app, Logger: quiet})

@@ -76,21 +76,16 @@ var (
 var AllEvents = []service.Event[Event]{TodoCreated, TodoUpdated, TodoDeleted, TodoCleared, ListCreated}
 
 // Receives lists every name the service handles, for its manifest
-// declaration: its requests and token.revoked.
-var Receives = slices.Concat([]string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}, AccountReceives, Broadcast)
+// declaration: its requests.
+var Receives = slices.Concat([]string{MsgListAll, MsgListCreate, MsgList, MsgGet, MsgCreate, MsgUpdate, MsgDelete, MsgClear}, AccountReceives)
 
 // Events lists the events the service publishes for the services that
 // follow it.
 var Events = []string{EventCreated, EventUpdated, EventDeleted, EventCleared, EventListCreated}
 
 // Sends lists every name the service sends, for its manifest declaration:
-// its Events and token.revoked.
-var Sends = slices.Concat(Events, Broadcast)
-
-// Broadcast lists the names every instance of the service receives, for its
-// manifest declaration: token.revoked, which the service sends to its own
-// instances (accounts.go).
-var Broadcast = []string{EventTokenRevoked}
+// its Events and token.revoked, which the gateway receives (accounts.go).
+var Sends = slices.Concat(Events, []string{EventTokenRevoked})
 
 // Limits are the service's receiving-side limits (service.Config.Limits),
 // applied when its Config sets none: the store does its reads through a few
@@ -119,11 +114,6 @@ type Options struct {
 	// Logger receives a record for each event that could not be published.
 	// Nil means slog.Default().
 	Logger *slog.Logger
-	// TokenCacheFor is the longest an instance answers from memory who an
-	// API token belongs to (tokencache.go): how long a deleted token may
-	// still work on an instance that missed its token.revoked event. Zero
-	// means DefaultTokenCacheFor; a negative value turns the cache off.
-	TokenCacheFor time.Duration
 }
 
 // New returns the todo service with its handlers registered.
@@ -140,11 +130,8 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 	if cfg.Limits == nil {
 		cfg.Limits = Limits
 	}
-	if opt.TokenCacheFor == 0 {
-		opt.TokenCacheFor = DefaultTokenCacheFor
-	}
 	s := service.New(cfg)
-	t := &server{st: opt.Store, svc: s, log: opt.Logger, tokens: newTokenCache(opt.TokenCacheFor)}
+	t := &server{st: opt.Store, svc: s, log: opt.Logger}
 	errs := []error{
 		ListAll.Handle(s, t.listAll),
 		ListCreate.Handle(s, t.listCreate),
@@ -163,7 +150,6 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 		TokenList.Handle(s, t.tokenList),
 		TokenDelete.Handle(s, t.tokenDelete),
 		ListShare.Handle(s, t.listShare),
-		TokenRevoked.On(s, t.tokenRevoked),
 	}
 	for _, e := range AllEvents {
 		s.Sends(e)
@@ -178,13 +164,11 @@ func New(cfg service.Config, opt Options) (*service.Service, error) {
 // server holds the handlers' state. It has no lock: the store numbers each
 // change of a list in the change's own transaction (store.Store, "Changes"),
 // so that events and listings carry the database's order, the same for every
-// instance of the service; writes to different lists run in parallel. Only
-// the token cache, the instance's own, has a lock.
+// instance of the service; writes to different lists run in parallel.
 type server struct {
-	st     store.Store
-	svc    *service.Service
-	log    *slog.Logger
-	tokens *tokenCache // nil: off
+	st  store.Store
+	svc *service.Service
+	log *slog.Logger
 }
 
 func (t *server) listAll(ctx context.Context, req ListLists) (Lists, error) {
