@@ -10,6 +10,7 @@ import (
 
 	"github.com/troupe-go/troupe/examples/todo/internal/apptest"
 	"github.com/troupe-go/troupe/examples/todo/todo"
+	"github.com/troupe-go/troupe/host"
 )
 
 // TestGatewayForgetsRevokedToken: the manifest names token.revoked as the
@@ -34,24 +35,87 @@ func TestGatewayForgetsRevokedToken(t *testing.T) {
 func testGatewayForgetsRevokedToken(t *testing.T, onNATS bool) {
 	a := apptest.Start(t, apptest.Options{NATS: onNATS})
 	u := a.SignUp(t, "ann")
-	asked := func() uint64 { return a.Node.Bus().Stats().Messages[todo.MsgAuthenticate].Sent }
-	status := func() int {
-		t.Helper()
-		res := a.Do(t, u, "GET", "/api/lists", "")
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res.StatusCode
+	gw := gatewayOf{a.Node, a.Server.URL}
+	gw.keeps(t, u, 5)
+	deleteToken(t, a, u)
+	gw.refuses(t, u)
+}
+
+// TestEveryGatewayForgetsRevokedToken: two gateways on one NATS server (two
+// nodes) each keep who ann's token belongs to, and each refuses it once the
+// token is deleted: the gateways receive token.revoked as a broadcast, every
+// instance, not one of them.
+func TestEveryGatewayForgetsRevokedToken(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{NATS: true})
+	second, srv := a.Gateway(t)
+	u := a.SignUp(t, "ann")
+	gws := []gatewayOf{{a.Node, a.Server.URL}, {second, srv.URL}}
+	for _, gw := range gws {
+		gw.keeps(t, u, 3)
 	}
+	deleteToken(t, a, u)
+	for _, gw := range gws {
+		gw.refuses(t, u)
+	}
+}
+
+// gatewayOf is a node's gateway and the URL of its HTTP listener.
+type gatewayOf struct {
+	node *host.Node
+	url  string
+}
+
+// status is the status of GET /api/lists with u's API token.
+func (gw gatewayOf) status(t *testing.T, u *apptest.User) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", gw.url+"/api/lists", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+u.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// keeps checks that n REST requests with u's token succeed and ask the
+// node's bus account.authenticate once: the gateway keeps the answer.
+func (gw gatewayOf) keeps(t *testing.T, u *apptest.User, n int) {
+	t.Helper()
+	asked := func() uint64 { return gw.node.Bus().Stats().Messages[todo.MsgAuthenticate].Sent }
 	before := asked()
-	for range 5 {
-		if got := status(); got != http.StatusOK {
-			t.Fatalf("GET /api/lists with ann's token: %d, want 200", got)
+	for range n {
+		if got := gw.status(t, u); got != http.StatusOK {
+			t.Fatalf("GET %s/api/lists with %s's token: %d, want 200", gw.url, u.Name, got)
 		}
 	}
-	if n := asked() - before; n != 1 {
-		t.Errorf("5 REST requests with one token asked account.authenticate %d times, want 1 (the gateway keeps the answer)", n)
+	if got := asked() - before; got != 1 {
+		t.Errorf("%d REST requests to %s with one token asked account.authenticate %d times, want 1 (the gateway keeps the answer)", n, gw.url, got)
 	}
+}
 
+// refuses waits until the gateway refuses u's token (401).
+func (gw gatewayOf) refuses(t *testing.T, u *apptest.User) {
+	t.Helper()
+	// token.revoked is an event: the gateway may get it a moment after the
+	// reply to token.delete.
+	deadline := time.Now().Add(10 * time.Second)
+	for gw.status(t, u) != http.StatusUnauthorized {
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted token is still accepted by %s 10 s after token.delete: the gateway's answer outlived its revocation", gw.url)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// deleteToken deletes u's API token (apptest.SignUp made one) over the bus,
+// as the web service does.
+func deleteToken(t *testing.T, a *apptest.App, u *apptest.User) {
+	t.Helper()
 	ctx := u.Ctx(context.Background())
 	env, err := a.Client.Request(ctx, todo.MsgTokens, struct{}{})
 	if err != nil {
@@ -63,14 +127,5 @@ func testGatewayForgetsRevokedToken(t *testing.T, onNATS bool) {
 	}
 	if _, err := a.Client.Request(ctx, todo.MsgTokenDelete, todo.TokenRef{ID: tks.Tokens[0].ID}); err != nil {
 		t.Fatal(err)
-	}
-	// token.revoked is an event: the gateway may get it a moment after the
-	// reply to token.delete.
-	deadline := time.Now().Add(10 * time.Second)
-	for status() != http.StatusUnauthorized {
-		if time.Now().After(deadline) {
-			t.Fatal("the deleted token is still accepted 10 s after token.delete: the gateway's answer outlived its revocation")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -37,6 +37,9 @@ type App struct {
 	// sends and to receive its events ("tester"), an edge: it sends on
 	// behalf of the user of its context (User.Ctx).
 	Client *bus.Client
+
+	opt     Options
+	dataDir string // the node's: its NATS credentials, for Gateway
 }
 
 // A User is an account a test signed up, logged in, with an API token.
@@ -98,6 +101,36 @@ func SignUp(tb testing.TB, c *bus.Client, name string) *User {
 	}
 	u.List = lists.Lists[0].ID
 	return u
+}
+
+// Gateway starts a second node, on the NATS server of a (Options.NATS),
+// that runs only the gateway, with the gateway's credentials, until the
+// test ends: another gateway instance beside the one of a's node. It
+// returns the node and its HTTP listener, which serves the REST API
+// (/api/) and no pages.
+func (a *App) Gateway(tb testing.TB) (*host.Node, Server) {
+	tb.Helper()
+	if !a.opt.NATS {
+		tb.Fatal("apptest: Gateway needs Options.NATS")
+	}
+	n, err := host.Start(context.Background(), host.Config{
+		App:     a.Manifest,
+		Only:    []string{troupe.GatewayService},
+		DataDir: tb.TempDir(),
+		Timeout: a.opt.Timeout,
+		NATS:    host.NATSConfig{URL: a.Node.NATSURL(), Credentials: host.CredentialsFile(a.dataDir)},
+		HTTP:    host.HTTPConfig{Addr: "127.0.0.1:0"},
+		Logger:  a.opt.Logger,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = n.Shutdown(sctx)
+	})
+	return n, Server{URL: strings.TrimSuffix(n.URL(), "/")}
 }
 
 // Do sends an HTTP request to the application for u (nil: anonymous): the
@@ -172,7 +205,7 @@ func Start(tb testing.TB, opt Options) *App {
 	// A test member that may send the web service's requests, as an edge
 	// (on behalf of users: App.SignUp), and follows the events.
 	m.Services = append(m.Services, troupe.ServiceDecl{Name: "tester", Edge: true, Sends: web.Sends, Receives: todo.Events})
-	a := &App{Manifest: m, Store: opt.Store}
+	a := &App{Manifest: m, Store: opt.Store, opt: opt, dataDir: tb.TempDir()}
 	if a.Store == nil {
 		if a.Store, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "todo.db")); err != nil {
 			tb.Fatal(err)
@@ -183,7 +216,7 @@ func Start(tb testing.TB, opt Options) *App {
 		App:      m,
 		Services: todoapp.ServicesWith(todoapp.Options{Store: a.Store, Web: opt.Web, Pages: func(p *web.Handler) { a.Pages = p }}),
 		Only:     []string{"todo", "web", troupe.GatewayService},
-		DataDir:  tb.TempDir(),
+		DataDir:  a.dataDir,
 		Timeout:  opt.Timeout,
 		InProc:   !opt.NATS,
 		HTTP:     host.HTTPConfig{Addr: "127.0.0.1:0"},
