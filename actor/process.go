@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Scheduling states of a process.
@@ -31,7 +32,14 @@ const (
 //     say), it polls its mailbox busyPolls times with a pause of pauseIters
 //     empty loop iterations (tens of nanoseconds) in between, so that the
 //     next request is taken at once (once with one P: oneProc), and then
-//     spinRounds times with a runtime.Gosched in between.
+//     for requestYieldFor with a runtime.Gosched in between. The yields are
+//     bounded by time, not by count: on an idle machine a yield comes back
+//     at once and the process looks some tens of times, but when other
+//     goroutines are runnable each yield runs them first, and a count of
+//     yields then kept idle request processes cycling through the run
+//     queue for milliseconds (under wrk on the demo: 15 % fewer requests a
+//     second than without the yields; docs/benchmarks.md, "Idle request
+//     processes stop yielding when the machine is busy").
 //   - After a larger drain, or after small drains that each found more
 //     waiting at their first look and together took streamBatch messages,
 //     it is behind a stream: it yields spinRounds times without looking,
@@ -44,6 +52,8 @@ const (
 	busyPolls   = 32
 	pauseIters  = 50
 	spinRounds  = 64
+
+	requestYieldFor = 10 * time.Microsecond
 )
 
 // oneProc says whether the program runs with GOMAXPROCS=1, as a container
@@ -395,8 +405,9 @@ func (p *process) waitBehindStream() bool {
 	return p.pending()
 }
 
-// waitForRequest polls with pauses, then with yields (see streamBatch). It
-// reports whether more came, and whether it was there at the first look.
+// waitForRequest polls with pauses, then yields for requestYieldFor (see
+// streamBatch). It reports whether more came, and whether it was there at
+// the first look.
 func (p *process) waitForRequest() (found, first bool) {
 	for i := range busyPolls {
 		if p.pending() {
@@ -407,7 +418,8 @@ func (p *process) waitForRequest() (found, first bool) {
 		}
 		pause(pauseIters)
 	}
-	for range spinRounds {
+	start := time.Now()
+	for time.Since(start) < requestYieldFor {
 		if p.pending() {
 			return true, false
 		}
