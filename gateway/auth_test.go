@@ -166,6 +166,21 @@ func TestBusAuthenticatorCache(t *testing.T) {
 	if _, err := a.Authenticate(context.Background(), r); err != nil || asked != 2 {
 		t.Errorf("after Forget: %v, asked %d times, want 2", err, asked)
 	}
+	// A refusal is not kept: a token that did not exist a moment ago may
+	// exist now, and each request asks again.
+	refused := 0
+	no := &BusAuthenticator{Bus: requesterFunc(func(context.Context, string, any) (*troupe.Envelope, error) {
+		refused++
+		return nil, troupe.Errorf(troupe.CodeNotFound, "no such token")
+	}), Message: "who", CacheFor: time.Hour}
+	for range 3 {
+		if p, err := no.Authenticate(context.Background(), r); !errors.Is(err, troupe.ErrNotFound) || p != nil {
+			t.Fatalf("a refused token: %+v, %v, want not_found", p, err)
+		}
+	}
+	if refused != 3 {
+		t.Errorf("a refused token asked %d times in 3 requests, want 3", refused)
+	}
 	bad := &BusAuthenticator{Bus: requesterFunc(func(context.Context, string, any) (*troupe.Envelope, error) {
 		return &troupe.Envelope{Name: "principal", Payload: []byte(`{"name":"no id"}`)}, nil
 	}), Message: "who"}
