@@ -113,7 +113,7 @@ func (a *App) Gateway(tb testing.TB) (*host.Node, Server) {
 	if !a.opt.NATS {
 		tb.Fatal("apptest: Gateway needs Options.NATS")
 	}
-	n, err := host.Start(context.Background(), host.Config{
+	n := startNode(tb, host.Config{
 		App:     a.Manifest,
 		Only:    []string{troupe.GatewayService},
 		DataDir: tb.TempDir(),
@@ -122,6 +122,13 @@ func (a *App) Gateway(tb testing.TB) (*host.Node, Server) {
 		HTTP:    host.HTTPConfig{Addr: "127.0.0.1:0"},
 		Logger:  a.opt.Logger,
 	})
+	return n, Server{URL: strings.TrimSuffix(n.URL(), "/")}
+}
+
+// startNode starts a node for cfg, shut down when the test ends.
+func startNode(tb testing.TB, cfg host.Config) *host.Node {
+	tb.Helper()
+	n, err := host.Start(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -130,7 +137,7 @@ func (a *App) Gateway(tb testing.TB) (*host.Node, Server) {
 		defer cancel()
 		_ = n.Shutdown(sctx)
 	})
-	return n, Server{URL: strings.TrimSuffix(n.URL(), "/")}
+	return n
 }
 
 // Do sends an HTTP request to the application for u (nil: anonymous): the
@@ -212,7 +219,7 @@ func Start(tb testing.TB, opt Options) *App {
 		}
 	}
 	tb.Cleanup(func() { _ = a.Store.Close() }) // after the node's Shutdown: cleanups run last in, first out
-	n, err := host.Start(ctx, host.Config{
+	n := startNode(tb, host.Config{
 		App:      m,
 		Services: todoapp.ServicesWith(todoapp.Options{Store: a.Store, Web: opt.Web, Pages: func(p *web.Handler) { a.Pages = p }}),
 		Only:     []string{"todo", "web", troupe.GatewayService},
@@ -221,14 +228,6 @@ func Start(tb testing.TB, opt Options) *App {
 		InProc:   !opt.NATS,
 		HTTP:     host.HTTPConfig{Addr: "127.0.0.1:0"},
 		Logger:   opt.Logger,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = n.Shutdown(sctx)
 	})
 	a.Node = n
 	a.Server.URL = strings.TrimSuffix(n.URL(), "/")
