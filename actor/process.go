@@ -37,9 +37,9 @@ const (
 //     at once and the process looks some tens of times, but when other
 //     goroutines are runnable each yield runs them first, and a count of
 //     yields then kept idle request processes cycling through the run
-//     queue for milliseconds (under wrk on the demo: 15 % fewer requests a
-//     second than without the yields; docs/benchmarks.md, "Idle request
-//     processes stop yielding when the machine is busy").
+//     queue for milliseconds (the demo under wrk serves 13 % more requests
+//     a second with the bound than with 64 yields; docs/benchmarks.md,
+//     "Idle request processes stop yielding when the machine is busy").
 //   - After a larger drain, or after small drains that each found more
 //     waiting at their first look and together took streamBatch messages,
 //     it is behind a stream: it yields spinRounds times without looking,
