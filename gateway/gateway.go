@@ -242,12 +242,12 @@ type route struct {
 	message   string          // REST route: the message sent
 	params    []string        // REST route: path parameter names
 	lim       *limit.Limiter  // nil when the route's limit is off
-	ok        atomic.Pointer[okSeries]
+	ok        atomic.Pointer[answerSeries]
 }
 
-// okSeries are a route's series of the gateway's metrics for the answers
-// that succeed, looked up once (observeOK).
-type okSeries struct {
+// answerSeries are the series of the gateway's metrics that one answer adds
+// to; a route keeps those of its successful answers (observe).
+type answerSeries struct {
 	requests prometheus.Counter
 	latency  prometheus.Observer
 }
@@ -659,7 +659,7 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start 
 		return
 	}
 	writeJSON(w, ok, out)
-	g.observeOK(rt, start)
+	g.observe(pattern, "", start, rt)
 }
 
 // turn waits for the route's limiter to let r's request go, until
@@ -674,45 +674,43 @@ func (g *Gateway) turn(r *http.Request, rt *route, deadline time.Time) (time.Tim
 	return rt.lim.Wait(ctx, deadline)
 }
 
-func (g *Gateway) observe(pattern string, code troupe.Code, start time.Time) {
+// observe counts an answer and gives it to the Observer. rt, if not nil,
+// is the route whose successful answer it is: its series are looked up once
+// rather than by their labels on every answer.
+func (g *Gateway) observe(pattern string, code troupe.Code, start time.Time, rt *route) {
 	if g.cfg.Observer == nil && g.stats == nil {
 		return
 	}
 	d := time.Since(start)
 	if g.stats != nil {
-		route, c := pattern, string(code)
-		if route == "" {
-			route = "unmatched"
-		}
-		if c == "" {
-			c = "ok"
-		}
-		g.stats.requests.WithLabelValues(route, c).Inc()
-		g.stats.latency.WithLabelValues(route).Observe(d.Seconds())
+		st := g.series(pattern, code, rt)
+		st.requests.Inc()
+		st.latency.Observe(d.Seconds())
 	}
 	if g.cfg.Observer != nil {
 		g.cfg.Observer(pattern, code, d)
 	}
 }
 
-// observeOK is observe for rt's successful answers, with the route's series
-// looked up once rather than by their labels on every answer.
-func (g *Gateway) observeOK(rt *route, start time.Time) {
-	if g.stats == nil {
-		g.observe(rt.pattern, "", start)
-		return
+// series returns the metric series of an answer (see observe).
+func (g *Gateway) series(pattern string, code troupe.Code, rt *route) answerSeries {
+	if rt != nil && code == "" {
+		if st := rt.ok.Load(); st != nil {
+			return *st
+		}
 	}
-	d := time.Since(start)
-	st := rt.ok.Load()
-	if st == nil {
-		st = &okSeries{requests: g.stats.requests.WithLabelValues(rt.pattern, "ok"), latency: g.stats.latency.WithLabelValues(rt.pattern)}
-		rt.ok.Store(st) // a racing answer stores the same series
+	route, c := pattern, string(code)
+	if route == "" {
+		route = "unmatched"
 	}
-	st.requests.Inc()
-	st.latency.Observe(d.Seconds())
-	if g.cfg.Observer != nil {
-		g.cfg.Observer(rt.pattern, "", d)
+	if c == "" {
+		c = "ok"
 	}
+	st := answerSeries{requests: g.stats.requests.WithLabelValues(route, c), latency: g.stats.latency.WithLabelValues(route)}
+	if rt != nil && code == "" {
+		rt.ok.Store(&st) // a racing answer stores the same series
+	}
+	return st
 }
 
 var bufPool sync.Pool

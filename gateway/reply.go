@@ -119,7 +119,7 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, pattern string, s
 		g.cfg.Logger.Debug("gateway: request refused", "route", pattern, "method", r.Method, "path", truncate(r.URL.Path, 100),
 			"status", status, "code", code, "msg", te.Msg)
 	}
-	g.observe(pattern, code, start)
+	g.observe(pattern, code, start, nil)
 }
 
 // RetryAfter is the Retry-After header, in seconds, of a 503 answer.
