@@ -47,11 +47,8 @@ func plain(t reflect.Type, depth int) bool {
 	if depth > 16 {
 		return false
 	}
-	pt := reflect.PointerTo(t)
-	for _, i := range []reflect.Type{jsonMarshaler, jsonUnmarshaler, textMarshaler, textUnmarshaler} {
-		if t.Implements(i) || pt.Implements(i) {
-			return false
-		}
+	if implementsAny(t, jsonMarshaler, jsonUnmarshaler, textMarshaler, textUnmarshaler) {
+		return false
 	}
 	switch t.Kind() {
 	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
@@ -101,9 +98,18 @@ func zeroFromEmpty(t reflect.Type) bool {
 	if t.Kind() != reflect.Struct {
 		return false
 	}
+	return !implementsAny(t, jsonUnmarshaler, textUnmarshaler)
+}
+
+// implementsAny reports whether t or *t implements one of the interfaces.
+func implementsAny(t reflect.Type, ifaces ...reflect.Type) bool {
 	pt := reflect.PointerTo(t)
-	return !t.Implements(jsonUnmarshaler) && !pt.Implements(jsonUnmarshaler) &&
-		!t.Implements(textUnmarshaler) && !pt.Implements(textUnmarshaler)
+	for _, i := range ifaces {
+		if t.Implements(i) || pt.Implements(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // emptyObject reports whether a payload is the empty JSON object, as
