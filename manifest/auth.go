@@ -119,9 +119,8 @@ func (p *parser) gatewayMessage(n *yaml.Node, key string, name *string, at **yam
 
 // checkAuth checks what the identity keys declare against the services:
 // the authenticate message has a receiver and is among the gateway's sends
-// (added to an implicit gateway's), and the revoked event (checkRevoked).
+// (added to an implicit gateway's).
 func (p *parser) checkAuth(app *troupe.App) {
-	defer p.checkRevoked(app)
 	if app.Authenticate == "" {
 		return
 	}
@@ -146,7 +145,8 @@ func (p *parser) checkAuth(app *troupe.App) {
 	}
 }
 
-// checkRevoked checks the revoked event: it needs authenticate (whose
+// checkRevoked checks the revoked event, after checkAuth (which may add the
+// implicit gateway): it needs authenticate (whose
 // answers it drops), a sender, and no service's durable delivery (the
 // gateway receives it as a broadcast, which is never durable); it is
 // among the gateway's receives and broadcast (added to an implicit

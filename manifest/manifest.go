@@ -331,7 +331,8 @@ func (p *parser) parse(data []byte) *troupe.App {
 		routes = p.gateway(app, gateway)
 	}
 	p.checkRoutes(app, routes)
-	p.checkAuth(app) // auth.go
+	p.checkAuth(app)    // auth.go
+	p.checkRevoked(app) // auth.go
 	var msgs []message
 	if schemas != nil {
 		app.Schemas = p.schemas(schemas)
