@@ -72,6 +72,8 @@ started="$(date +%s)"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
+# cpustat and steal: the share of CPU time stolen by the hypervisor during a step.
+source "$root/bench/steal.sh"
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # Processes this script started, stopped on exit (by their PIDs only).
@@ -117,14 +119,15 @@ step() {
 			quote "$@" >>"$commands"
 		fi
 	fi
-	local before t0
+	local before t0 cpu0
 	before="$(load1)"
 	t0="$(date +%s.%N)"
+	cpu0="$(cpustat)"
 	log "$group $name round $round/$ROUNDS"
 	local rc=0
 	"$@" >"$raw" 2>&1 || rc=$?
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$group" "$name" "$round" "$before" "$(load1)" \
-		"$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" >>"$loadf"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$group" "$name" "$round" "$before" "$(load1)" \
+		"$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" "$(steal "$cpu0" "$(cpustat)")" >>"$loadf"
 	if [ "$rc" != 0 ]; then
 		log "FAILED ($rc): $group $name round $round; its output: $raw"
 		tail -n 15 "$raw" >&2

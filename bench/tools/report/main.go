@@ -100,7 +100,7 @@ func (e *extras) Set(v string) error {
 func tableCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("table", flag.ContinueOnError)
 	results := fs.String("results", "", "the run's results file (required)")
-	loadFile := fs.String("load", "", "the run's load file: group, step, round, load before, load after, seconds")
+	loadFile := fs.String("load", "", "the run's load file: group, step, round, load before, load after, seconds[, steal %]")
 	machineFile := fs.String("machine", "", "the machine file: key<TAB>value lines")
 	groupList := fs.String("groups", "", "the groups that ran, in order (default: every group)")
 	title := fs.String("title", "Results", "the section's heading")

@@ -80,12 +80,18 @@ func ratio(r result) string {
 }
 
 // loadStep is one step's line of the load file: the 1-minute load average
-// before and after it ran, and how long it took.
+// before and after it ran, how long it took, and, if the line has a seventh
+// field, the share of the machine's CPU time the hypervisor took for other
+// guests meanwhile (steal, in percent; -1 when the line has none or says
+// -1, unknown). A virtual
+// machine's load average does not show steal: a noisy neighbour slows every
+// step without raising it.
 type loadStep struct {
 	Group, Step   string
 	Round         int
 	Before, After float64
 	Seconds       float64
+	Steal         float64
 }
 
 func parseLoad(r io.Reader) ([]loadStep, error) {
@@ -96,10 +102,10 @@ func parseLoad(r io.Reader) ([]loadStep, error) {
 		if len(f) == 1 && f[0] == "" {
 			continue
 		}
-		if len(f) != 6 {
-			return nil, fmt.Errorf("load line %d: %d fields, want 6", n, len(f))
+		if len(f) != 6 && len(f) != 7 {
+			return nil, fmt.Errorf("load line %d: %d fields, want 6 or 7", n, len(f))
 		}
-		var s loadStep
+		s := loadStep{Steal: -1}
 		var err error
 		s.Group, s.Step = f[0], f[1]
 		if s.Round, err = strconv.Atoi(f[2]); err == nil {
@@ -107,6 +113,11 @@ func parseLoad(r io.Reader) ([]loadStep, error) {
 				if s.After, err = strconv.ParseFloat(f[4], 64); err == nil {
 					s.Seconds, err = strconv.ParseFloat(f[5], 64)
 				}
+			}
+		}
+		if err == nil && len(f) == 7 && f[6] != "-1" { // -1: the machine did not tell
+			if s.Steal, err = strconv.ParseFloat(f[6], 64); err == nil && (s.Steal < 0 || s.Steal > 100) {
+				err = fmt.Errorf("steal %s%%: not a share", f[6])
 			}
 		}
 		if err != nil {
@@ -122,17 +133,31 @@ func loadLine(steps []loadStep) string {
 	if len(steps) == 0 {
 		return ""
 	}
-	var before, after []float64
+	var before, after, steal []float64
 	secs := 0.0
 	for _, s := range steps {
 		before = append(before, s.Before)
 		after = append(after, s.After)
 		secs += s.Seconds
+		if s.Steal >= 0 {
+			steal = append(steal, s.Steal)
+		}
 	}
-	return fmt.Sprintf("Load average (1 min) before each step %s–%s, after each step %s–%s; %d steps, %s.",
+	line := fmt.Sprintf("Load average (1 min) before each step %s–%s, after each step %s–%s; %d steps, %s.",
 		num2(slices.Min(before)), num2(slices.Max(before)), num2(slices.Min(after)), num2(slices.Max(after)),
 		len(steps), (time.Duration(math.Round(secs)) * time.Second).String())
+	if len(steal) > 0 {
+		line += fmt.Sprintf(" CPU time stolen by the hypervisor during a step: median %s %% [%s–%s]",
+			num1(median(steal)), num1(slices.Min(steal)), num1(slices.Max(steal)))
+		if len(steal) < len(steps) {
+			line += fmt.Sprintf(" (%d of the %d steps)", len(steal), len(steps))
+		}
+		line += "."
+	}
+	return line
 }
+
+func num1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 func num2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 

@@ -253,7 +253,7 @@ func TestTable(t *testing.T) {
 		return p
 	}
 	results := write("results.tsv", res.String())
-	load := write("load.tsv", "service\tRequest\t1\t1.10\t1.30\t2.5\nservice\tActorAsk\t1\t1.30\t1.20\t2.0\n")
+	load := write("load.tsv", "service\tRequest\t1\t1.10\t1.30\t2.5\t0.4\nservice\tActorAsk\t1\t1.30\t1.20\t2.0\n")
 	machine := write("machine.txt", "CPU\tAMD EPYC\ncores\t2\n")
 	doc := write("benchmarks.md", "# B\n\n"+beginMarker+"\n"+endMarker+"\n")
 	var out bytes.Buffer
@@ -263,7 +263,7 @@ func TestTable(t *testing.T) {
 	}
 	for _, want := range []string{
 		"- CPU: AMD EPYC",
-		"Load average (1 min) before each step 1.10–1.30, after each step 1.20–1.30; 2 steps, 5s.",
+		"Load average (1 min) before each step 1.10–1.30, after each step 1.20–1.30; 2 steps, 5s. CPU time stolen by the hypervisor during a step: median 0.4 % [0.4–0.4] (1 of the 2 steps).",
 		"| service round trip in process: bus + SDK + actor (Request) vs bare actor Ask | ns/op | 1,803 [1,801–1,805] | actor Ask | 600 [600–600] | 3.00× [3.00–3.01] | ≤ 2,000 ns, ratio ≤ 3× | **not met** |",
 		"| the same, allocations | allocs/op | 7 [7–7] | actor Ask | 1 [1–1] | 7.00× [7.00–7.00] | ≤ 8 | met |",
 	} {
@@ -277,5 +277,30 @@ func TestTable(t *testing.T) {
 	}
 	if !strings.Contains(string(got), "| the same, allocations |") {
 		t.Errorf("document not updated:\n%s", got)
+	}
+}
+
+// TestParseLoad reads the load file's lines with and without the share of
+// CPU time stolen by the hypervisor, and refuses a share that is not one.
+func TestParseLoad(t *testing.T) {
+	steps, err := parseLoad(strings.NewReader("http\twrk-bare\t1\t0.50\t1.20\t8.1\t3.5\nactor\tp-w\t2\t1\t1\t4\n\nnats\tx\t1\t1\t1\t1\t-1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []loadStep{
+		{Group: "http", Step: "wrk-bare", Round: 1, Before: 0.5, After: 1.2, Seconds: 8.1, Steal: 3.5},
+		{Group: "actor", Step: "p-w", Round: 2, Before: 1, After: 1, Seconds: 4, Steal: -1},
+		{Group: "nats", Step: "x", Round: 1, Before: 1, After: 1, Seconds: 1, Steal: -1},
+	}
+	if !slices.Equal(steps, want) {
+		t.Errorf("parseLoad = %+v, want %+v", steps, want)
+	}
+	if got := loadLine(steps[:1]); !strings.HasSuffix(got, "CPU time stolen by the hypervisor during a step: median 3.5 % [3.5–3.5].") {
+		t.Errorf("loadLine = %q", got)
+	}
+	for _, bad := range []string{"a\tb\t1\t1\t1\t1\t101\n", "a\tb\t1\t1\t1\t1\t-2\n", "a\tb\t1\t1\t1\t1\tx\n", "a\tb\t1\t1\t1\t1\t1\t1\n"} {
+		if _, err := parseLoad(strings.NewReader(bad)); err == nil {
+			t.Errorf("parseLoad(%q) accepted", bad)
+		}
 	}
 }
