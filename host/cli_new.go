@@ -44,7 +44,7 @@ func (p Program) newCmd(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs := p.newFlagSet("new", "DIR", "Creates a new troupe application in DIR (which must not exist or be empty) from\n"+
 		"seed 001's hello template: main.go, troupe.yaml, a hello service and its test,\n"+
 		"and a README whose first two commands run the application and its tests. Then it\n"+
-		"runs 'go mod tidy' there.\n\n"+
+		"runs 'go mod tidy' there (offline, from the module cache as far as it goes).\n\n"+
 		"Until troupe is published, the new module builds against a local checkout:\n"+
 		"-replace names it (default: the current directory, when it is one).", stdout, stderr)
 	var (
@@ -95,15 +95,36 @@ func (p Program) newCmd(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "created %s (module %s)\n", dir, sc.Module)
 	if !*noTidy {
-		cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
-		cmd.Dir = abs
-		cmd.Stdout, cmd.Stderr = stderr, stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("new: go mod tidy in %s: %w (run it yourself once the module proxy is reachable)", dir, err)
+		if err := tidy(ctx, abs, dir, stderr); err != nil {
+			return fmt.Errorf("new: %w", err)
 		}
 	}
 	fmt.Fprintf(stdout, "next:\n  cd %s\n  go run . run      # the application\n  go test ./...     # its tests\n", dir)
 	return nil
+}
+
+// tidy runs go mod tidy in the new module at abs (shown as dir). Offline
+// it fails on modules that only the tests of the framework's dependencies
+// import, which a module cache filled by building troupe does not hold;
+// then tidy -e records what the cache has, and if the new module builds
+// from that, the module is usable: a note says to run go mod tidy once the
+// module proxy is reachable. Otherwise tidy's error stands.
+func tidy(ctx context.Context, abs, dir string, stderr io.Writer) error {
+	gocmd := func(out io.Writer, args ...string) error {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = abs, out, out
+		return cmd.Run()
+	}
+	err := gocmd(stderr, "mod", "tidy")
+	if err == nil {
+		return nil
+	}
+	if gocmd(io.Discard, "mod", "tidy", "-e") == nil && gocmd(io.Discard, "build", "./...") == nil {
+		fmt.Fprintf(stderr, "note: go mod tidy could not fetch every module it checks (above); the new module builds "+
+			"from the module cache. Run 'go mod tidy' in %s once the module proxy is reachable.\n", dir)
+		return nil
+	}
+	return fmt.Errorf("go mod tidy in %s: %w (run it yourself once the module proxy is reachable)", dir, err)
 }
 
 // writeTemplate fills the hello template into dir.

@@ -160,3 +160,22 @@ func goCmd(t *testing.T, dir string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestNewOfflineWithoutModules: with no module proxy and an empty module
+// cache the new module cannot build, and troupe new says so (go mod tidy's
+// error), rather than leaving a module that looks ready.
+func TestNewOfflineWithoutModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go mod tidy: not in -short")
+	}
+	dir := filepath.Join(t.TempDir(), "myapp")
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOSUMDB", "off")
+	t.Setenv("GOWORK", "off")
+	t.Setenv("GOFLAGS", "-modcacherw")
+	t.Setenv("GOMODCACHE", t.TempDir())
+	code, stdout, stderr := exitCode(t, host.Program{Name: "troupe"}, "new", "-replace", repoRoot(t), dir)
+	if code != 1 || !strings.Contains(stderr, "go mod tidy in") || strings.Contains(stderr, "note:") {
+		t.Errorf("troupe new offline with an empty module cache: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
