@@ -12,6 +12,15 @@ func (v *Validator) Quick(payload []byte) (read, ok bool) {
 	return true, err == nil && v.quick.ok(doc)
 }
 
+// QuickScan reports whether v has a quick reading and, if so, whether its
+// walk of payload's bytes accepts it.
+func (v *Validator) QuickScan(payload []byte) (read, ok bool) {
+	if v.quick == nil {
+		return false, false
+	}
+	return true, v.quick.okJSON(payload)
+}
+
 // Library validates payload with the library alone.
 func (v *Validator) Library(payload []byte) error {
 	doc, err := decodeDoc(payload)

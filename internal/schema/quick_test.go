@@ -3,6 +3,7 @@ package schema_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/troupe-go/troupe"
@@ -36,6 +37,8 @@ var keywords = &troupe.App{
 		{Name: "ref-and-more", Payload: json.RawMessage(`{"$ref":"#/schemas/ID","pattern":"^a"}`)},
 		{Name: "false", Payload: json.RawMessage(`false`)},
 		{Name: "true", Payload: json.RawMessage(`true`)},
+		{Name: "pair", Payload: json.RawMessage(`{"type":"object","minProperties":2}`)},
+		{Name: "long", Payload: json.RawMessage(`{"type":"string","minLength":3}`)},
 		{Name: "annotated", Payload: json.RawMessage(`{"title":"t","description":"d","default":1,"examples":[1],"deprecated":true,"readOnly":true}`)},
 		// Left to the library:
 		{Name: "anyOf", Payload: json.RawMessage(`{"anyOf":[{"type":"string"},{"type":"integer"}]}`)},
@@ -162,13 +165,132 @@ func FuzzQuick(f *testing.F) {
 	for _, doc := range quickDocs {
 		f.Add([]byte(doc))
 	}
+	for _, d := range scanDocs {
+		f.Add([]byte(d.doc))
+	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		for _, c := range checks {
-			if _, ok := c.v.Quick(doc); ok {
+			_, ok := c.v.Quick(doc)
+			if ok {
 				if err := c.v.Library(doc); err != nil {
 					t.Fatalf("%s: quick accepts %q, the library refuses it: %v", c.name, doc, err)
 				}
 			}
+			if _, scan := c.v.QuickScan(doc); scan && !ok {
+				t.Fatalf("%s: the walk accepts %q, the document's quick reading does not (library: %v)", c.name, doc, c.v.Library(doc))
+			}
 		}
 	})
+}
+
+// scanDocs are documents that the walk of a payload's bytes must leave to
+// the document's path (mine: false) or that it reads as it stands (true):
+// spaces, escapes, keys given twice, deep nesting, text beyond ASCII.
+var scanDocs = []struct {
+	doc     string
+	decided bool // the walk decides wherever the document's quick reading accepts
+}{
+	{` {"list" : "l1" , "title" : "buy milk"} `, true},
+	{"{\n\t\"name\":\"World\"\r\n}", true},
+	{`{"list":"l1","title":"a \"quoted\" word"}`, false}, // an escape where maxLength reads the title
+	{`{"list":"l\u0031","title":"x"}`, false},
+	{`{"li\u0073t":"l1","title":"x"}`, false}, // an escaped key
+	{`{"list":"l1","list":"","title":"x"}`, false},
+	{`{"list":"","list":"l1","title":"x"}`, false}, // the document keeps the last: accepted there
+	{`{"kids":[{"kids":[{"kids":[{"kids":[]}]}]}]}`, true},
+	{`{"id":"ü€","n":1}`, true},
+	{`{"id":"a","x":true,"y":false,"z":true}`, true},
+	{`["ab","cd"]`, true},
+	{`"2026-12-01T22:07:06.123456789Z"`, true},
+	{`{"token":"abc","token":"abc"}`, false},
+	{`{"kind":"created","list":"l1","epoch":"e","seq":3,"todo":{"id":"t1","listId":"l1","title":"x\ty","completed":false,"createdAt":"2026-12-01T22:07:06Z","updatedAt":"2026-12-01T22:07:06Z","version":1}}`, false},
+	{`{"name":"World"} x`, true},
+	{`{"name":"World"`, true},
+	{`{"name":"Wor` + "\x01" + `ld"}`, true},
+	{`[` + strings.Repeat(`[`, 70) + strings.Repeat(`]`, 70) + `]`, false},
+	{`{"limit":-0}`, true},
+	{`{"limit":123456789012345678901234}`, false},
+	{`{"a":{"b":[1,{"c":"\u00e9"}]}}`, true}, // escapes where the schema reads nothing
+	{`{"a":1,"a":2}`, false},                 // one member to the document: minProperties 2 refuses it
+	{`"\u0041"`, false},                      // one character: minLength 3 refuses it
+	{`"abc"`, true},
+	{`{"a":1,"b":2}`, true},
+}
+
+// TestQuickScanAgrees checks the walk of a payload's bytes against the
+// document's quick reading and the library, on every message of quickApps:
+// it accepts only what both accept, and it accepts what the quick reading
+// accepts wherever it decides on its own (no escape it must read, no key
+// given twice, not too deep), so that the usual payload never takes the
+// slower path.
+func TestQuickScanAgrees(t *testing.T) {
+	type doc struct {
+		doc     string
+		decided bool
+	}
+	var docs []doc
+	for _, d := range quickDocs {
+		docs = append(docs, doc{d, true})
+	}
+	for _, d := range scanDocs {
+		docs = append(docs, doc(d))
+	}
+	scanned := 0
+	for app, set := range quickApps(t) {
+		for _, name := range set.Names() {
+			v := set.Validator(name)
+			for _, d := range docs {
+				read, quick := v.Quick([]byte(d.doc))
+				_, scan := v.QuickScan([]byte(d.doc))
+				lib := v.Library([]byte(d.doc))
+				switch {
+				case scan && lib != nil:
+					t.Errorf("%s %s: the walk accepts %s, the library refuses it: %v", app, name, d.doc, lib)
+				case scan && !quick:
+					t.Errorf("%s %s: the walk accepts %s, the quick reading does not", app, name, d.doc)
+				case read && quick && !scan && d.decided:
+					t.Errorf("%s %s: the walk leaves %s to the document's path, which the quick reading accepts", app, name, d.doc)
+				case scan:
+					scanned++
+				}
+			}
+		}
+	}
+	if scanned < 100 {
+		t.Errorf("the walk accepted %d documents, want the usual ones (≥ 100)", scanned)
+	}
+}
+
+// BenchmarkQuick measures the two quick readings of a valid payload of the
+// todo example, the request todo.create and the event todo.created: the walk
+// of its bytes (what Validate does first) and, as the same-run baseline, the
+// reading of its document (decodeDoc, then the quick reading of the value).
+func BenchmarkQuick(b *testing.B) {
+	set := quickApps(b)["../../examples/todo/troupe.yaml"]
+	for _, c := range []struct{ name, msg, doc string }{
+		{"create", "todo.create", `{"list":"l1","title":"buy milk"}`},
+		{"created", "todo.created", `{"kind":"created","list":"0123456789abcdef0123","epoch":"0123456789abcdef","seq":3,"todo":{"id":"0123456789abcdef0123","listId":"0123456789abcdef0123","title":"benchmark todo","completed":false,"createdAt":"2026-12-01T22:07:06.123456789Z","updatedAt":"2026-12-01T22:07:06.123456789Z","version":1}}`},
+	} {
+		v := set.Validator(c.msg)
+		payload := []byte(c.doc)
+		if _, ok := v.QuickScan(payload); !ok {
+			b.Fatalf("%s: the walk does not accept %s", c.msg, c.doc)
+		}
+		b.Run(c.name+"/walk", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := v.QuickScan(payload); !ok {
+					b.Fatal("refused")
+				}
+			}
+		})
+		b.Run(c.name+"/document", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := v.Quick(payload); !ok {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
 }
