@@ -91,11 +91,11 @@ func (w *walker) value(q *quick, depth int) bool {
 	case c == '-' || '0' <= c && c <= '9':
 		return w.number(q)
 	case w.literal("true"):
-		return q.primitive(typeBoolean, true)
+		return q.scalar(typeBoolean, true)
 	case w.literal("false"):
-		return q.primitive(typeBoolean, false)
+		return q.scalar(typeBoolean, false)
 	case w.literal("null"):
-		return q.primitive(typeNull, nil)
+		return q.scalar(typeNull, nil)
 	}
 	return false
 }
@@ -108,8 +108,8 @@ func (q *quick) onlyRef() bool {
 		q.min == nil && q.max == nil && q.xmin == nil && q.xmax == nil
 }
 
-// primitive checks a boolean or null (v) of type bit t, as ok does.
-func (q *quick) primitive(t uint8, v any) bool {
+// scalar checks a boolean or null (v) of type bit t, as ok does.
+func (q *quick) scalar(t uint8, v any) bool {
 	if q.types != 0 && q.types&t == 0 {
 		return false
 	}
@@ -235,7 +235,8 @@ func (w *walker) array(q *quick, depth int) bool {
 	return !(q.minItems >= 0 && n < q.minItems || q.maxItems >= 0 && n > q.maxItems)
 }
 
-// reads reports whether q looks at a string's content (beyond its type).
+// readsString reports whether q looks at a string's content (beyond its
+// type).
 func (q *quick) readsString() bool {
 	return q.enum != nil || q.format != nil || q.pattern != nil || q.minLen >= 0 || q.maxLen >= 0
 }
