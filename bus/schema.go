@@ -89,8 +89,9 @@ func (b *Bus) compileSchemas() error {
 
 // invalidPayload checks a payload against the validator of its name and
 // returns the bad_request error that names the field, or nil. what says
-// where the payload is ("request \"todo.create\"").
-func invalidPayload(v *schema.Validator, what string, raw []byte) *troupe.Error {
+// where the payload is ("request \"todo.create\""); it is called only for
+// the error, so that a payload that matches costs no words.
+func invalidPayload(v *schema.Validator, what func() string, raw []byte) *troupe.Error {
 	if v == nil {
 		return nil
 	}
@@ -98,13 +99,13 @@ func invalidPayload(v *schema.Validator, what string, raw []byte) *troupe.Error 
 	if err == nil {
 		return nil
 	}
-	return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: payload does not match its schema: %v", what, err), Err: err}
+	return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: payload does not match its schema: %v", what(), err), Err: err}
 }
 
 // checkSend validates the payload of a request, send or publish before it
 // is routed. local is the name the sender's code used.
 func (c *Client) checkSend(ni *nameInfo, kind troupe.Kind, local string, raw []byte) *troupe.Error {
-	terr := invalidPayload(ni.validator, verb(kind)+" "+quoteNames(local, ni.name), raw)
+	terr := invalidPayload(ni.validator, func() string { return verb(kind) + " " + quoteNames(local, ni.name) }, raw)
 	if terr != nil {
 		c.bus.refuse(c, ni, "payload does not match its schema", nameAttrs(c.member.String(), local, ni.name, "error", terr.Err)...)
 	}
@@ -116,10 +117,10 @@ func (c *Client) checkSend(ni *nameInfo, kind troupe.Kind, local string, raw []b
 // reply's schema.
 func (m *Msg) checkReplyOut(local, name string, raw []byte) *troupe.Error {
 	b := m.c.bus
-	what := fmt.Sprintf("reply %s to %q", quoteNames(local, name), m.Env.Name)
+	what := func() string { return fmt.Sprintf("reply %s to %q", quoteNames(local, name), m.Env.Name) } // on a refusal only
 	if len(m.ni.replies) > 0 && name != troupe.ErrorName && !slices.Contains(m.ni.replies, name) {
 		b.refuse(m.c, m.ni, "undeclared reply", nameAttrs(m.c.member.String(), m.Env.Name, m.ni.name, "reply", name)...)
-		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: the app declares the replies %v", what, m.ni.replies)}
+		return &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: the app declares the replies %v", what(), m.ni.replies)}
 	}
 	terr := invalidPayload(b.schemas.Validator(name), what, raw)
 	if terr != nil {
@@ -135,7 +136,7 @@ func (s *subscription) checkDelivery(env *troupe.Envelope, ack Acker) bool {
 	if s.c.bus.validatedHere(env) {
 		return true
 	}
-	terr := invalidPayload(s.ni.validator, "delivery of "+verb(env.Kind)+" "+quoteNames(s.local, env.Name), env.Payload)
+	terr := invalidPayload(s.ni.validator, func() string { return "delivery of " + verb(env.Kind) + " " + quoteNames(s.local, env.Name) }, env.Payload)
 	if terr == nil {
 		return true
 	}
@@ -164,9 +165,9 @@ func (c *Client) checkReplyIn(ni *nameInfo, env *troupe.Envelope) *troupe.Envelo
 	}
 	b := c.bus
 	var terr *troupe.Error
-	what := fmt.Sprintf("reply %q to %q from %s", env.Name, ni.name, env.Sender)
+	what := func() string { return fmt.Sprintf("reply %q to %q from %s", env.Name, ni.name, env.Sender) } // on a refusal only
 	if len(ni.replies) > 0 && !slices.Contains(ni.replies, env.Name) {
-		terr = &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: the app declares the replies %v", what, ni.replies)}
+		terr = &troupe.Error{Code: troupe.CodeBadRequest, Msg: fmt.Sprintf("bus: %s: the app declares the replies %v", what(), ni.replies)}
 	} else if b.validatedHere(env) {
 		return env
 	} else if terr = invalidPayload(b.schemas.Validator(env.Name), what, env.Payload); terr == nil {
