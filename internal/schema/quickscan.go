@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
 // okJSON is the quick reading applied to a payload's bytes as they are: it
@@ -13,22 +15,19 @@ import (
 // It answers false for anything it does not decide on its own — invalid
 // JSON, a key given twice in an object the schema looks into (the document
 // keeps the last; the walk would have checked both), an escape in a string
-// whose content the schema reads, nesting deeper than maxDepth, a number
-// not written as a whole number of 64 bits where its value counts — and
-// the caller takes the document's path, which decides and words the error:
-// so it can make a check faster, never different (TestQuickScanAgrees,
-// FuzzQuick).
+// whose content the schema reads, nesting deeper than strictjson.MaxDepth,
+// a number not written as a whole number of 64 bits where its value counts
+// — and the caller takes the document's path, which decides and words the
+// error: so it can make a check faster, never different
+// (TestQuickScanAgrees, FuzzQuick).
 func (q *quick) okJSON(data []byte) bool {
-	w := walker{data: data, budget: 64 + 8*len(data)}
+	w := walker{Cursor: strictjson.Cursor{Data: data}, budget: 64 + 8*len(data)}
 	if !w.value(q, 0) {
 		return false
 	}
-	w.skipSpace()
-	return w.pos == len(w.data)
+	w.SkipSpace()
+	return w.Pos == len(w.Data)
 }
-
-// maxDepth is how deeply the walk nests, as strictjson.Decode does.
-const maxDepth = 64
 
 // maxKeys bounds the members of an object the walk checks for repeated
 // keys; a larger object takes the document's path.
@@ -38,30 +37,18 @@ const maxKeys = 32
 // its work: a value is walked once more for each $ref its schema adds to
 // other keywords, which schemas nested in each other could multiply.
 type walker struct {
-	data   []byte
-	pos    int
-	budget int
-}
-
-func (w *walker) skipSpace() {
-	for w.pos < len(w.data) {
-		switch w.data[w.pos] {
-		case ' ', '\t', '\n', '\r':
-			w.pos++
-		default:
-			return
-		}
-	}
+	strictjson.Cursor // JSON's grammar, as strictjson.Valid reads it
+	budget            int
 }
 
 // value walks one value against q; a nil q is the schema true (any value).
 func (w *walker) value(q *quick, depth int) bool {
-	if depth > maxDepth || w.budget <= 0 {
+	if depth > strictjson.MaxDepth || w.budget <= 0 {
 		return false
 	}
 	w.budget--
-	w.skipSpace()
-	if w.pos == len(w.data) {
+	w.SkipSpace()
+	if w.Pos == len(w.Data) {
 		return false
 	}
 	if q == nil {
@@ -71,17 +58,17 @@ func (w *walker) value(q *quick, depth int) bool {
 		return false
 	}
 	if q.ref != nil {
-		start := w.pos
+		start := w.Pos
 		if !w.value(q.ref, depth) {
 			return false
 		}
 		if q.onlyRef() {
 			return true
 		}
-		w.budget -= w.pos - start
-		w.pos = start
+		w.budget -= w.Pos - start
+		w.Pos = start
 	}
-	switch c := w.data[w.pos]; {
+	switch c := w.Data[w.Pos]; {
 	case c == '{':
 		return w.object(q, depth)
 	case c == '[':
@@ -90,11 +77,11 @@ func (w *walker) value(q *quick, depth int) bool {
 		return w.str(q)
 	case c == '-' || '0' <= c && c <= '9':
 		return w.number(q)
-	case w.literal("true"):
+	case w.Literal("true"):
 		return q.scalar(typeBoolean, true)
-	case w.literal("false"):
+	case w.Literal("false"):
 		return q.scalar(typeBoolean, false)
-	case w.literal("null"):
+	case w.Literal("null"):
 		return q.scalar(typeNull, nil)
 	}
 	return false
@@ -119,49 +106,23 @@ func (q *quick) scalar(t uint8, v any) bool {
 	return q.format == nil || q.format(v) == nil
 }
 
-func (w *walker) literal(lit string) bool {
-	if len(w.data)-w.pos < len(lit) || string(w.data[w.pos:w.pos+len(lit)]) != lit {
-		return false
-	}
-	w.pos += len(lit)
-	return true
-}
-
-// next reads what follows a member or an element: a ',' (more: true) or
-// the closing byte.
-func (w *walker) next(closing byte) (more, ok bool) {
-	w.skipSpace()
-	if w.pos == len(w.data) {
-		return false, false
-	}
-	switch w.data[w.pos] {
-	case ',':
-		w.pos++
-		return true, true
-	case closing:
-		w.pos++
-		return false, true
-	}
-	return false, false
-}
-
 func (w *walker) object(q *quick, depth int) bool {
 	if q.types != 0 && q.types&typeObject == 0 || q.enum != nil || q.format != nil {
 		return false // enum holds primitives only; a format of an object: the document's path
 	}
-	w.pos++ // {
+	w.Pos++ // {
 	var keys [maxKeys][]byte
 	n := 0
-	w.skipSpace()
-	if w.pos < len(w.data) && w.data[w.pos] == '}' {
-		w.pos++
+	w.SkipSpace()
+	if w.Pos < len(w.Data) && w.Data[w.Pos] == '}' {
+		w.Pos++
 	} else {
 		for {
-			w.skipSpace()
-			if w.pos == len(w.data) || w.data[w.pos] != '"' || n == maxKeys {
+			w.SkipSpace()
+			if w.Pos == len(w.Data) || w.Data[w.Pos] != '"' || n == maxKeys {
 				return false
 			}
-			key, plain, ok := w.rawString()
+			key, plain, ok := w.String()
 			if !ok || !plain {
 				return false // an escaped key: the document's path
 			}
@@ -172,11 +133,11 @@ func (w *walker) object(q *quick, depth int) bool {
 			}
 			keys[n] = key
 			n++
-			w.skipSpace()
-			if w.pos == len(w.data) || w.data[w.pos] != ':' {
+			w.SkipSpace()
+			if w.Pos == len(w.Data) || w.Data[w.Pos] != ':' {
 				return false
 			}
-			w.pos++
+			w.Pos++
 			var vs *quick
 			if p, ok := q.props[string(key)]; ok {
 				vs = p
@@ -188,7 +149,7 @@ func (w *walker) object(q *quick, depth int) bool {
 			if !w.value(vs, depth+1) {
 				return false
 			}
-			more, ok := w.next('}')
+			more, ok := w.Next('}')
 			if !ok {
 				return false
 			}
@@ -212,18 +173,18 @@ func (w *walker) array(q *quick, depth int) bool {
 	if q.types != 0 && q.types&typeArray == 0 || q.enum != nil || q.format != nil {
 		return false
 	}
-	w.pos++ // [
+	w.Pos++ // [
 	n := 0
-	w.skipSpace()
-	if w.pos < len(w.data) && w.data[w.pos] == ']' {
-		w.pos++
+	w.SkipSpace()
+	if w.Pos < len(w.Data) && w.Data[w.Pos] == ']' {
+		w.Pos++
 	} else {
 		for {
 			if !w.value(q.items, depth+1) {
 				return false
 			}
 			n++
-			more, ok := w.next(']')
+			more, ok := w.Next(']')
 			if !ok {
 				return false
 			}
@@ -245,7 +206,7 @@ func (w *walker) str(q *quick) bool {
 	if q.types != 0 && q.types&typeString == 0 {
 		return false
 	}
-	s, plain, ok := w.rawString()
+	s, plain, ok := w.String()
 	if !ok {
 		return false
 	}
@@ -276,50 +237,9 @@ func (w *walker) str(q *quick) bool {
 	return true
 }
 
-// rawString reads a string at pos and returns its bytes between the
-// quotes; plain says they are its content as they stand (no escape, valid
-// UTF-8). Its checks are those of strictjson's scanner: no control
-// characters, only JSON's escapes.
-func (w *walker) rawString() (s []byte, plain, ok bool) {
-	start, ascii, escaped := w.pos+1, true, false
-	for i := start; i < len(w.data); i++ {
-		switch c := w.data[i]; {
-		case c == '"':
-			w.pos = i + 1
-			b := w.data[start:i]
-			return b, !escaped && (ascii || utf8.Valid(b)), true
-		case c < 0x20:
-			return nil, false, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		case c == '\\':
-			escaped = true
-			if i++; i == len(w.data) {
-				return nil, false, false
-			}
-			switch w.data[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(w.data) {
-					return nil, false, false
-				}
-				for _, h := range w.data[i+1 : i+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return nil, false, false
-					}
-				}
-				i += 4
-			default:
-				return nil, false, false
-			}
-		}
-	}
-	return nil, false, false
-}
-
 // number checks a number as ok does with its json.Number.
 func (w *walker) number(q *quick) bool {
-	text, ok := w.rawNumber()
+	text, ok := w.Number()
 	if !ok {
 		return false
 	}
@@ -347,46 +267,8 @@ func (w *walker) number(q *quick) bool {
 		(q.xmin == nil || n > *q.xmin) && (q.xmax == nil || n < *q.xmax)
 }
 
-// rawNumber reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? at pos.
-func (w *walker) rawNumber() ([]byte, bool) {
-	start, i := w.pos, w.pos
-	digits := func() bool {
-		j := i
-		for i < len(w.data) && '0' <= w.data[i] && w.data[i] <= '9' {
-			i++
-		}
-		return i > j
-	}
-	if w.data[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(w.data) && w.data[i] == '0':
-		i++
-	case !digits():
-		return nil, false
-	}
-	if i < len(w.data) && w.data[i] == '.' {
-		i++
-		if !digits() {
-			return nil, false
-		}
-	}
-	if i < len(w.data) && (w.data[i] == 'e' || w.data[i] == 'E') {
-		i++
-		if i < len(w.data) && (w.data[i] == '+' || w.data[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return nil, false
-		}
-	}
-	w.pos = i
-	return w.data[start:i], true
-}
-
 // wholeNumberBytes is wholeNumber for a number's text as the walk read it
-// (JSON's grammar: no '+', no leading zeros), without a string; it says
+// (strictjson.Cursor.Number's grammar: no '+', no leading zeros), without a string; it says
 // false for more than 18 digits, which the document's path decides.
 func wholeNumberBytes(text []byte) (int64, bool) {
 	neg := len(text) > 0 && text[0] == '-'
@@ -412,65 +294,11 @@ func wholeNumberBytes(text []byte) (int64, bool) {
 // skip walks any one value (the schema true): it must be well-formed, and
 // nothing in it is looked at.
 func (w *walker) skip(depth int) bool {
-	if depth > maxDepth || w.budget <= 0 {
+	if w.budget <= 0 {
 		return false
 	}
-	w.budget--
-	w.skipSpace()
-	if w.pos == len(w.data) {
-		return false
-	}
-	switch c := w.data[w.pos]; {
-	case c == '{':
-		w.pos++
-		w.skipSpace()
-		if w.pos < len(w.data) && w.data[w.pos] == '}' {
-			w.pos++
-			return true
-		}
-		for {
-			w.skipSpace()
-			if w.pos == len(w.data) || w.data[w.pos] != '"' {
-				return false
-			}
-			if _, _, ok := w.rawString(); !ok {
-				return false
-			}
-			w.skipSpace()
-			if w.pos == len(w.data) || w.data[w.pos] != ':' {
-				return false
-			}
-			w.pos++
-			if !w.skip(depth + 1) {
-				return false
-			}
-			more, ok := w.next('}')
-			if !ok || !more {
-				return ok
-			}
-		}
-	case c == '[':
-		w.pos++
-		w.skipSpace()
-		if w.pos < len(w.data) && w.data[w.pos] == ']' {
-			w.pos++
-			return true
-		}
-		for {
-			if !w.skip(depth + 1) {
-				return false
-			}
-			more, ok := w.next(']')
-			if !ok || !more {
-				return ok
-			}
-		}
-	case c == '"':
-		_, _, ok := w.rawString()
-		return ok
-	case c == '-' || '0' <= c && c <= '9':
-		_, ok := w.rawNumber()
-		return ok
-	}
-	return w.literal("true") || w.literal("false") || w.literal("null")
+	start := w.Pos
+	ok, sure := w.Skip(depth)
+	w.budget -= w.Pos - start
+	return ok && sure
 }

@@ -9,9 +9,9 @@ import (
 // the same answer for every input (FuzzValid checks it); it reads the
 // payloads of the bus's hot paths — small objects — in a fraction of
 // json.Valid's time, which calls its scanner's state function once per
-// byte. Values nested deeper than maxDepth are handed to json.Valid.
+// byte. Values nested deeper than MaxDepth are handed to json.Valid.
 func Valid(b []byte) bool {
-	s := scanner{data: b}
+	s := scanner{Cursor: Cursor{Data: b}}
 	_, ok, sure := s.document()
 	if !sure {
 		return json.Valid(b)
@@ -20,20 +20,161 @@ func Valid(b []byte) bool {
 }
 
 // Decode reads the usual JSON document — well-formed, its strings free of
-// escapes and valid UTF-8, nested no deeper than maxDepth — into what
+// escapes and valid UTF-8, nested no deeper than MaxDepth — into what
 // encoding/json's Decoder with UseNumber makes of it: map[string]any (the
 // last of a repeated key wins), []any, string, json.Number, bool and nil.
 // It reports false for anything else, valid or not, which the caller hands
 // to encoding/json itself: for the documents Decode reads, both give the
 // same value (package schema's FuzzDecodeDoc checks it).
 func Decode(b []byte) (any, bool) {
-	s := scanner{data: b, build: true}
+	s := scanner{Cursor: Cursor{Data: b}, build: true}
 	v, ok, sure := s.document()
 	return v, ok && sure
 }
 
-// maxDepth is how deeply the scanner nests before it hands a document on.
-const maxDepth = 64
+// MaxDepth is how deeply Valid and Decode read a document themselves (a
+// deeper one goes to encoding/json), for readers that share their limits.
+const MaxDepth = 64
+
+// A Cursor reads JSON's tokens from Data at Pos, with exactly the grammar
+// Valid holds to json.Valid's: the scanner below and other readers of
+// payloads (package schema's walk) share it. Each method reads at Pos and
+// moves Pos past what it read; a method that reports false leaves Pos
+// anywhere.
+type Cursor struct {
+	Data []byte
+	Pos  int
+}
+
+// SkipSpace moves past JSON's white space.
+func (c *Cursor) SkipSpace() {
+	for c.Pos < len(c.Data) {
+		switch c.Data[c.Pos] {
+		case ' ', '\t', '\n', '\r':
+			c.Pos++
+		default:
+			return
+		}
+	}
+}
+
+// Literal reads lit (true, false, null) if it is next.
+func (c *Cursor) Literal(lit string) bool {
+	if len(c.Data)-c.Pos < len(lit) || string(c.Data[c.Pos:c.Pos+len(lit)]) != lit {
+		return false
+	}
+	c.Pos += len(lit)
+	return true
+}
+
+// Next reads what follows a member or an element, after white space: a ','
+// (more: true) or the closing byte.
+func (c *Cursor) Next(closing byte) (more, ok bool) {
+	c.SkipSpace()
+	if c.Pos == len(c.Data) {
+		return false, false
+	}
+	switch c.Data[c.Pos] {
+	case ',':
+		c.Pos++
+		return true, true
+	case closing:
+		c.Pos++
+		return false, true
+	}
+	return false, false
+}
+
+// String reads a string at Pos (its opening quote) and returns its bytes
+// between the quotes: any bytes but control characters, '"' and '\', and
+// the escapes JSON has (json.Valid does not check UTF-8 either). plain
+// says the bytes are the string's content as they stand: no escape, valid
+// UTF-8.
+func (c *Cursor) String() (s []byte, plain, ok bool) {
+	start, ascii, escaped := c.Pos+1, true, false
+	for i := start; i < len(c.Data); i++ {
+		switch b := c.Data[i]; {
+		case b == '"':
+			c.Pos = i + 1
+			s = c.Data[start:i]
+			return s, !escaped && (ascii || utf8.Valid(s)), true
+		case b < 0x20:
+			return nil, false, false
+		case b >= utf8.RuneSelf:
+			ascii = false
+		case b == '\\':
+			escaped = true
+			if i++; i == len(c.Data) {
+				return nil, false, false
+			}
+			switch c.Data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(c.Data) {
+					return nil, false, false
+				}
+				for _, h := range c.Data[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return nil, false, false
+					}
+				}
+				i += 4
+			default:
+				return nil, false, false
+			}
+		}
+	}
+	return nil, false, false
+}
+
+// Number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? at Pos and
+// returns its text.
+func (c *Cursor) Number() ([]byte, bool) {
+	start, i := c.Pos, c.Pos
+	digits := func() bool {
+		j := i
+		for i < len(c.Data) && '0' <= c.Data[i] && c.Data[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(c.Data) && c.Data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(c.Data) && c.Data[i] == '0':
+		i++
+	case !digits():
+		return nil, false
+	}
+	if i < len(c.Data) && c.Data[i] == '.' {
+		i++
+		if !digits() {
+			return nil, false
+		}
+	}
+	if i < len(c.Data) && (c.Data[i] == 'e' || c.Data[i] == 'E') {
+		i++
+		if i < len(c.Data) && (c.Data[i] == '+' || c.Data[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return nil, false
+		}
+	}
+	c.Pos = i
+	return c.Data[start:i], true
+}
+
+// Skip reads one value at Pos, after white space, as Valid reads it, the
+// value itself at nesting depth depth: ok says it is well-formed, sure
+// that it was read (false: nested deeper than MaxDepth).
+func (c *Cursor) Skip(depth int) (ok, sure bool) {
+	s := scanner{Cursor: *c}
+	_, ok, sure = s.value(depth)
+	c.Pos = s.Pos
+	return ok, sure
+}
 
 // scanner reads one JSON document for Valid (build false: it checks) or
 // Decode (build true: it makes the value). Its methods report whether what
@@ -41,8 +182,7 @@ const maxDepth = 64
 // document goes to encoding/json instead (too deep; for Decode, a string
 // with an escape or invalid UTF-8).
 type scanner struct {
-	data  []byte
-	pos   int
+	Cursor
 	build bool
 }
 
@@ -50,30 +190,19 @@ func (s *scanner) document() (v any, ok, sure bool) {
 	if v, ok, sure = s.value(0); !ok || !sure {
 		return nil, ok, sure
 	}
-	s.skipSpace()
-	return v, s.pos == len(s.data), true
-}
-
-func (s *scanner) skipSpace() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
+	s.SkipSpace()
+	return v, s.Pos == len(s.Data), true
 }
 
 func (s *scanner) value(depth int) (v any, ok, sure bool) {
-	if depth > maxDepth {
+	if depth > MaxDepth {
 		return nil, false, false
 	}
-	s.skipSpace()
-	if s.pos == len(s.data) {
+	s.SkipSpace()
+	if s.Pos == len(s.Data) {
 		return nil, false, true
 	}
-	switch c := s.data[s.pos]; {
+	switch c := s.Data[s.Pos]; {
 	case c == '{':
 		return s.object(depth)
 	case c == '[':
@@ -81,68 +210,46 @@ func (s *scanner) value(depth int) (v any, ok, sure bool) {
 	case c == '"':
 		return s.str()
 	case c == '-' || '0' <= c && c <= '9':
-		return s.number()
-	case s.literal("true"):
+		text, ok := s.Number()
+		if !ok || !s.build {
+			return nil, ok, true
+		}
+		return json.Number(text), true, true
+	case s.Literal("true"):
 		return true, true, true
-	case s.literal("false"):
+	case s.Literal("false"):
 		return false, true, true
-	case s.literal("null"):
+	case s.Literal("null"):
 		return nil, true, true
 	}
 	return nil, false, true
 }
 
-func (s *scanner) literal(lit string) bool {
-	if len(s.data)-s.pos < len(lit) || string(s.data[s.pos:s.pos+len(lit)]) != lit {
-		return false
-	}
-	s.pos += len(lit)
-	return true
-}
-
-// next reads what follows a member or an element: a ',' (more: true) or
-// the closing byte.
-func (s *scanner) next(closing byte) (more, ok bool) {
-	s.skipSpace()
-	if s.pos == len(s.data) {
-		return false, false
-	}
-	switch s.data[s.pos] {
-	case ',':
-		s.pos++
-		return true, true
-	case closing:
-		s.pos++
-		return false, true
-	}
-	return false, false
-}
-
 func (s *scanner) object(depth int) (any, bool, bool) {
-	s.pos++ // {
+	s.Pos++ // {
 	var m map[string]any
 	if s.build {
 		m = map[string]any{}
 	}
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
+	s.SkipSpace()
+	if s.Pos < len(s.Data) && s.Data[s.Pos] == '}' {
+		s.Pos++
 		return m, true, true
 	}
 	for {
-		s.skipSpace()
-		if s.pos == len(s.data) || s.data[s.pos] != '"' {
+		s.SkipSpace()
+		if s.Pos == len(s.Data) || s.Data[s.Pos] != '"' {
 			return nil, false, true
 		}
 		k, ok, sure := s.str()
 		if !ok || !sure {
 			return nil, ok, sure
 		}
-		s.skipSpace()
-		if s.pos == len(s.data) || s.data[s.pos] != ':' {
+		s.SkipSpace()
+		if s.Pos == len(s.Data) || s.Data[s.Pos] != ':' {
 			return nil, false, true
 		}
-		s.pos++
+		s.Pos++
 		v, ok, sure := s.value(depth + 1)
 		if !ok || !sure {
 			return nil, ok, sure
@@ -150,7 +257,7 @@ func (s *scanner) object(depth int) (any, bool, bool) {
 		if s.build {
 			m[k.(string)] = v
 		}
-		more, ok := s.next('}')
+		more, ok := s.Next('}')
 		if !ok || !more {
 			return m, ok, true
 		}
@@ -158,14 +265,14 @@ func (s *scanner) object(depth int) (any, bool, bool) {
 }
 
 func (s *scanner) array(depth int) (any, bool, bool) {
-	s.pos++ // [
+	s.Pos++ // [
 	var a []any
 	if s.build {
 		a = []any{}
 	}
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
+	s.SkipSpace()
+	if s.Pos < len(s.Data) && s.Data[s.Pos] == ']' {
+		s.Pos++
 		return a, true, true
 	}
 	for {
@@ -176,98 +283,24 @@ func (s *scanner) array(depth int) (any, bool, bool) {
 		if s.build {
 			a = append(a, v)
 		}
-		more, ok := s.next(']')
+		more, ok := s.Next(']')
 		if !ok || !more {
 			return a, ok, true
 		}
 	}
 }
 
-// str reads a string: any bytes but control characters, '"' and '\', and
-// the escapes JSON has (json.Valid does not check UTF-8 either). Decode
-// leaves escapes and invalid UTF-8 to encoding/json, which replaces what it
-// cannot represent.
+// str reads a string. Decode leaves escapes and invalid UTF-8 to
+// encoding/json, which replaces what it cannot represent.
 func (s *scanner) str() (any, bool, bool) {
-	start, ascii := s.pos+1, true
-	for i := start; i < len(s.data); i++ {
-		switch c := s.data[i]; {
-		case c == '"':
-			s.pos = i + 1
-			if !s.build {
-				return nil, true, true
-			}
-			if b := s.data[start:i]; ascii || utf8.Valid(b) {
-				return string(b), true, true
-			}
-			return nil, true, false
-		case c < 0x20:
-			return nil, false, true
-		case c >= utf8.RuneSelf:
-			ascii = false
-		case c == '\\':
-			if s.build {
-				return nil, true, false
-			}
-			if i++; i == len(s.data) {
-				return nil, false, true
-			}
-			switch s.data[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(s.data) {
-					return nil, false, true
-				}
-				for _, h := range s.data[i+1 : i+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return nil, false, true
-					}
-				}
-				i += 4
-			default:
-				return nil, false, true
-			}
-		}
-	}
-	return nil, false, true
-}
-
-// number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *scanner) number() (any, bool, bool) {
-	start, i := s.pos, s.pos
-	digits := func() bool {
-		j := i
-		for i < len(s.data) && '0' <= s.data[i] && s.data[i] <= '9' {
-			i++
-		}
-		return i > j
-	}
-	if s.data[i] == '-' {
-		i++
-	}
+	b, plain, ok := s.String()
 	switch {
-	case i < len(s.data) && s.data[i] == '0':
-		i++
-	case !digits():
+	case !ok:
 		return nil, false, true
-	}
-	if i < len(s.data) && s.data[i] == '.' {
-		i++
-		if !digits() {
-			return nil, false, true
-		}
-	}
-	if i < len(s.data) && (s.data[i] == 'e' || s.data[i] == 'E') {
-		i++
-		if i < len(s.data) && (s.data[i] == '+' || s.data[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return nil, false, true
-		}
-	}
-	s.pos = i
-	if !s.build {
+	case !s.build:
 		return nil, true, true
+	case !plain:
+		return nil, true, false
 	}
-	return json.Number(s.data[start:i]), true, true
+	return string(b), true, true
 }

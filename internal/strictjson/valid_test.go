@@ -30,7 +30,7 @@ func FuzzValid(f *testing.F) {
 // and that Decode reads those without escapes.
 func TestValidIsSure(t *testing.T) {
 	for i, s := range validSeeds[:3] {
-		sc := scanner{data: []byte(s)}
+		sc := scanner{Cursor: Cursor{Data: []byte(s)}}
 		if _, ok, sure := sc.document(); !ok || !sure {
 			t.Errorf("Valid(%s): ok %v, sure %v", s, ok, sure)
 		}
