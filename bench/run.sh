@@ -193,7 +193,8 @@ start_demo() {
 	local data="$OUT/tmp/$name"
 	rm -rf "$data"
 	mkdir -p "$data"
-	"$BIN/troupe" run -addr 127.0.0.1:0 -nats-port 0 -data "$data" "$@" >"$OUT/logs/$name.log" 2>&1 &
+	: >"$OUT/logs/$name.log" # emptied here, not in the child: the wait below must not read the last round's
+	"$BIN/troupe" run -addr 127.0.0.1:0 -nats-port 0 -data "$data" "$@" >>"$OUT/logs/$name.log" 2>&1 &
 	demo_pid=$!
 	pids+=("$demo_pid")
 	wait_for "$OUT/logs/$name.log" '^ready:' 120 "$demo_pid" || return 1
@@ -225,7 +226,8 @@ sign_up() {
 
 # start_bare: the bare net/http hello (bench/http/bare); sets bare_pid and bare_url.
 start_bare() {
-	"$BIN/bare" -addr 127.0.0.1:0 >"$OUT/logs/bare.log" 2>&1 &
+	: >"$OUT/logs/bare.log" # emptied here, not in the child: the wait below must not read the last round's
+	"$BIN/bare" -addr 127.0.0.1:0 >>"$OUT/logs/bare.log" 2>&1 &
 	bare_pid=$!
 	pids+=("$bare_pid")
 	wait_for "$OUT/logs/bare.log" '^listening on' 30 "$bare_pid" || return 1
@@ -414,7 +416,8 @@ measure_ws() {
 	rss0="$(rss "$pid")"
 	g0="$(metric "$url" go_goroutines)"
 	h0="$(metric "$url" go_memstats_heap_inuse_bytes)"
-	"$BIN/wsidle" -url "$wsurl" -n "$WS_N" "$@" >"$OUT/logs/wsidle-$name.log" 2>&1 &
+	: >"$OUT/logs/wsidle-$name.log" # emptied here, not in the child: the wait below must not read the last round's
+	"$BIN/wsidle" -url "$wsurl" -n "$WS_N" "$@" >>"$OUT/logs/wsidle-$name.log" 2>&1 &
 	ws_pid=$!
 	pids+=("$ws_pid")
 	if ! wait_for "$OUT/logs/wsidle-$name.log" '^open ' 600 "$ws_pid"; then
@@ -464,7 +467,8 @@ mem_demo() {
 
 # mem_wsbare: the same on bench/tools/wsbare.
 mem_wsbare() {
-	"$BIN/wsbare" -addr 127.0.0.1:0 >"$OUT/logs/wsbare.log" 2>&1 &
+	: >"$OUT/logs/wsbare.log" # emptied here, not in the child: the wait below must not read the last round's
+	"$BIN/wsbare" -addr 127.0.0.1:0 >>"$OUT/logs/wsbare.log" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
 	wait_for "$OUT/logs/wsbare.log" '^listening on' 30 "$pid" || return 1
