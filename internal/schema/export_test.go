@@ -2,19 +2,9 @@ package schema
 
 import "slices"
 
-// Quick reports whether v has a quick reading and, if so, whether that
-// reading accepts payload.
-func (v *Validator) Quick(payload []byte) (read, ok bool) {
-	if v.quick == nil {
-		return false, false
-	}
-	doc, err := decodeDoc(payload)
-	return true, err == nil && v.quick.ok(doc)
-}
-
-// QuickScan reports whether v has a quick reading and, if so, whether its
+// Quick reports whether v has a quick reading and, if so, whether its
 // walk of payload's bytes accepts it.
-func (v *Validator) QuickScan(payload []byte) (read, ok bool) {
+func (v *Validator) Quick(payload []byte) (read, ok bool) {
 	if v.quick == nil {
 		return false, false
 	}

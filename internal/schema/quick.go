@@ -1,13 +1,10 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"reflect"
 	"slices"
-	"strconv"
-	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -15,13 +12,15 @@ import (
 // quick is a second reading of a compiled schema that uses only the common
 // keywords (type, enum and const of strings, booleans and null, format,
 // $ref, properties, required, additionalProperties, the bounds of
-// objects, arrays and strings, pattern, and whole-number bounds): its ok
-// answers true only for a document the library accepts too, without the
-// library's general machinery (a validator per value, numbers read as
+// objects, arrays and strings, pattern, and whole-number bounds): its walk
+// of a payload's bytes (okJSON, quickscan.go) answers true only for a
+// document the library accepts too, without the library's general
+// machinery (a document of maps, a validator per value, numbers read as
 // big.Rat through fmt). It answers false for anything it cannot decide
 // cheaply, and then the library decides, and words the error: so it can
 // make a check faster, never different (TestQuickAgreesWithLibrary,
-// FuzzQuick). A schema with any other keyword has no quick reading.
+// TestQuickScanAgrees, FuzzQuick). A schema with any other keyword has no
+// quick reading.
 type quick struct {
 	never    bool // the schema false
 	ref      *quick
@@ -228,124 +227,4 @@ func primitive(v any) bool {
 		return true
 	}
 	return false
-}
-
-// ok reports whether v, a document as decodeDoc returns it, certainly
-// matches the schema; false means "ask the library".
-func (q *quick) ok(v any) bool {
-	if q.never {
-		return false
-	}
-	if q.ref != nil && !q.ref.ok(v) {
-		return false
-	}
-	var t uint8
-	switch v.(type) {
-	case nil:
-		t = typeNull
-	case bool:
-		t = typeBoolean
-	case string:
-		t = typeString
-	case json.Number:
-		t = typeNumber
-	case []any:
-		t = typeArray
-	case map[string]any:
-		t = typeObject
-	default:
-		return false
-	}
-	if q.types != 0 && q.types&t == 0 {
-		if t != typeNumber || q.types&typeInteger == 0 {
-			return false
-		}
-		if _, whole := wholeNumber(v.(json.Number)); !whole {
-			return false
-		}
-	}
-	if q.enum != nil && (t&(typeNull|typeBoolean|typeString) == 0 || !slices.Contains(q.enum, v)) {
-		return false // primitives only, compared with Go's ==, as the library compares them
-	}
-	if q.format != nil && q.format(v) != nil {
-		return false
-	}
-	switch v := v.(type) {
-	case map[string]any:
-		return q.object(v)
-	case []any:
-		return q.array(v)
-	case string:
-		return q.str(v)
-	case json.Number:
-		return q.number(v)
-	}
-	return true
-}
-
-func (q *quick) object(obj map[string]any) bool {
-	if q.minProps >= 0 && len(obj) < q.minProps || q.maxProps >= 0 && len(obj) > q.maxProps {
-		return false
-	}
-	for _, name := range q.required {
-		if _, ok := obj[name]; !ok {
-			return false
-		}
-	}
-	for name, v := range obj {
-		if p, ok := q.props[name]; ok {
-			if !p.ok(v) {
-				return false
-			}
-			continue
-		}
-		if q.noExtra || q.extra != nil && !q.extra.ok(v) {
-			return false
-		}
-	}
-	return true
-}
-
-func (q *quick) array(arr []any) bool {
-	if q.minItems >= 0 && len(arr) < q.minItems || q.maxItems >= 0 && len(arr) > q.maxItems {
-		return false
-	}
-	if q.items != nil {
-		for _, v := range arr {
-			if !q.items.ok(v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func (q *quick) str(s string) bool {
-	if q.minLen >= 0 || q.maxLen >= 0 {
-		n := utf8.RuneCountInString(s)
-		if q.minLen >= 0 && n < q.minLen || q.maxLen >= 0 && n > q.maxLen {
-			return false
-		}
-	}
-	return q.pattern == nil || q.pattern.MatchString(s)
-}
-
-func (q *quick) number(num json.Number) bool {
-	if q.min == nil && q.max == nil && q.xmin == nil && q.xmax == nil {
-		return true
-	}
-	n, whole := wholeNumber(num)
-	if !whole {
-		return false
-	}
-	return (q.min == nil || n >= *q.min) && (q.max == nil || n <= *q.max) &&
-		(q.xmin == nil || n > *q.xmin) && (q.xmax == nil || n < *q.xmax)
-}
-
-// wholeNumber reads num if it is written as a whole number of 64 bits
-// ("12", "-3"); for "1.0", "1e2" or a larger number it says false, and the
-// library decides.
-func wholeNumber(num json.Number) (int64, bool) {
-	n, err := strconv.ParseInt(string(num), 10, 64)
-	return n, err == nil
 }

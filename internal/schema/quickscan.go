@@ -8,18 +8,16 @@ import (
 	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
-// okJSON is the quick reading applied to a payload's bytes as they are: it
-// reports whether data is one JSON document that certainly matches the
-// schema, as ok(decodeDoc(data)) would, without making the document (the
-// maps, slices and boxed values that are most of a small payload's check).
-// It answers false for anything it does not decide on its own — invalid
-// JSON, a key given twice in an object the schema looks into (the document
-// keeps the last; the walk would have checked both), an escape in a string
-// whose content the schema reads, nesting deeper than strictjson.MaxDepth,
-// a number not written as a whole number of 64 bits where its value counts
-// — and the caller takes the document's path, which decides and words the
-// error: so it can make a check faster, never different
-// (TestQuickScanAgrees, FuzzQuick).
+// okJSON is the quick reading of a payload's bytes as they are: it reports
+// whether data is one JSON document that certainly matches the schema,
+// without making the document (the maps, slices and boxed values that were
+// most of a small payload's check). It answers false for anything it does
+// not decide on its own — invalid JSON, a key given twice in an object the
+// schema looks into (the document keeps the last; the walk would have
+// checked both), an escape in a string whose content the schema reads,
+// nesting deeper than strictjson.MaxDepth, a number not written as a whole
+// number of 64 bits where its value counts — and the library decides those
+// and words the error.
 func (q *quick) okJSON(data []byte) bool {
 	w := walker{Cursor: strictjson.Cursor{Data: data}, budget: 64 + 8*len(data)}
 	if !w.value(q, 0) {
@@ -30,7 +28,7 @@ func (q *quick) okJSON(data []byte) bool {
 }
 
 // maxKeys bounds the members of an object the walk checks for repeated
-// keys; a larger object takes the document's path.
+// keys; a larger object is left to the library.
 const maxKeys = 32
 
 // walker reads one JSON document against a quick reading. budget bounds
@@ -95,7 +93,7 @@ func (q *quick) onlyRef() bool {
 		q.min == nil && q.max == nil && q.xmin == nil && q.xmax == nil
 }
 
-// scalar checks a boolean or null (v) of type bit t, as ok does.
+// scalar checks a boolean or null (v) of type bit t.
 func (q *quick) scalar(t uint8, v any) bool {
 	if q.types != 0 && q.types&t == 0 {
 		return false
@@ -108,7 +106,7 @@ func (q *quick) scalar(t uint8, v any) bool {
 
 func (w *walker) object(q *quick, depth int) bool {
 	if q.types != 0 && q.types&typeObject == 0 || q.enum != nil || q.format != nil {
-		return false // enum holds primitives only; a format of an object: the document's path
+		return false // enum holds primitives only; a format of an object: the library's
 	}
 	w.Pos++ // {
 	var keys [maxKeys][]byte
@@ -124,11 +122,11 @@ func (w *walker) object(q *quick, depth int) bool {
 			}
 			key, plain, ok := w.String()
 			if !ok || !plain {
-				return false // an escaped key: the document's path
+				return false // an escaped key: the library's
 			}
 			for _, k := range keys[:n] {
 				if string(k) == string(key) {
-					return false // the document keeps the last value: its path decides
+					return false // the library keeps the last value, and decides
 				}
 			}
 			keys[n] = key
@@ -214,7 +212,7 @@ func (w *walker) str(q *quick) bool {
 		return true
 	}
 	if !plain {
-		return false // escapes or bytes that are not UTF-8: the document's path reads them
+		return false // escapes or bytes that are not UTF-8: the library reads them
 	}
 	if q.enum != nil && !slices.ContainsFunc(q.enum, func(v any) bool { e, ok := v.(string); return ok && e == string(s) }) {
 		return false
@@ -237,7 +235,7 @@ func (w *walker) str(q *quick) bool {
 	return true
 }
 
-// number checks a number as ok does with its json.Number.
+// number checks a number: its type, format and whole-number bounds.
 func (w *walker) number(q *quick) bool {
 	text, ok := w.Number()
 	if !ok {
@@ -248,7 +246,7 @@ func (w *walker) number(q *quick) bool {
 	whole := false
 	if bounded || q.types != 0 && q.types&typeNumber == 0 {
 		if n, whole = wholeNumberBytes(text); !whole {
-			return false // "1.0", "1e2", a larger number: the document's path (the library) decides
+			return false // "1.0", "1e2", a longer number: the library decides
 		}
 	}
 	if q.types != 0 && q.types&typeNumber == 0 && q.types&typeInteger == 0 {
@@ -267,9 +265,10 @@ func (w *walker) number(q *quick) bool {
 		(q.xmin == nil || n > *q.xmin) && (q.xmax == nil || n < *q.xmax)
 }
 
-// wholeNumberBytes is wholeNumber for a number's text as the walk read it
-// (strictjson.Cursor.Number's grammar: no '+', no leading zeros), without a string; it says
-// false for more than 18 digits, which the document's path decides.
+// wholeNumberBytes reads a number's text (strictjson.Cursor.Number's
+// grammar: no '+', no leading zeros) if it is written as a whole number of
+// at most 18 digits ("12", "-3"); for "1.0", "1e2" or a longer number it
+// says false, and the library decides.
 func wholeNumberBytes(text []byte) (int64, bool) {
 	neg := len(text) > 0 && text[0] == '-'
 	if neg {

@@ -203,9 +203,6 @@ func (v *Validator) Validate(payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("payload is not JSON: %w", err)
 	}
-	if v.quick != nil && v.quick.ok(doc) {
-		return nil
-	}
 	err = v.sch.Validate(doc)
 	if err == nil {
 		return nil
