@@ -180,6 +180,16 @@ wait_for() {
 	return 1
 }
 
+# background LOG CMD...: starts CMD in the background with its output in LOG
+# ($! is its PID). LOG is emptied here, before the start, not by the child's
+# redirection: a wait_for on LOG right after must not read the last round's.
+background() {
+	local log=$1
+	shift
+	: >"$log"
+	"$@" >>"$log" 2>&1 &
+}
+
 # url_in FILE PREFIX: the first http URL on a line starting with PREFIX.
 url_in() { grep -m1 "^$2" "$1" | grep -Eo 'http://[0-9.:]+' | head -n 1; }
 
@@ -193,8 +203,7 @@ start_demo() {
 	local data="$OUT/tmp/$name"
 	rm -rf "$data"
 	mkdir -p "$data"
-	: >"$OUT/logs/$name.log" # emptied here, not in the child: the wait below must not read the last round's
-	"$BIN/troupe" run -addr 127.0.0.1:0 -nats-port 0 -data "$data" "$@" >>"$OUT/logs/$name.log" 2>&1 &
+	background "$OUT/logs/$name.log" "$BIN/troupe" run -addr 127.0.0.1:0 -nats-port 0 -data "$data" "$@"
 	demo_pid=$!
 	pids+=("$demo_pid")
 	wait_for "$OUT/logs/$name.log" '^ready:' 120 "$demo_pid" || return 1
@@ -226,8 +235,7 @@ sign_up() {
 
 # start_bare: the bare net/http hello (bench/http/bare); sets bare_pid and bare_url.
 start_bare() {
-	: >"$OUT/logs/bare.log" # emptied here, not in the child: the wait below must not read the last round's
-	"$BIN/bare" -addr 127.0.0.1:0 >>"$OUT/logs/bare.log" 2>&1 &
+	background "$OUT/logs/bare.log" "$BIN/bare" -addr 127.0.0.1:0
 	bare_pid=$!
 	pids+=("$bare_pid")
 	wait_for "$OUT/logs/bare.log" '^listening on' 30 "$bare_pid" || return 1
@@ -416,8 +424,7 @@ measure_ws() {
 	rss0="$(rss "$pid")"
 	g0="$(metric "$url" go_goroutines)"
 	h0="$(metric "$url" go_memstats_heap_inuse_bytes)"
-	: >"$OUT/logs/wsidle-$name.log" # emptied here, not in the child: the wait below must not read the last round's
-	"$BIN/wsidle" -url "$wsurl" -n "$WS_N" "$@" >>"$OUT/logs/wsidle-$name.log" 2>&1 &
+	background "$OUT/logs/wsidle-$name.log" "$BIN/wsidle" -url "$wsurl" -n "$WS_N" "$@"
 	ws_pid=$!
 	pids+=("$ws_pid")
 	if ! wait_for "$OUT/logs/wsidle-$name.log" '^open ' 600 "$ws_pid"; then
@@ -467,8 +474,7 @@ mem_demo() {
 
 # mem_wsbare: the same on bench/tools/wsbare.
 mem_wsbare() {
-	: >"$OUT/logs/wsbare.log" # emptied here, not in the child: the wait below must not read the last round's
-	"$BIN/wsbare" -addr 127.0.0.1:0 >>"$OUT/logs/wsbare.log" 2>&1 &
+	background "$OUT/logs/wsbare.log" "$BIN/wsbare" -addr 127.0.0.1:0
 	local pid=$!
 	pids+=("$pid")
 	wait_for "$OUT/logs/wsbare.log" '^listening on' 30 "$pid" || return 1

@@ -83,9 +83,8 @@ func ratio(r result) string {
 // before and after it ran, how long it took, and, if the line has a seventh
 // field, the share of the machine's CPU time the hypervisor took for other
 // guests meanwhile (steal, in percent; -1 when the line has none or says
-// -1, unknown). A virtual
-// machine's load average does not show steal: a noisy neighbour slows every
-// step without raising it.
+// -1, unknown). A virtual machine's load average does not show steal: a
+// noisy neighbour slows every step without raising it.
 type loadStep struct {
 	Group, Step   string
 	Round         int
