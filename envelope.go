@@ -159,7 +159,24 @@ const (
 // version-1 envelope is an *Error with CodeBadRequest that says what is wrong;
 // unknown fields are ignored, so later minor additions stay readable.
 // It does not limit the payload's size: callers bound len(data) first.
+// The envelope shares no memory with data.
 func DecodeEnvelope(data []byte) (*Envelope, error) {
+	return decodeOwned(bytes.Clone(data))
+}
+
+// DecodeEnvelopeOwned is [DecodeEnvelope] for a caller that hands data
+// over: the envelope's strings and its Payload may be parts of data, so
+// neither the caller nor anyone else may change data afterwards, for as long
+// as the envelope or any string taken from it is in use. It saves
+// DecodeEnvelope's copy of the message, for a transport whose client
+// library gives it each message in a buffer of its own (nats.go does). The
+// Payload never overlaps the strings: changing it, against the rule that a
+// receiver treats an envelope as read-only, changes nothing else.
+func DecodeEnvelopeOwned(data []byte) (*Envelope, error) {
+	return decodeOwned(data)
+}
+
+func decodeOwned(data []byte) (*Envelope, error) {
 	if env := decodeCanonical(data); env != nil {
 		return env, nil
 	}

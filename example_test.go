@@ -26,6 +26,26 @@ func ExampleDecodeEnvelope() {
 	// envelope: name "todo list" has a character other than letters, digits, '.', '_' and '-' true
 }
 
+// A transport whose client library hands it each message in a buffer of its
+// own decodes it in place: the envelope is made of the buffer, which nothing
+// may change afterwards.
+func ExampleDecodeEnvelopeOwned() {
+	onMessage := func(data []byte) { // data is the transport's, given up here
+		env, err := troupe.DecodeEnvelopeOwned(data)
+		if err != nil {
+			fmt.Println("dropped:", err)
+			return
+		}
+		fmt.Println(env.Name, string(env.Payload))
+	}
+	onMessage([]byte(`{"v":1,"kind":"send","name":"todo.created","id":"01JDQ6Y8Z4A5B6C7D8E9F0GHJK",` +
+		`"sender":{"service":"todo","instance":"todo-1"},"sentAt":"2026-11-26T16:00:00Z","payload":{"id":7}}`))
+	onMessage([]byte(`{"v":2}`))
+	// Output:
+	// todo.created {"id":7}
+	// dropped: envelope: unsupported version 2 (want 1)
+}
+
 func ExampleEnvelope_Err() {
 	env := &troupe.Envelope{
 		Kind:    troupe.KindReply,

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/troupe-go/troupe/internal/strictjson"
 )
@@ -161,9 +162,12 @@ func plainTime(t time.Time) bool {
 // decodeCanonical reads the form AppendJSON writes: its keys in its
 // order, strings without escapes. It returns nil for anything else
 // (including every invalid envelope), leaving those to decodeSlow.
+//
+// The envelope it returns is made of data (DecodeEnvelopeOwned): its
+// strings are parts of one string that shares data's memory, and its
+// Payload is the slice of data after them.
 func decodeCanonical(data []byte) *Envelope {
-	// One string for the whole envelope: the fields are slices of it.
-	d := canonical{data: string(data)}
+	d := canonical{data: unsafe.String(unsafe.SliceData(data), len(data))}
 	env := &Envelope{}
 	if !d.lit(`{"v":1`) {
 		return nil
@@ -259,7 +263,8 @@ func decodeCanonical(data []byte) *Envelope {
 		if len(p) == 0 || p[0] <= ' ' || p[len(p)-1] <= ' ' || p == "null" {
 			return nil
 		}
-		env.Payload = json.RawMessage(p)
+		end := len(data) - 1
+		env.Payload = json.RawMessage(data[end-len(p) : end])
 		d.data = d.data[len(d.data)-1:]
 	}
 	if !d.lit("}") || len(d.data) != 0 {

@@ -91,15 +91,41 @@ func TestDecodeCanonical(t *testing.T) {
 	}
 }
 
+// checkDecode checks that DecodeEnvelope and DecodeEnvelopeOwned return
+// what decodeSlow returns for data; that DecodeEnvelope's envelope shares
+// nothing with its argument (overwritten after the call); and that
+// DecodeEnvelopeOwned's Payload shares nothing with its strings (changed
+// after the call).
 func checkDecode(t *testing.T, data []byte) {
 	t.Helper()
-	got, gotErr := DecodeEnvelope(data)
-	want, wantErr := decodeSlow(data)
+	want, wantErr := decodeSlow(bytes.Clone(data))
+	arg := bytes.Clone(data)
+	got, gotErr := DecodeEnvelope(arg)
+	for i := range arg {
+		arg[i] = 'x'
+	}
 	if (gotErr == nil) != (wantErr == nil) {
 		t.Fatalf("DecodeEnvelope(%q): error %v, decodeSlow: error %v", data, gotErr, wantErr)
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
-		t.Fatalf("DecodeEnvelope(%q) differs from decodeSlow (-got +want):\n%s", data, diff)
+		t.Fatalf("DecodeEnvelope(%q) differs from decodeSlow, or shares its argument's memory (-got +want):\n%s", data, diff)
+	}
+	owned, ownedErr := DecodeEnvelopeOwned(bytes.Clone(data))
+	if (ownedErr == nil) != (wantErr == nil) {
+		t.Fatalf("DecodeEnvelopeOwned(%q): error %v, decodeSlow: error %v", data, ownedErr, wantErr)
+	}
+	if diff := cmp.Diff(owned, want); diff != "" {
+		t.Fatalf("DecodeEnvelopeOwned(%q) differs from decodeSlow (-got +want):\n%s", data, diff)
+	}
+	if owned == nil {
+		return
+	}
+	for i := range owned.Payload {
+		owned.Payload[i] = 'x'
+	}
+	owned.Payload = want.Payload
+	if diff := cmp.Diff(owned, want); diff != "" {
+		t.Fatalf("DecodeEnvelopeOwned(%q): a change to the payload changed the envelope (-got +want):\n%s", data, diff)
 	}
 }
 

@@ -31,7 +31,7 @@ import (
 func (p *port) receive(msg *nats.Msg, name string, d bus.Deliverer) {
 	t := p.t
 	from, subjName := t.subj.sender(msg.Subject)
-	env, err := troupe.DecodeEnvelope(msg.Data)
+	env, err := troupe.DecodeEnvelopeOwned(msg.Data)
 	switch {
 	case err != nil:
 		p.refuse(msg, from, nil, &t.malformed, "malformed", err.(*troupe.Error))

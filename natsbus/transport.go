@@ -460,8 +460,12 @@ func (t *Transport) drop(counter *atomic.Uint64, reason, subject string, data []
 // decode reads an envelope arriving on subject for name (empty for replies).
 // It returns nil after counting and logging an envelope it drops. Whether
 // the sender may send it is the receiving bus's to check.
+//
+// Here and wherever the transport decodes, data is a message's Data as
+// nats.go delivers it, in a buffer of its own that nothing else writes to,
+// and the envelope is made of it (troupe.DecodeEnvelopeOwned).
 func (t *Transport) decode(subject, name string, data []byte) *troupe.Envelope {
-	env, err := troupe.DecodeEnvelope(data)
+	env, err := troupe.DecodeEnvelopeOwned(data)
 	if err != nil {
 		t.drop(&t.malformed, "malformed", subject, data, err)
 		return nil
@@ -565,7 +569,7 @@ func (p *port) reply(msg *nats.Msg, inbox bus.Deliverer) {
 		}
 		// Only a receiver of the request may publish here (the server's
 		// permissions): a refusal ends the request at once.
-		env, err := troupe.DecodeEnvelope(msg.Data)
+		env, err := troupe.DecodeEnvelopeOwned(msg.Data)
 		if err == nil && env.Kind == troupe.KindReply && env.ResponseTo == id && !env.More {
 			if e := env.Err(); e != nil && (e.Code == troupe.CodeBadRequest || e.Code == troupe.CodeForbidden) {
 				inbox.Deliver(bus.TransportReply(id, p.m, e), nil)
