@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -134,9 +135,7 @@ func plainEnvelope(env *Envelope) bool {
 		}
 	}
 	for _, c := range env.Payload {
-		// Whitespace is dropped and <, >, & are escaped by
-		// encoding/json; non-ASCII may be too.
-		if c <= ' ' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+		if !payloadByte[c] {
 			return false
 		}
 	}
@@ -146,13 +145,26 @@ func plainEnvelope(env *Envelope) bool {
 // plainString reports whether s is printable ASCII that JSON writes as is.
 func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainByte, strByte and payloadByte tell the bytes that, in turn,
+// plainString accepts, canonical.str reads in a string (all printable
+// ASCII but the backslash and the quote, which ends it), and a payload
+// that AppendJSON copies as it is may hold (not whitespace, non-ASCII, '<',
+// '>' or '&', which encoding/json would drop or escape).
+var plainByte, strByte, payloadByte = func() (plain, str, payload [256]bool) {
+	for c := ' '; c < 0x7f; c++ {
+		plain[c] = !strings.ContainsRune(`"\<>&`, c)
+		str[c] = c != '\\' && c != '"'
+		payload[c] = c != ' ' && !strings.ContainsRune("<>&", c)
+	}
+	return
+}()
 
 func plainTime(t time.Time) bool {
 	y := t.UTC().Year()
@@ -307,14 +319,13 @@ func (d *canonical) str(v *string) bool {
 		return false
 	}
 	for i := 1; i < len(d.data); i++ {
-		c := d.data[i]
-		if c == '"' {
+		if c := d.data[i]; !strByte[c] {
+			if c != '"' {
+				return false
+			}
 			*v = d.data[1:i]
 			d.data = d.data[i+1:]
 			return true
-		}
-		if c < ' ' || c >= 0x7f || c == '\\' {
-			return false
 		}
 	}
 	return false
@@ -336,25 +347,31 @@ func (d *canonical) time(t *time.Time) bool {
 // does, for a year in 0-9999 (plainTime): the fraction of a second without
 // its trailing zeros, none for a whole second.
 func appendUTC(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
+	secs := t.Unix()
+	days := secs / 86400
+	if secs%86400 < 0 {
+		days--
+	}
+	year, month, day := civil(days)
+	clock := int(secs - days*86400)
+	hour, minute, sec := clock/3600, clock/60%60, clock%60
 	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
-	b = append2(b, int(month), '-')
+	b = append2(b, month, '-')
 	b = append2(b, day, 'T')
 	b = append2(b, hour, ':')
 	b = append2(b, minute, ':')
 	b = append2(b, sec, 0)
-	if ns := t.Nanosecond(); ns != 0 {
+	if ns := uint32(t.Nanosecond()); ns != 0 {
+		n := 9 // digits, less the trailing zeros
+		for ns%10 == 0 {
+			ns /= 10
+			n--
+		}
 		var frac [10]byte
 		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
+		for i := n; i >= 1; i-- {
 			frac[i] = byte('0' + ns%10)
 			ns /= 10
-		}
-		n := 9
-		for frac[n] == '0' {
-			n--
 		}
 		b = append(b, frac[:n+1]...)
 	}
@@ -378,26 +395,11 @@ func parseUTC(s string) (time.Time, bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
 		return time.Time{}, false
 	}
-	digits := func(s string) (int, bool) {
-		v := 0
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
-		hour > 23 || minute > 59 || sec > 59 {
+	c1, c2, month, day := two(s, 0), two(s, 2), two(s, 5), two(s, 8)
+	hour, minute, sec := two(s, 11), two(s, 14), two(s, 17)
+	year := c1*100 + c2
+	if c1 < 0 || c2 < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
 		return time.Time{}, false
 	}
 	ns := 0
@@ -406,16 +408,76 @@ func parseUTC(s string) (time.Time, bool) {
 		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 || frac[len(frac)-1] == '0' {
 			return time.Time{}, false
 		}
-		v, ok := digits(frac[1:])
-		if !ok {
-			return time.Time{}, false
+		for i := 1; i < 10; i++ {
+			d := byte('0') // the trailing zeros appendUTC trimmed
+			if i < len(frac) {
+				d = frac[i]
+			}
+			if d-'0' > 9 {
+				return time.Time{}, false
+			}
+			ns = ns*10 + int(d-'0')
 		}
-		for range 10 - len(frac) {
-			v *= 10
-		}
-		ns = v
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, ns, time.UTC), true
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(secs, int64(ns)).UTC(), true
+}
+
+// civil returns the date in the proleptic Gregorian calendar of the day
+// that is days after 1970-01-01 (before it, if negative), as time.Time's
+// Date does in UTC, without its general case. It is Howard Hinnant's
+// civil_from_days (https://howardhinnant.github.io/date_algorithms.html):
+// the calendar counted in eras of 400 years from a March 1.
+func civil(days int64) (year, month, day int) {
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := uint32(z - era*146097)                          // day of the era, [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of the era, [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1, [0, 365]
+	mp := (5*doy + 2) / 153                                // month from March, [0, 11]
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp) + 3
+	if month > 12 {
+		month -= 12
+	}
+	year = int(yoe) + int(era)*400
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
+}
+
+// daysSinceEpoch is civil's inverse (Hinnant's days_from_civil), for a
+// valid date.
+func daysSinceEpoch(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := year / 400
+	if year < 0 && year%400 != 0 {
+		era--
+	}
+	yoe := year - era*400
+	mp := month - 3
+	if mp < 0 {
+		mp += 12
+	}
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// two returns the number the two decimal digits at s[i:] spell, or -1 if
+// they are not both digits.
+func two(s string, i int) int {
+	a, b := s[i]-'0', s[i+1]-'0' // a byte below '0' wraps past 9
+	if a > 9 || b > 9 {
+		return -1
+	}
+	return int(a)*10 + int(b)
 }
 
 // daysIn returns the number of days in month m of year.

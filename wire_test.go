@@ -210,8 +210,15 @@ func TestUTCTimeCodec(t *testing.T) {
 		time.Date(2024, 2, 29, 12, 0, 0, 100, time.UTC),
 		time.Date(2026, 12, 1, 14, 0, 0, 120000000, time.FixedZone("x", -7200)),
 	}
-	for range 10000 {
-		times = append(times, time.Unix(r.Int64N(253402300800), r.Int64N(1e9)).Round(time.Duration(1)<<r.IntN(31)))
+	const year0, year10000 = -62167219200, 253402300800 // in Unix seconds
+	for range 20000 {
+		times = append(times, time.Unix(year0+r.Int64N(year10000-year0), r.Int64N(1e9)).Round(time.Duration(1)<<r.IntN(31)))
+	}
+	for d := -3; d <= 3; d++ { // around the epoch and the eras' first days
+		for _, at := range []time.Time{time.Unix(0, 0), time.Date(2000, 3, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(1600, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(0, 3, 1, 0, 0, 0, 0, time.UTC)} {
+			times = append(times, at.AddDate(0, 0, d), at.AddDate(0, 0, d).Add(-time.Nanosecond))
+		}
 	}
 	for _, at := range times {
 		want := at.UTC().AppendFormat(nil, time.RFC3339Nano)
