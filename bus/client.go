@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/plainjson"
 	"github.com/troupe-go/troupe/internal/strictjson"
 )
 
@@ -293,9 +294,12 @@ func (b *Bus) encode(payload any) (json.RawMessage, error) {
 	case []byte:
 		raw = p
 	default:
-		var err error
-		if raw, err = json.Marshal(payload); err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
+		var ok bool
+		if raw, ok = plainjson.Marshal(payload); !ok { // the same bytes, for plain data
+			var err error
+			if raw, err = json.Marshal(payload); err != nil {
+				return nil, fmt.Errorf("payload: %w", err)
+			}
 		}
 	}
 	if len(raw) > b.maxSize {

@@ -4,10 +4,9 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"strings"
-	"sync"
 
 	"github.com/troupe-go/troupe"
+	"github.com/troupe-go/troupe/internal/plainjson"
 )
 
 // In one process the bus hands a receiver the sender's envelope, whose Value
@@ -16,64 +15,14 @@ import (
 // the value gives exactly what decoding would (a JSON round trip of such a
 // value is the value), so decodeInto copies it instead.
 //
-// Plain data: booleans, numbers, strings, and arrays and structs of them,
-// whose every field is exported, not embedded and not left out of JSON
-// (`json:"-"`), with no custom JSON or text encoding anywhere. No pointers,
-// slices, maps or interfaces: a copy of those would share memory with the
-// sender, where decoding makes a value of the receiver's own. (One
+// Plain data is internal/plainjson's (booleans, numbers, strings, and
+// arrays and structs of them, with no custom encoding: no pointers, slices,
+// maps or interfaces, whose copy would share memory with the sender). One
 // difference remains: a string that is not valid UTF-8 reaches the receiver
-// as it was, where JSON would have replaced its bad bytes with U+FFFD.)
-
-var plainTypes sync.Map // reflect.Type → bool
+// as it was, where JSON would have replaced its bad bytes with U+FFFD.
 
 // isPlain reports whether t is plain data.
-func isPlain(t reflect.Type) bool {
-	if v, ok := plainTypes.Load(t); ok {
-		return v.(bool)
-	}
-	p := plain(t, 0)
-	plainTypes.Store(t, p)
-	return p
-}
-
-var (
-	jsonMarshaler   = reflect.TypeFor[json.Marshaler]()
-	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
-	textMarshaler   = reflect.TypeFor[encoding.TextMarshaler]()
-	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
-
-func plain(t reflect.Type, depth int) bool {
-	if depth > 16 {
-		return false
-	}
-	if implementsAny(t, jsonMarshaler, jsonUnmarshaler, textMarshaler, textUnmarshaler) {
-		return false
-	}
-	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64, reflect.String:
-		return true
-	case reflect.Array:
-		return plain(t.Elem(), depth+1)
-	case reflect.Struct:
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() || f.Anonymous {
-				return false
-			}
-			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name == "-" {
-				return false
-			}
-			if !plain(f.Type, depth+1) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
+func isPlain(t reflect.Type) bool { return plainjson.Plain(t) }
 
 // decodeInto sets *v to a copy of env.Value when it is a T and T is plain
 // data (plainT, from isPlain), and reports whether it did; the caller
@@ -98,18 +47,7 @@ func zeroFromEmpty(t reflect.Type) bool {
 	if t.Kind() != reflect.Struct {
 		return false
 	}
-	return !implementsAny(t, jsonUnmarshaler, textUnmarshaler)
-}
-
-// implementsAny reports whether t or *t implements one of the interfaces.
-func implementsAny(t reflect.Type, ifaces ...reflect.Type) bool {
-	pt := reflect.PointerTo(t)
-	for _, i := range ifaces {
-		if t.Implements(i) || pt.Implements(i) {
-			return true
-		}
-	}
-	return false
+	return !plainjson.Implements(t, reflect.TypeFor[json.Unmarshaler](), reflect.TypeFor[encoding.TextUnmarshaler]())
 }
 
 // emptyObject reports whether a payload is the empty JSON object, as

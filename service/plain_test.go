@@ -35,30 +35,6 @@ type custom struct{ V int }
 
 func (custom) MarshalJSON() ([]byte, error) { return []byte(`"x"`), nil }
 
-func TestIsPlain(t *testing.T) {
-	for _, tt := range []struct {
-		v    any
-		want bool
-	}{
-		{plainReq{}, true},
-		{struct{}{}, true},
-		{"s", true},
-		{withSlice{}, false},
-		{withSkip{}, false},
-		{withHidden{}, false},
-		{withEmbed{}, false},
-		{withTime{}, false},
-		{custom{}, false},
-		{&plainReq{}, false},
-		{map[string]int{}, false},
-		{[]int{}, false},
-	} {
-		if got := isPlain(reflect.TypeOf(tt.v)); got != tt.want {
-			t.Errorf("isPlain(%T) = %v, want %v", tt.v, got, tt.want)
-		}
-	}
-}
-
 // TestDecodeIntoIsARoundTrip: for plain data, the copy equals what a JSON
 // round trip gives.
 func TestDecodeIntoIsARoundTrip(t *testing.T) {
