@@ -103,7 +103,7 @@ func TestAppend(t *testing.T) {
 	type names struct {
 		A   int    `json:"a"`
 		B   string `json:",omitempty"`
-		C_2 bool   `json:"c_2,"`
+		C_2 bool   `json:"c_2"`
 	}
 	type quoted struct {
 		N int `json:"n,string"`
