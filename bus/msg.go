@@ -40,7 +40,8 @@ type Msg struct {
 	final atomic.Bool // a final reply was sent
 	done  atomic.Bool // Done was called (or the delivery settled)
 	ctx   msgContext
-	at    time.Time // when it was delivered (tap.go)
+	at    time.Time    // when it was delivered (tap.go)
+	took  atomic.Int64 // 1 + how long after at the final reply was sent (RepliedAt)
 
 	hmu          sync.Mutex
 	replyHeaders map[string]string // SetReplyHeader (tap.go)
@@ -174,6 +175,9 @@ func (m *Msg) reply(ctx context.Context, name string, payload any, more bool) er
 			k.handledNs.Add(-int64(took))
 		}
 		return fmt.Errorf("bus: reply to %q: %w", req.Name, err)
+	}
+	if !more {
+		m.took.Store(1 + max(int64(took), 0))
 	}
 	if t := b.tapping(); t != nil {
 		emit(t, TapEvent{Kind: TapReplied, Member: c.member, Env: env, Took: took})

@@ -117,3 +117,46 @@ func TestPreparedChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestRepliedAt: a handler's message tells when its final reply left, on
+// the clock Delivered reads: zero before it and after a non-final reply,
+// then the SentAt of the final reply, which the requester receives.
+func TestRepliedAt(t *testing.T) {
+	ctx := context.Background()
+	b := newBus(t)
+	g, err := b.Join(ctx, "greeter", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct{ delivered, before, afterMore, after time.Time }
+	got := make(chan seen, 1)
+	if err := g.Handle("greet", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+		var s seen
+		s.delivered, s.before = m.Delivered(), m.RepliedAt()
+		_ = m.ReplyMore(ctx, "greeting", "hello")
+		s.afterMore = m.RepliedAt()
+		_ = m.Reply(ctx, "greeting", "ann")
+		s.after = m.RepliedAt()
+		got <- s
+	})); err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Join(ctx, "web", "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *troupe.Envelope
+	if _, err := w.Collect(ctx, "greet", nil, func(env *troupe.Envelope) bool { last = env; return true }); err != nil {
+		t.Fatal(err)
+	}
+	s := <-got
+	if !s.before.IsZero() || !s.afterMore.IsZero() {
+		t.Errorf("RepliedAt before the final reply: %v, %v; want zero", s.before, s.afterMore)
+	}
+	if s.after.IsZero() || s.after.Before(s.delivered) {
+		t.Errorf("RepliedAt %v, want a time no earlier than Delivered %v", s.after, s.delivered)
+	}
+	if last == nil || last.More || !last.SentAt.Equal(s.after) {
+		t.Errorf("final reply %+v, want one sent at %v", last, s.after)
+	}
+}

@@ -187,6 +187,18 @@ func (m *Msg) headersOfReply() map[string]string {
 // Delivered returns when m was delivered to its handler.
 func (m *Msg) Delivered() time.Time { return m.at }
 
+// RepliedAt returns when the final reply to m was sent (the clock reading of
+// its SentAt, on the clock Delivered reads), or the zero Time while no
+// final reply has been sent. A caller that measures a handler to its answer
+// uses it instead of reading the clock again.
+func (m *Msg) RepliedAt() time.Time {
+	d := m.took.Load()
+	if d == 0 {
+		return time.Time{}
+	}
+	return m.at.Add(time.Duration(d - 1))
+}
+
 // MemberFrom returns the member that a handler's context (or one derived
 // from it) was delivered to: the service and instance handling the message.
 func MemberFrom(ctx context.Context) (troupe.Member, bool) {

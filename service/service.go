@@ -452,7 +452,13 @@ func (j *job) finish() {
 	if j.e == nil || j.e.lim == nil {
 		return
 	}
-	j.e.lim.Done(j.start, j.m.Env.Deadline)
+	// The final reply read the clock as it left: the handler's time ends
+	// there (what it did after its answer is not its service time).
+	end := j.m.RepliedAt()
+	if end.IsZero() {
+		end = time.Now()
+	}
+	j.e.lim.DoneAt(j.start, end, j.m.Env.Deadline)
 }
 
 var (

@@ -243,11 +243,14 @@ func (l *Limiter) errorf(format string, args ...any) error {
 // Done ends a request that was run (started at start): its slot goes to the
 // next request in the queue that may still be served. A deadline (zero for
 // none) that has passed by now counts the request as late.
-func (l *Limiter) Done(start, deadline time.Time) {
+func (l *Limiter) Done(start, deadline time.Time) { l.DoneAt(start, time.Now(), deadline) }
+
+// DoneAt is Done for a caller that has just read the clock: the request
+// ended at now.
+func (l *Limiter) DoneAt(start, now, deadline time.Time) {
 	if l == nil {
 		return
 	}
-	now := time.Now()
 	late := !deadline.IsZero() && !now.Before(deadline)
 	var run *entry
 	var shed []*entry
