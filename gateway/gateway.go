@@ -629,11 +629,12 @@ func (g *Gateway) call(w http.ResponseWriter, r *http.Request, rt *route, start 
 		return
 	}
 	env, err := g.request(r, name, payload, deadline) // trace.go
-	rt.lim.Done(began, deadline)
+	now := time.Now()
+	rt.lim.DoneAt(began, now, deadline)
 	if err == nil && env == nil {
 		err = troupe.Errorf(troupe.CodeInternal, "no reply")
 	}
-	if err == nil && !time.Now().Before(deadline) {
+	if err == nil && !now.Before(deadline) {
 		err = context.DeadlineExceeded // the late reply is dropped
 	}
 	if err == nil {
