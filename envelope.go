@@ -324,9 +324,16 @@ func ValidServiceName(s string) error {
 // wireYear reports whether t can be written in the wire form, which holds
 // RFC 3339 times in UTC with four-digit years.
 func wireYear(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= 0 && y <= 9999
+	// Two comparisons instead of the calendar arithmetic of Year.
+	return !t.Before(firstWireTime) && t.Before(pastWireTimes)
 }
+
+// The wire form's times are those from firstWireTime to before
+// pastWireTimes: the years 0 to 9999 in UTC.
+var (
+	firstWireTime = time.Date(0, time.January, 1, 0, 0, 0, 0, time.UTC)
+	pastWireTimes = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)
+)
 
 func validMember(m Member) error {
 	if err := ValidServiceName(m.Service); err != nil {

@@ -248,3 +248,27 @@ func TestUTCTimeCodec(t *testing.T) {
 		}
 	}
 }
+
+// TestWireYear: the bounds wireYear compares against are the years 0 to
+// 9999 in UTC, whatever the time's location and monotonic reading.
+func TestWireYear(t *testing.T) {
+	east := time.FixedZone("east", 14*3600)
+	west := time.FixedZone("west", -12*3600)
+	first := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	past := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(3, 4))
+	times := []time.Time{first, first.Add(-1), past, past.Add(-1), time.Now(), {},
+		first.In(east), first.Add(-1).In(west), past.In(west), past.Add(-1).In(east)}
+	for range 2000 {
+		// Around both edges and anywhere between years -50 and 10050.
+		lo, hi := first.Unix()-50*365*86400, past.Unix()+50*365*86400
+		times = append(times, time.Unix(lo+r.Int64N(hi-lo), r.Int64N(1e9)))
+		times = append(times, first.Add(time.Duration(r.Int64N(2e12)-1e12)), past.Add(time.Duration(r.Int64N(2e12)-1e12)).In(east))
+	}
+	for _, tm := range times {
+		y := tm.UTC().Year()
+		if got, want := wireYear(tm), y >= 0 && y <= 9999; got != want {
+			t.Errorf("wireYear(%v) = %v, want %v", tm, got, want)
+		}
+	}
+}
