@@ -131,6 +131,11 @@ func BenchmarkRequestReply(b *testing.B) {
 			replies := make(chan *troupe.Envelope, 1)
 			from := troupe.Member{Service: "client", Instance: "c1"}
 			cli := join(b, tr, "client", "c1", bus.DelivererFunc(func(env *troupe.Envelope, _ bus.Acker) { replies <- env }))
+			// One timer for every wait, as nats.go's Request keeps its
+			// timers in a pool: a time.After per request would put a
+			// timer's cost on this side only.
+			patience := time.NewTimer(time.Hour)
+			defer patience.Stop()
 			request := func() {
 				now := time.Now()
 				id := troupe.NewID()
@@ -139,12 +144,13 @@ func BenchmarkRequestReply(b *testing.B) {
 				if err := cli.Route(context.Background(), req); err != nil {
 					b.Fatal(err)
 				}
+				patience.Reset(5 * time.Second)
 				select {
 				case rep := <-replies:
 					if rep.ResponseTo != id {
 						b.Fatalf("reply to %s, want %s", rep.ResponseTo, id)
 					}
-				case <-time.After(5 * time.Second):
+				case <-patience.C:
 					b.Fatal("no reply")
 				}
 			}
