@@ -173,6 +173,22 @@ func BenchmarkRequestReply(b *testing.B) {
 	}
 }
 
+// durableModes are BenchmarkDurable's raw sides: what each asks of the
+// server and how it publishes.
+var durableModes = []struct {
+	name                            string
+	sync                            bool // js.Publish from durableSenders goroutines, with ids
+	interest, ids, envelope, expect bool
+}{
+	{name: "raw"},
+	{name: "raw-sync", sync: true, ids: true},
+	{name: "raw-same", interest: true, ids: true, envelope: true, expect: true},
+	{name: "raw-interest", interest: true},
+	{name: "raw-ids", ids: true},
+	{name: "raw-envelope", envelope: true},
+	{name: "raw-expect", expect: true},
+}
+
 // durableSenders is how many goroutines call Route at once in
 // BenchmarkDurable: Route returns only after the store's acknowledgement,
 // so a sender keeps many in flight by being many.
@@ -190,11 +206,15 @@ const durableSenders = 256
 // the server alone, which no client can win back (docs/benchmarks.md).
 // natsbus: Route of durable envelopes from durableSenders goroutines and a
 // member whose Deliverer acks.
+//
+// One ask at a time, to tell what each costs (not in bench/run.sh's table;
+// docs/benchmarks.md): raw-interest (interest retention), raw-ids (message
+// ids into the duplicate window), raw-envelope (an envelope's size),
+// raw-expect (the expected stream's name).
 func BenchmarkDurable(b *testing.B) {
 	for _, c := range benchConns {
-		for _, mode := range []string{"raw", "raw-sync", "raw-same"} {
-			syncPub, same := mode == "raw-sync", mode == "raw-same"
-			b.Run(c.name+"/"+mode, func(b *testing.B) {
+		for _, mode := range durableModes {
+			b.Run(c.name+"/"+mode.name, func(b *testing.B) {
 				srv := benchServer(b)
 				url, opts := c.opts(srv)
 				nc, err := nats.Connect(url, opts...)
@@ -210,13 +230,14 @@ func BenchmarkDurable(b *testing.B) {
 				ctx := context.Background()
 				js, _ := jetstream.New(nc)
 				stream := jetstream.StreamConfig{Name: "BENCH", Subjects: []string{"bench.js"}, Storage: jetstream.FileStorage}
+				if mode.interest {
+					stream.Retention, stream.Discard = jetstream.InterestPolicy, jetstream.DiscardNew
+				}
+				if mode.ids {
+					stream.Duplicates = 2 * time.Minute
+				}
 				data := []byte(payload16)
-				if same {
-					// What natsbus asks of the server: a message as
-					// large as an envelope, removed once acknowledged,
-					// deduplicated by its id, refused unless it lands
-					// in the expected stream.
-					stream.Retention, stream.Discard, stream.Duplicates = jetstream.InterestPolicy, jetstream.DiscardNew, 2*time.Minute
+				if mode.envelope {
 					id := troupe.NewID()
 					env := &troupe.Envelope{Kind: troupe.KindSend, Name: "bench.js", ID: id, ActivityID: id,
 						Sender: troupe.Member{Service: "client", Instance: "c1"}, SentAt: time.Now(), Durable: true, Payload: payload16}
@@ -248,7 +269,7 @@ func BenchmarkDurable(b *testing.B) {
 				}
 				defer consume.Stop()
 				publish := func(n int) {
-					if syncPub {
+					if mode.sync {
 						// Like Route: one synchronous publish per
 						// message, with a message id, from
 						// durableSenders goroutines.
@@ -270,8 +291,11 @@ func BenchmarkDurable(b *testing.B) {
 					for range n {
 						for {
 							var opts []jetstream.PublishOpt
-							if same {
-								opts = append(opts, jetstream.WithMsgID(troupe.NewID()), jetstream.WithExpectStream("BENCH"))
+							if mode.ids {
+								opts = append(opts, jetstream.WithMsgID(troupe.NewID()))
+							}
+							if mode.expect {
+								opts = append(opts, jetstream.WithExpectStream("BENCH"))
 							}
 							_, err := js.PublishAsync("bench.js", data, opts...)
 							if err == nil {
