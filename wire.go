@@ -116,7 +116,7 @@ func plainEnvelope(env *Envelope) bool {
 	if !plainString(string(env.Kind)) || !plainString(env.Name) || !plainString(env.ID) ||
 		!plainString(env.ActivityID) || !plainString(env.ResponseTo) ||
 		!plainString(env.Sender.Service) || !plainString(env.Sender.Instance) ||
-		!plainTime(env.SentAt) || !env.Deadline.IsZero() && !plainTime(env.Deadline) {
+		!wireYear(env.SentAt) || !env.Deadline.IsZero() && !wireYear(env.Deadline) {
 		return false
 	}
 	for k, v := range env.Headers {
@@ -165,11 +165,6 @@ var plainByte, strByte, payloadByte = func() (plain, str, payload [256]bool) {
 	}
 	return
 }()
-
-func plainTime(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= 0 && y <= 9999
-}
 
 // decodeCanonical reads the form AppendJSON writes: its keys in its
 // order, strings without escapes. It returns nil for anything else
@@ -344,7 +339,7 @@ func (d *canonical) time(t *time.Time) bool {
 }
 
 // appendUTC appends t in UTC as t.UTC().AppendFormat(b, time.RFC3339Nano)
-// does, for a year in 0-9999 (plainTime): the fraction of a second without
+// does, for a year in 0-9999 (wireYear): the fraction of a second without
 // its trailing zeros, none for a whole second.
 func appendUTC(b []byte, t time.Time) []byte {
 	secs := t.Unix()
