@@ -177,7 +177,7 @@ func BenchmarkRequestReply(b *testing.B) {
 // server and how it publishes.
 var durableModes = []struct {
 	name                            string
-	sync                            bool // js.Publish from durableSenders goroutines, with ids
+	sync                            bool // js.Publish from durableSenders goroutines
 	interest, ids, envelope, expect bool
 }{
 	{name: "raw"},
@@ -268,6 +268,17 @@ func BenchmarkDurable(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer consume.Stop()
+				// What a publish asks of the server besides its data.
+				asks := func() []jetstream.PublishOpt {
+					var opts []jetstream.PublishOpt
+					if mode.ids {
+						opts = append(opts, jetstream.WithMsgID(troupe.NewID()))
+					}
+					if mode.expect {
+						opts = append(opts, jetstream.WithExpectStream("BENCH"))
+					}
+					return opts
+				}
 				publish := func(n int) {
 					if mode.sync {
 						// Like Route: one synchronous publish per
@@ -278,7 +289,7 @@ func BenchmarkDurable(b *testing.B) {
 						for range min(durableSenders, n) {
 							wg.Go(func() {
 								for next.Add(1) <= int64(n) {
-									if _, err := js.Publish(ctx, "bench.js", data, jetstream.WithMsgID(troupe.NewID())); err != nil {
+									if _, err := js.Publish(ctx, "bench.js", data, asks()...); err != nil {
 										b.Error(err)
 										return
 									}
@@ -290,14 +301,7 @@ func BenchmarkDurable(b *testing.B) {
 					}
 					for range n {
 						for {
-							var opts []jetstream.PublishOpt
-							if mode.ids {
-								opts = append(opts, jetstream.WithMsgID(troupe.NewID()))
-							}
-							if mode.expect {
-								opts = append(opts, jetstream.WithExpectStream("BENCH"))
-							}
-							_, err := js.PublishAsync("bench.js", data, opts...)
+							_, err := js.PublishAsync("bench.js", data, asks()...)
 							if err == nil {
 								break
 							}
