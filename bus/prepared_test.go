@@ -124,13 +124,9 @@ func TestPreparedChecks(t *testing.T) {
 func TestRepliedAt(t *testing.T) {
 	ctx := context.Background()
 	b := newBus(t)
-	g, err := b.Join(ctx, "greeter", "g1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	type seen struct{ delivered, before, afterMore, after time.Time }
 	got := make(chan seen, 1)
-	if err := g.Handle("greet", bus.HandlerFunc(func(ctx context.Context, m *bus.Msg) {
+	mustHandle(t, mustJoin(t, b, "greeter", "g1"), "greet", func(ctx context.Context, m *bus.Msg) {
 		var s seen
 		s.delivered, s.before = m.Delivered(), m.RepliedAt()
 		_ = m.ReplyMore(ctx, "greeting", "hello")
@@ -138,13 +134,8 @@ func TestRepliedAt(t *testing.T) {
 		_ = m.Reply(ctx, "greeting", "ann")
 		s.after = m.RepliedAt()
 		got <- s
-	})); err != nil {
-		t.Fatal(err)
-	}
-	w, err := b.Join(ctx, "web", "w1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	w := mustJoin(t, b, "web", "w1")
 	var last *troupe.Envelope
 	if _, err := w.Collect(ctx, "greet", nil, func(env *troupe.Envelope) bool { last = env; return true }); err != nil {
 		t.Fatal(err)
