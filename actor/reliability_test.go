@@ -12,13 +12,16 @@ import (
 )
 
 // relWorker obeys die, answers strings, and on stick blocks in its
-// callback until release is closed: a callback Go cannot preempt.
+// callback until release is closed: a callback Go cannot preempt. It
+// closes the stick's in when the callback has begun, so that the test
+// knows the worker is stuck rather than only sent the message (a worker
+// that has not taken it yet is stopped at once, and is never overrun).
 type relWorker struct {
 	name    string
 	release <-chan struct{}
 }
 
-type stick struct{}
+type stick struct{ in chan struct{} }
 
 func (w *relWorker) Receive(ctx *actor.Context, msg any) {
 	switch m := msg.(type) {
@@ -28,6 +31,7 @@ func (w *relWorker) Receive(ctx *actor.Context, msg any) {
 		}
 		ctx.Stop(m.reason)
 	case stick:
+		close(m.in)
 		<-w.release
 	case string:
 		ctx.Reply(w.name + ":" + m)
@@ -203,7 +207,9 @@ func TestReliability(t *testing.T) {
 			// Make a worker stick in a callback.
 			w := healthy[rng.IntN(len(healthy))]
 			stuck[w] = true
-			_ = actor.Send(w, stick{})
+			in := make(chan struct{})
+			_ = actor.Send(w, stick{in})
+			recv(t, in)
 			continue
 		case r == 1:
 			// Shut a subtree down and start it again.
@@ -287,7 +293,7 @@ func TestReliability(t *testing.T) {
 	// The whole tree stops although workers are stuck.
 	tree := inspect(t, root)
 	for _, w := range tree.workers[:min(2, len(tree.workers))] {
-		_ = actor.Send(w, stick{})
+		_ = actor.Send(w, stick{make(chan struct{})})
 	}
 	if err := actor.Stop(ctxT(t), root); err != nil {
 		t.Fatal(err)
